@@ -1,0 +1,223 @@
+//! RS256 JWTs signed and verified with ring; keys generated with `rsa` (ring cannot generate RSA).
+
+use async_trait::async_trait;
+use auth_domain::claims::ACCESS_TOKEN_TYP;
+use auth_domain::{AccessClaims, SigningKey};
+use auth_ports::{KeyMaterial, PublicJwk, TokenCodec, TokenError};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::rand::SystemRandom;
+use ring::signature::{self, RsaKeyPair, RsaPublicKeyComponents};
+use rsa::pkcs8::{DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::traits::PublicKeyParts;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::KeyVault;
+
+/// Tokens longer than this are refused before any parsing.
+const MAX_TOKEN_LEN: usize = 8 * 1024;
+const RSA_BITS: usize = 2048;
+
+/// A public key as ring verifies it: big-endian modulus and exponent without leading zeros.
+#[derive(Debug)]
+struct PublicParts {
+    n: Vec<u8>,
+    e: Vec<u8>,
+}
+
+/// Signs and verifies RS256 tokens. Opened private keys and parsed public keys are cached by
+/// `kid`: a `kid` names one key for ever, so a cached entry cannot go stale.
+#[derive(Debug)]
+pub struct RsaTokens {
+    vault: Arc<KeyVault>,
+    rng: SystemRandom,
+    signers: Mutex<HashMap<String, Arc<RsaKeyPair>>>,
+    verifiers: Mutex<HashMap<String, Arc<PublicParts>>>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Header {
+    alg: String,
+    typ: String,
+    kid: String,
+}
+
+fn minimal(bytes: &[u8]) -> Vec<u8> {
+    let first = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    bytes[first..].to_vec()
+}
+
+impl RsaTokens {
+    #[must_use]
+    pub fn new(vault: KeyVault) -> Self {
+        Self {
+            vault: Arc::new(vault),
+            rng: SystemRandom::new(),
+            signers: Mutex::default(),
+            verifiers: Mutex::default(),
+        }
+    }
+
+    fn signer(&self, key: &SigningKey) -> Result<Arc<RsaKeyPair>, TokenError> {
+        if let Some(found) = self
+            .signers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key.kid)
+        {
+            return Ok(Arc::clone(found));
+        }
+        let pkcs8 = self
+            .vault
+            .open(&key.kid, &key.encrypted_private_key)
+            .map_err(|_| TokenError::Invalid)?;
+        let pair = Arc::new(RsaKeyPair::from_pkcs8(&pkcs8).map_err(|_| TokenError::Invalid)?);
+        self.signers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key.kid.clone(), Arc::clone(&pair));
+        Ok(pair)
+    }
+
+    fn public_parts(&self, key: &SigningKey) -> Result<Arc<PublicParts>, TokenError> {
+        if let Some(found) = self
+            .verifiers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key.kid)
+        {
+            return Ok(Arc::clone(found));
+        }
+        let public = rsa::PublicKey::from_public_key_der(&key.public_key_der)
+            .map_err(|_| TokenError::Invalid)?;
+        let parts = Arc::new(PublicParts {
+            n: minimal(&public.n().to_be_bytes()),
+            e: minimal(&public.e().to_be_bytes()),
+        });
+        self.verifiers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key.kid.clone(), Arc::clone(&parts));
+        Ok(parts)
+    }
+}
+
+fn generate_material(vault: &KeyVault) -> KeyMaterial {
+    #[expect(
+        clippy::expect_used,
+        reason = "key generation only fails when the OS has no randomness"
+    )]
+    let private =
+        rsa::PrivateKey::new(&mut getrandom::SysRng, RSA_BITS).expect("RSA key generation");
+    let public = private.to_public_key();
+    #[expect(
+        clippy::expect_used,
+        reason = "encoding a freshly generated key cannot fail"
+    )]
+    let (pkcs8, spki, pem) = (
+        private.to_pkcs8_der().expect("PKCS#8 encoding"),
+        public.to_public_key_der().expect("SPKI encoding"),
+        public
+            .to_public_key_pem(LineEnding::LF)
+            .expect("PEM encoding"),
+    );
+    let digest = ring::digest::digest(&ring::digest::SHA256, spki.as_bytes());
+    let kid = URL_SAFE_NO_PAD.encode(&digest.as_ref()[..12]);
+    KeyMaterial {
+        encrypted_private_key: vault.seal(&kid, pkcs8.as_bytes()),
+        kid,
+        public_key_der: spki.as_bytes().to_vec(),
+        public_key_pem: pem,
+    }
+}
+
+#[async_trait]
+impl TokenCodec for RsaTokens {
+    async fn generate_key(&self) -> KeyMaterial {
+        // Generation takes tens of milliseconds of CPU: keep it off the async executor.
+        let vault = Arc::clone(&self.vault);
+        match tokio::task::spawn_blocking(move || generate_material(&vault)).await {
+            Ok(material) => material,
+            Err(error) => std::panic::resume_unwind(error.into_panic()),
+        }
+    }
+
+    fn sign_access(&self, key: &SigningKey, claims: &AccessClaims) -> Result<String, TokenError> {
+        let header = Header {
+            alg: "RS256".into(),
+            typ: ACCESS_TOKEN_TYP.into(),
+            kid: key.kid.clone(),
+        };
+        let header = serde_json::to_vec(&header).map_err(|_| TokenError::Invalid)?;
+        let claims = serde_json::to_vec(claims).map_err(|_| TokenError::Invalid)?;
+        let mut token = URL_SAFE_NO_PAD.encode(header);
+        token.push('.');
+        token.push_str(&URL_SAFE_NO_PAD.encode(claims));
+        let pair = self.signer(key)?;
+        let mut signature = vec![0u8; pair.public().modulus_len()];
+        pair.sign(
+            &signature::RSA_PKCS1_SHA256,
+            &self.rng,
+            token.as_bytes(),
+            &mut signature,
+        )
+        .map_err(|_| TokenError::Invalid)?;
+        token.push('.');
+        token.push_str(&URL_SAFE_NO_PAD.encode(signature));
+        Ok(token)
+    }
+
+    fn peek_kid(&self, token: &str) -> Option<String> {
+        if token.len() > MAX_TOKEN_LEN {
+            return None;
+        }
+        let header = token.split('.').next()?;
+        let header: Header = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+        Some(header.kid)
+    }
+
+    fn verify_access(&self, token: &str, key: &SigningKey) -> Result<AccessClaims, TokenError> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(TokenError::Invalid);
+        }
+        let mut parts = token.split('.');
+        let (Some(header), Some(claims), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenError::Invalid);
+        };
+        let decode = |part: &str| {
+            URL_SAFE_NO_PAD
+                .decode(part)
+                .map_err(|_| TokenError::Invalid)
+        };
+        let parsed: Header =
+            serde_json::from_slice(&decode(header)?).map_err(|_| TokenError::Invalid)?;
+        if parsed.alg != "RS256" || parsed.typ != ACCESS_TOKEN_TYP || parsed.kid != key.kid {
+            return Err(TokenError::Invalid);
+        }
+        let public = self.public_parts(key)?;
+        let signed = &token[..header.len() + 1 + claims.len()];
+        RsaPublicKeyComponents {
+            n: &public.n,
+            e: &public.e,
+        }
+        .verify(
+            &signature::RSA_PKCS1_2048_8192_SHA256,
+            signed.as_bytes(),
+            &decode(signature)?,
+        )
+        .map_err(|_| TokenError::Invalid)?;
+        serde_json::from_slice(&decode(claims)?).map_err(|_| TokenError::Invalid)
+    }
+
+    fn public_jwk(&self, key: &SigningKey) -> Result<PublicJwk, TokenError> {
+        let public = self.public_parts(key)?;
+        Ok(PublicJwk {
+            kid: key.kid.clone(),
+            n: URL_SAFE_NO_PAD.encode(&public.n),
+            e: URL_SAFE_NO_PAD.encode(&public.e),
+        })
+    }
+}

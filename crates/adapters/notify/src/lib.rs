@@ -1,0 +1,7 @@
+#![doc = include_str!("../README.md")]
+
+mod console;
+mod webhook;
+
+pub use console::ConsoleNotifier;
+pub use webhook::WebhookNotifier;

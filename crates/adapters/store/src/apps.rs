@@ -1,0 +1,94 @@
+//! Apps and their signing keys.
+
+use async_trait::async_trait;
+use auth_domain::ids::AppId;
+use auth_domain::{App, AuditEvent, SigningKey};
+use auth_ports::{AppStore, CreateAppError, NewApp, StoreError};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use crate::Store;
+use crate::audit::append;
+use crate::conn::{is_unique_violation, query_error, transaction, with_conn};
+use crate::models::{AppRow, KeyRow};
+use crate::schema::{apps, signing_keys};
+
+#[async_trait]
+impl AppStore for Store {
+    async fn create_app(&self, new: NewApp, audit: AuditEvent) -> Result<(), CreateAppError> {
+        let app = AppRow::from_domain(&new.app);
+        let key = KeyRow::from_domain(&new.key);
+        let result = transaction!(self, |conn| {
+            diesel::insert_into(apps::table)
+                .values(&app)
+                .execute(conn)
+                .await?;
+            diesel::insert_into(signing_keys::table)
+                .values(&key)
+                .execute(conn)
+                .await?;
+            append!(conn, audit)
+        });
+        match result {
+            Ok(()) => Ok(()),
+            Err(error) if is_unique_violation(&error) => Err(CreateAppError::SlugTaken),
+            Err(error) => Err(CreateAppError::Store(query_error(error))),
+        }
+    }
+
+    async fn find_app(&self, id: &AppId) -> Result<Option<App>, StoreError> {
+        let row: Option<AppRow> = with_conn!(self, |conn| {
+            apps::table
+                .find(id.as_str())
+                .select(AppRow::as_select())
+                .first(conn)
+                .await
+                .optional()
+        })
+        .map_err(query_error)?;
+        row.map(AppRow::into_domain).transpose()
+    }
+
+    async fn find_app_by_slug(&self, slug: &str) -> Result<Option<App>, StoreError> {
+        let row: Option<AppRow> = with_conn!(self, |conn| {
+            apps::table
+                .filter(apps::slug.eq(slug))
+                .select(AppRow::as_select())
+                .first(conn)
+                .await
+                .optional()
+        })
+        .map_err(query_error)?;
+        row.map(AppRow::into_domain).transpose()
+    }
+
+    async fn current_key(&self, app_id: &AppId) -> Result<Option<SigningKey>, StoreError> {
+        Ok(self.verification_keys(app_id).await?.into_iter().next())
+    }
+
+    async fn verification_keys(&self, app_id: &AppId) -> Result<Vec<SigningKey>, StoreError> {
+        let rows: Vec<KeyRow> = with_conn!(self, |conn| {
+            signing_keys::table
+                .filter(signing_keys::app_id.eq(app_id.as_str()))
+                .order((signing_keys::created_at.desc(), signing_keys::kid.desc()))
+                .select(KeyRow::as_select())
+                .load(conn)
+                .await
+        })
+        .map_err(query_error)?;
+        rows.into_iter().map(KeyRow::into_domain).collect()
+    }
+
+    async fn find_key(&self, kid: &str) -> Result<Option<SigningKey>, StoreError> {
+        let row: Option<KeyRow> = with_conn!(self, |conn| {
+            signing_keys::table
+                .find(kid)
+                .select(KeyRow::as_select())
+                .first(conn)
+                .await
+                .optional()
+        })
+        .map_err(query_error)?;
+        row.map(KeyRow::into_domain).transpose()
+    }
+}

@@ -1,0 +1,182 @@
+//! Rows as stored, and their conversion to and from the domain.
+
+use auth_domain::ids::{AppId, SessionId, UserId};
+use auth_domain::session::Session;
+use auth_domain::{App, AppSlug, AuditEvent, Email, Phone, SigningKey, User};
+use auth_ports::StoreError;
+use diesel::prelude::*;
+use time::OffsetDateTime;
+
+use crate::schema::{apps, audit_events, sessions, signing_keys, users};
+
+/// Microseconds since the Unix epoch, the unit every time column uses.
+pub(crate) fn micros(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn from_micros(value: i64) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(value) * 1_000)
+        .map_err(|_| StoreError::Internal(format!("stored time {value} is out of range")))
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Internal(format!("stored {what} does not parse"))
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = apps)]
+pub(crate) struct AppRow {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub secret_hash: String,
+    pub secret_version: i64,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+impl AppRow {
+    pub fn from_domain(app: &App) -> Self {
+        Self {
+            id: app.id.as_str().to_owned(),
+            slug: app.slug.as_str().to_owned(),
+            name: app.name.clone(),
+            secret_hash: app.secret_hash.clone(),
+            secret_version: app.secret_version,
+            disabled: app.disabled,
+            created_at: micros(app.created_at),
+        }
+    }
+
+    pub fn into_domain(self) -> Result<App, StoreError> {
+        Ok(App {
+            id: AppId::from_trusted(self.id),
+            slug: AppSlug::parse(&self.slug).map_err(|_| corrupt("app slug"))?,
+            name: self.name,
+            secret_hash: self.secret_hash,
+            secret_version: self.secret_version,
+            disabled: self.disabled,
+            created_at: from_micros(self.created_at)?,
+        })
+    }
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = signing_keys)]
+pub(crate) struct KeyRow {
+    pub kid: String,
+    pub app_id: String,
+    pub encrypted_private_key: Vec<u8>,
+    pub public_key_der: Vec<u8>,
+    pub created_at: i64,
+}
+
+impl KeyRow {
+    pub fn from_domain(key: &SigningKey) -> Self {
+        Self {
+            kid: key.kid.clone(),
+            app_id: key.app_id.as_str().to_owned(),
+            encrypted_private_key: key.encrypted_private_key.clone(),
+            public_key_der: key.public_key_der.clone(),
+            created_at: micros(key.created_at),
+        }
+    }
+
+    pub fn into_domain(self) -> Result<SigningKey, StoreError> {
+        Ok(SigningKey {
+            kid: self.kid,
+            app_id: AppId::from_trusted(self.app_id),
+            encrypted_private_key: self.encrypted_private_key,
+            public_key_der: self.public_key_der,
+            created_at: from_micros(self.created_at)?,
+        })
+    }
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub(crate) struct UserRow {
+    pub id: String,
+    pub app_id: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub created_at: i64,
+}
+
+impl UserRow {
+    pub fn into_domain(self) -> Result<User, StoreError> {
+        Ok(User {
+            id: UserId::from_trusted(self.id),
+            app_id: AppId::from_trusted(self.app_id),
+            phone: self
+                .phone
+                .map(|p| Phone::parse(&p))
+                .transpose()
+                .map_err(|_| corrupt("phone"))?,
+            email: self
+                .email
+                .map(|e| Email::parse(&e))
+                .transpose()
+                .map_err(|_| corrupt("email"))?,
+            created_at: from_micros(self.created_at)?,
+        })
+    }
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+pub(crate) struct SessionRow {
+    pub id: String,
+    pub app_id: String,
+    pub user_id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+impl SessionRow {
+    pub fn into_domain(self) -> Result<Session, StoreError> {
+        Ok(Session {
+            id: SessionId::from_trusted(self.id),
+            app_id: AppId::from_trusted(self.app_id),
+            user_id: UserId::from_trusted(self.user_id),
+            created_at: from_micros(self.created_at)?,
+            expires_at: from_micros(self.expires_at)?,
+            revoked_at: self.revoked_at.map(from_micros).transpose()?,
+        })
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = audit_events)]
+pub(crate) struct NewAuditRow {
+    pub id: String,
+    pub app_id: Option<String>,
+    pub event: &'static str,
+    pub outcome: &'static str,
+    pub actor: Option<String>,
+    pub subject: Option<String>,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+    pub details: String,
+    pub occurred_at: i64,
+}
+
+impl NewAuditRow {
+    pub fn from_domain(event: AuditEvent) -> Self {
+        Self {
+            id: event.id.as_str().to_owned(),
+            app_id: event.app_id.map(|id| id.as_str().to_owned()),
+            event: event.kind.as_str(),
+            outcome: event.kind.outcome().as_str(),
+            actor: event.actor,
+            subject: event.subject,
+            client_ip: event.context.client_ip,
+            user_agent: event.context.user_agent,
+            request_id: Some(event.context.request_id).filter(|id| !id.is_empty()),
+            details: event.details.to_string(),
+            occurred_at: micros(event.occurred_at),
+        }
+    }
+}

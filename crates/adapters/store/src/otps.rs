@@ -1,0 +1,204 @@
+//! OTP requests: superseding, counting tries and consuming a code, all with conditional updates.
+
+use async_trait::async_trait;
+use auth_domain::ct::constant_time_eq;
+use auth_domain::{AuditEvent, AuditKind, Identifier};
+use auth_ports::{NewOtp, OtpStore, StoreError, VerifyOtp, VerifyOtpOutcome};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use crate::Store;
+use crate::audit::append;
+use crate::conn::{query_error, transaction};
+use crate::models::{SessionRow, UserRow, micros};
+use crate::schema::{otp_requests, refresh_tokens, sessions, users};
+
+/// What the transaction decided, before rows are turned back into domain values.
+enum Verdict {
+    LoggedIn {
+        user: UserRow,
+        is_new_user: bool,
+        session: SessionRow,
+    },
+    WrongCode {
+        attempts_remaining: u32,
+        kind: String,
+        identifier: String,
+    },
+    Locked,
+    Expired,
+    NotFound,
+}
+
+#[async_trait]
+impl OtpStore for Store {
+    async fn insert_otp(&self, otp: NewOtp, audit: AuditEvent) -> Result<(), StoreError> {
+        let now = micros(otp.created_at);
+        transaction!(self, |conn| {
+            diesel::update(
+                otp_requests::table
+                    .filter(otp_requests::app_id.eq(otp.app_id.as_str()))
+                    .filter(otp_requests::identifier_kind.eq(otp.identifier.kind()))
+                    .filter(otp_requests::identifier.eq(otp.identifier.as_str()))
+                    .filter(otp_requests::consumed_at.is_null())
+                    .filter(otp_requests::superseded_at.is_null()),
+            )
+            .set(otp_requests::superseded_at.eq(now))
+            .execute(conn)
+            .await?;
+            diesel::insert_into(otp_requests::table)
+                .values((
+                    otp_requests::id.eq(otp.id.as_str()),
+                    otp_requests::app_id.eq(otp.app_id.as_str()),
+                    otp_requests::identifier_kind.eq(otp.identifier.kind()),
+                    otp_requests::identifier.eq(otp.identifier.as_str()),
+                    otp_requests::code_hash.eq(otp.code_hash.as_slice()),
+                    otp_requests::attempts.eq(0),
+                    otp_requests::created_at.eq(now),
+                    otp_requests::expires_at.eq(micros(otp.expires_at)),
+                ))
+                .execute(conn)
+                .await?;
+            append!(conn, audit)
+        })
+        .map_err(query_error)
+    }
+
+    async fn verify_otp(
+        &self,
+        cmd: VerifyOtp,
+        audit: AuditEvent,
+    ) -> Result<VerifyOtpOutcome, StoreError> {
+        let now = micros(cmd.now);
+        let max_attempts = i64::from(cmd.max_attempts);
+        let verdict = transaction!(self, |conn| {
+            // Claiming a try is one conditional update: concurrent verifications of one code queue
+            // on its row, and each sees what the one before it committed.
+            let claimed: Option<(Vec<u8>, String, String, i64)> = diesel::update(
+                otp_requests::table
+                    .filter(otp_requests::id.eq(cmd.otp_id.as_str()))
+                    .filter(otp_requests::app_id.eq(cmd.app_id.as_str()))
+                    .filter(otp_requests::consumed_at.is_null())
+                    .filter(otp_requests::superseded_at.is_null())
+                    .filter(otp_requests::expires_at.gt(now))
+                    .filter(otp_requests::attempts.lt(max_attempts)),
+            )
+            .set(otp_requests::attempts.eq(otp_requests::attempts + 1))
+            .returning((
+                otp_requests::code_hash,
+                otp_requests::identifier_kind,
+                otp_requests::identifier,
+                otp_requests::attempts,
+            ))
+            .get_result(conn)
+            .await
+            .optional()?;
+
+            let Some((code_hash, kind, identifier, attempts)) = claimed else {
+                let state: Option<(i64, Option<i64>, Option<i64>)> = otp_requests::table
+                    .filter(otp_requests::id.eq(cmd.otp_id.as_str()))
+                    .filter(otp_requests::app_id.eq(cmd.app_id.as_str()))
+                    .select((otp_requests::expires_at, otp_requests::consumed_at, otp_requests::superseded_at))
+                    .first(conn)
+                    .await
+                    .optional()?;
+                return Ok(match state {
+                    None | Some((_, Some(_), _) | (_, _, Some(_))) => Verdict::NotFound,
+                    Some((expires_at, None, None)) if expires_at <= now => Verdict::Expired,
+                    Some(_) => Verdict::Locked,
+                });
+            };
+
+            if !constant_time_eq(&code_hash, &cmd.presented_hash) {
+                let attempts_remaining = u32::try_from((max_attempts - attempts).max(0)).unwrap_or(0);
+                let kind_of_event = if attempts_remaining == 0 { AuditKind::OtpLocked } else { AuditKind::OtpVerifyFailed };
+                let event = audit
+                    .with_kind(kind_of_event)
+                    .details(serde_json::json!({ "attempts_remaining": attempts_remaining }));
+                append!(conn, event)?;
+                return Ok(Verdict::WrongCode { attempts_remaining, kind, identifier });
+            }
+
+            let consumed = diesel::update(
+                otp_requests::table
+                    .filter(otp_requests::id.eq(cmd.otp_id.as_str()))
+                    .filter(otp_requests::consumed_at.is_null()),
+            )
+            .set(otp_requests::consumed_at.eq(now))
+            .execute(conn)
+            .await?;
+            if consumed != 1 {
+                return Ok(Verdict::NotFound);
+            }
+
+            let (phone, email) = if kind == "phone" { (Some(identifier.clone()), None) } else { (None, Some(identifier.clone())) };
+            let inserted = diesel::insert_into(users::table)
+                .values(UserRow {
+                    id: cmd.login.new_user_id.as_str().to_owned(),
+                    app_id: cmd.app_id.as_str().to_owned(),
+                    phone: phone.clone(),
+                    email: email.clone(),
+                    created_at: now,
+                })
+                .on_conflict_do_nothing()
+                .execute(conn)
+                .await?;
+            let by_identifier = users::table.filter(users::app_id.eq(cmd.app_id.as_str())).into_boxed();
+            let by_identifier = match (&phone, &email) {
+                (Some(phone), _) => by_identifier.filter(users::phone.eq(phone.clone())),
+                (_, email) => by_identifier.filter(users::email.eq(email.clone().unwrap_or_default())),
+            };
+            let user: UserRow = by_identifier.select(UserRow::as_select()).first(conn).await?;
+
+            let session = SessionRow {
+                id: cmd.login.session_id.as_str().to_owned(),
+                app_id: cmd.app_id.as_str().to_owned(),
+                user_id: user.id.clone(),
+                created_at: now,
+                expires_at: micros(cmd.login.session_expires_at),
+                revoked_at: None,
+            };
+            diesel::insert_into(sessions::table).values(&session).execute(conn).await?;
+            diesel::insert_into(refresh_tokens::table)
+                .values((
+                    refresh_tokens::token_hash.eq(cmd.login.refresh_hash.as_slice()),
+                    refresh_tokens::session_id.eq(&session.id),
+                    refresh_tokens::app_id.eq(cmd.app_id.as_str()),
+                    refresh_tokens::created_at.eq(now),
+                ))
+                .execute(conn)
+                .await?;
+            let event = audit
+                .actor(user.id.clone())
+                .subject(session.id.clone())
+                .details(serde_json::json!({ "otp_request_id": cmd.otp_id.as_str(), "is_new_user": inserted == 1 }));
+            append!(conn, event)?;
+            Ok(Verdict::LoggedIn { user, is_new_user: inserted == 1, session })
+        })
+        .map_err(query_error)?;
+
+        Ok(match verdict {
+            Verdict::LoggedIn {
+                user,
+                is_new_user,
+                session,
+            } => VerifyOtpOutcome::LoggedIn {
+                user: user.into_domain()?,
+                is_new_user,
+                session: session.into_domain()?,
+            },
+            Verdict::WrongCode {
+                attempts_remaining,
+                kind,
+                identifier,
+            } => VerifyOtpOutcome::WrongCode {
+                attempts_remaining,
+                identifier: Identifier::from_parts(&kind, &identifier)
+                    .map_err(|_| StoreError::Internal("stored identifier does not parse".into()))?,
+            },
+            Verdict::Locked => VerifyOtpOutcome::Locked,
+            Verdict::Expired => VerifyOtpOutcome::Expired,
+            Verdict::NotFound => VerifyOtpOutcome::NotFound,
+        })
+    }
+}

@@ -1,0 +1,111 @@
+//! The one diesel schema both backends share. Times are microseconds since the Unix epoch.
+
+diesel::table! {
+    apps (id) {
+        id -> Text,
+        slug -> Text,
+        name -> Text,
+        secret_hash -> Text,
+        secret_version -> BigInt,
+        disabled -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        app_id -> Text,
+        encrypted_private_key -> Binary,
+        public_key_der -> Binary,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        app_id -> Text,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    otp_requests (id) {
+        id -> Text,
+        app_id -> Text,
+        identifier_kind -> Text,
+        identifier -> Text,
+        code_hash -> Binary,
+        attempts -> BigInt,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        consumed_at -> Nullable<BigInt>,
+        superseded_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        app_id -> Text,
+        user_id -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Binary,
+        session_id -> Text,
+        app_id -> Text,
+        created_at -> BigInt,
+        rotated_at -> Nullable<BigInt>,
+        successor_hash -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    rate_counters (key) {
+        key -> Text,
+        window_start -> BigInt,
+        window_end -> BigInt,
+        hits -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_events (seq) {
+        seq -> BigInt,
+        id -> Text,
+        app_id -> Nullable<Text>,
+        event -> Text,
+        outcome -> Text,
+        actor -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        client_ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        details -> Text,
+        occurred_at -> BigInt,
+    }
+}
+
+diesel::joinable!(signing_keys -> apps (app_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(refresh_tokens -> sessions (session_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    apps,
+    signing_keys,
+    users,
+    otp_requests,
+    sessions,
+    refresh_tokens,
+    rate_counters,
+    audit_events,
+);

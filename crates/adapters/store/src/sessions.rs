@@ -1,0 +1,218 @@
+//! Sessions and refresh-token rotation: exactly one rotation per token, however many calls race.
+
+use async_trait::async_trait;
+use auth_domain::ids::{AppId, SessionId};
+use auth_domain::session::Session;
+use auth_domain::{AuditEvent, AuditKind, User};
+use auth_ports::{Digest, LogoutOutcome, RotateOutcome, RotateRefresh, SessionStore, StoreError};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use time::OffsetDateTime;
+
+use crate::Store;
+use crate::audit::append;
+use crate::conn::{query_error, transaction, with_conn};
+use crate::models::{SessionRow, UserRow, micros};
+use crate::schema::{refresh_tokens, sessions, users};
+
+/// What the rotation transaction decided, as rows.
+enum Verdict {
+    Rotated(SessionRow, UserRow),
+    Retried(SessionRow, UserRow),
+    Reused,
+    Revoked,
+    Expired,
+    Invalid,
+}
+
+/// A session and its user, in one query.
+macro_rules! session_with_user {
+    ($conn:expr, $session_id:expr) => {
+        sessions::table
+            .inner_join(users::table)
+            .filter(sessions::id.eq($session_id))
+            .select((SessionRow::as_select(), UserRow::as_select()))
+            .first::<(SessionRow, UserRow)>($conn)
+            .await
+    };
+}
+
+fn into_domain((session, user): (SessionRow, UserRow)) -> Result<(Session, User), StoreError> {
+    Ok((session.into_domain()?, user.into_domain()?))
+}
+
+#[async_trait]
+impl SessionStore for Store {
+    async fn rotate_refresh(
+        &self,
+        cmd: RotateRefresh,
+        audit: AuditEvent,
+    ) -> Result<RotateOutcome, StoreError> {
+        let now = micros(cmd.now);
+        let grace = i64::try_from(cmd.reuse_grace.whole_microseconds()).unwrap_or(0);
+        let verdict = transaction!(self, |conn| {
+            let live_sessions = sessions::table
+                .select(sessions::id)
+                .filter(sessions::revoked_at.is_null())
+                .filter(sessions::expires_at.gt(now));
+            // The one rotation: a conditional update that only the first presenter can win.
+            let rotated: Option<String> = diesel::update(
+                refresh_tokens::table
+                    .filter(refresh_tokens::token_hash.eq(cmd.presented_hash.as_slice()))
+                    .filter(refresh_tokens::app_id.eq(cmd.app_id.as_str()))
+                    .filter(refresh_tokens::rotated_at.is_null())
+                    .filter(refresh_tokens::session_id.eq_any(live_sessions)),
+            )
+            .set((
+                refresh_tokens::rotated_at.eq(now),
+                refresh_tokens::successor_hash.eq(cmd.successor_hash.as_slice()),
+            ))
+            .returning(refresh_tokens::session_id)
+            .get_result(conn)
+            .await
+            .optional()?;
+
+            if let Some(session_id) = rotated {
+                diesel::insert_into(refresh_tokens::table)
+                    .values((
+                        refresh_tokens::token_hash.eq(cmd.successor_hash.as_slice()),
+                        refresh_tokens::session_id.eq(&session_id),
+                        refresh_tokens::app_id.eq(cmd.app_id.as_str()),
+                        refresh_tokens::created_at.eq(now),
+                    ))
+                    .execute(conn)
+                    .await?;
+                let (session, user) = session_with_user!(conn, &session_id)?;
+                append!(conn, audit.actor(user.id.clone()).subject(session_id))?;
+                return Ok(Verdict::Rotated(session, user));
+            }
+
+            let presented: Option<(String, Option<i64>, Option<Vec<u8>>)> = refresh_tokens::table
+                .filter(refresh_tokens::token_hash.eq(cmd.presented_hash.as_slice()))
+                .filter(refresh_tokens::app_id.eq(cmd.app_id.as_str()))
+                .select((
+                    refresh_tokens::session_id,
+                    refresh_tokens::rotated_at,
+                    refresh_tokens::successor_hash,
+                ))
+                .first(conn)
+                .await
+                .optional()?;
+            let Some((session_id, rotated_at, successor)) = presented else {
+                return Ok(Verdict::Invalid);
+            };
+            let (session, user) = session_with_user!(conn, &session_id)?;
+            if session.revoked_at.is_some() {
+                return Ok(Verdict::Revoked);
+            }
+            if session.expires_at <= now {
+                return Ok(Verdict::Expired);
+            }
+            let rotated_at = rotated_at.unwrap_or(now);
+            let successor_is_current = successor.as_deref() == Some(cmd.successor_hash.as_slice())
+                && refresh_tokens::table
+                    .filter(refresh_tokens::token_hash.eq(cmd.successor_hash.as_slice()))
+                    .filter(refresh_tokens::rotated_at.is_null())
+                    .count()
+                    .get_result::<i64>(conn)
+                    .await?
+                    == 1;
+            if successor_is_current && now < rotated_at.saturating_add(grace) {
+                let event = audit
+                    .actor(user.id.clone())
+                    .subject(session_id)
+                    .details(serde_json::json!({ "retry": true }));
+                append!(conn, event)?;
+                return Ok(Verdict::Retried(session, user));
+            }
+
+            diesel::update(
+                sessions::table
+                    .filter(sessions::id.eq(&session_id))
+                    .filter(sessions::revoked_at.is_null()),
+            )
+            .set(sessions::revoked_at.eq(now))
+            .execute(conn)
+            .await?;
+            let event = audit
+                .with_kind(AuditKind::RefreshReuseDetected)
+                .actor(user.id.clone())
+                .subject(session_id)
+                .details(serde_json::json!({ "rotated_at_micros": rotated_at }));
+            append!(conn, event)?;
+            Ok(Verdict::Reused)
+        })
+        .map_err(query_error)?;
+
+        Ok(match verdict {
+            Verdict::Rotated(session, user) => {
+                let (session, user) = into_domain((session, user))?;
+                RotateOutcome::Rotated { session, user }
+            }
+            Verdict::Retried(session, user) => {
+                let (session, user) = into_domain((session, user))?;
+                RotateOutcome::Retried { session, user }
+            }
+            Verdict::Reused => RotateOutcome::Reused,
+            Verdict::Revoked => RotateOutcome::Revoked,
+            Verdict::Expired => RotateOutcome::Expired,
+            Verdict::Invalid => RotateOutcome::Invalid,
+        })
+    }
+
+    async fn logout(
+        &self,
+        app_id: &AppId,
+        presented_hash: Digest,
+        all_sessions: bool,
+        now: OffsetDateTime,
+        audit: AuditEvent,
+    ) -> Result<LogoutOutcome, StoreError> {
+        let now = micros(now);
+        let revoked = transaction!(self, |conn| {
+            let owner: Option<(String, String)> = refresh_tokens::table
+                .inner_join(sessions::table)
+                .filter(refresh_tokens::token_hash.eq(presented_hash.as_slice()))
+                .filter(refresh_tokens::app_id.eq(app_id.as_str()))
+                .select((sessions::id, sessions::user_id))
+                .first(conn)
+                .await
+                .optional()?;
+            let Some((session_id, user_id)) = owner else {
+                return Ok(None);
+            };
+            let open = sessions::table
+                .filter(sessions::revoked_at.is_null())
+                .into_boxed();
+            let targets = if all_sessions {
+                open.filter(sessions::app_id.eq(app_id.as_str()))
+                    .filter(sessions::user_id.eq(&user_id))
+            } else {
+                open.filter(sessions::id.eq(&session_id))
+            };
+            let ids: Vec<String> = targets.select(sessions::id).load(conn).await?;
+            let count = diesel::update(
+                sessions::table
+                    .filter(sessions::id.eq_any(&ids))
+                    .filter(sessions::revoked_at.is_null()),
+            )
+            .set(sessions::revoked_at.eq(now))
+            .execute(conn)
+            .await?;
+            let event = audit.actor(user_id).subject(session_id).details(
+                serde_json::json!({ "all_sessions": all_sessions, "revoked_sessions": count }),
+            );
+            append!(conn, event)?;
+            Ok(Some(u64::try_from(count).unwrap_or(0)))
+        })
+        .map_err(query_error)?;
+        Ok(revoked.map_or(LogoutOutcome::Invalid, LogoutOutcome::Revoked))
+    }
+
+    async fn find_session(&self, id: &SessionId) -> Result<Option<(Session, User)>, StoreError> {
+        let found = with_conn!(self, |conn| session_with_user!(conn, id.as_str())
+            .optional())
+        .map_err(query_error)?;
+        found.map(into_domain).transpose()
+    }
+}

@@ -1,0 +1,125 @@
+//! Scratch Postgres databases for tests: one per test, dropped when the test ends.
+
+#![expect(clippy::expect_used, reason = "test support fails loudly")]
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use std::hash::{BuildHasher as _, Hasher as _};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The admin URL for Postgres tests from `TEST_DATABASE_URL`, or `None` to skip them locally.
+///
+/// # Panics
+/// Under `CI=true` when `TEST_DATABASE_URL` is missing: CI must never skip Postgres silently.
+#[must_use]
+pub fn postgres_admin_url() -> Option<String> {
+    let url = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty());
+    if url.is_none() && std::env::var("CI").is_ok_and(|ci| ci == "true") {
+        panic!("TEST_DATABASE_URL must be set when CI=true");
+    }
+    url
+}
+
+/// A fresh, empty database on the server `TEST_DATABASE_URL` names.
+#[derive(Debug)]
+pub struct ScratchDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+/// `url` with its database name replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(base, query)| (base, Some(query)));
+    let authority_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[authority_end..].find('/') {
+        Some(slash) => &base[..authority_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+impl ScratchDatabase {
+    /// # Panics
+    /// When the server cannot be reached or the database cannot be created.
+    pub async fn create(admin_url: &str) -> Self {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let random = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        let name = format!(
+            "auth_scratch_{}_{}_{:x}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            random & 0xffff_ffff
+        );
+        let mut admin = AsyncPgConnection::establish(admin_url)
+            .await
+            .expect("connect to TEST_DATABASE_URL");
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create scratch database");
+        Self {
+            admin_url: admin_url.to_owned(),
+            url: with_database(admin_url, &name),
+            name,
+        }
+    }
+
+    #[must_use]
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop runs inside a test's runtime: do the async cleanup on a thread of its own.
+        let cleanup = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async {
+                if let Ok(mut admin) = AsyncPgConnection::establish(&admin_url).await {
+                    let _ =
+                        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut admin)
+                            .await;
+                }
+            });
+        });
+        let _ = cleanup.join();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn database_names_are_swapped_keeping_credentials_and_options() {
+        assert_eq!(
+            with_database("postgres://u:p@h:5432/db", "x"),
+            "postgres://u:p@h:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/db?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("postgres://h:5432", "x"),
+            "postgres://h:5432/x"
+        );
+    }
+}

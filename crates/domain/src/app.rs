@@ -1,0 +1,99 @@
+//! Apps (integrating products) and their signing keys.
+
+use crate::ParseError;
+use crate::ids::AppId;
+use time::OffsetDateTime;
+
+/// The app's public name in tokens (`aud`): `^[a-z0-9][a-z0-9-]{1,62}$`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AppSlug(String);
+
+impl AppSlug {
+    /// # Errors
+    /// [`ParseError`] unless `raw` is 2–63 lowercase letters, digits or dashes, not starting with a dash.
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let bytes = raw.as_bytes();
+        let well_formed = (2..=63).contains(&bytes.len())
+            && bytes[0] != b'-'
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-');
+        if well_formed {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(ParseError(
+                "must be 2 to 63 lowercase letters, digits or dashes, not starting with a dash",
+            ))
+        }
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One integrating product and how its credentials are checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct App {
+    pub id: AppId,
+    pub slug: AppSlug,
+    pub name: String,
+    /// argon2id PHC string of the app secret; the secret itself is never stored.
+    pub secret_hash: String,
+    /// Bumped whenever the secret changes, so a cached verification can never outlive it.
+    pub secret_version: i64,
+    pub disabled: bool,
+    pub created_at: OffsetDateTime,
+}
+
+impl App {
+    /// Checks an app name: 1–100 characters with no control characters.
+    ///
+    /// # Errors
+    /// [`ParseError`] when the name is empty, too long or has control characters.
+    pub fn parse_name(raw: &str) -> Result<String, ParseError> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.chars().count() > 100 {
+            return Err(ParseError("must be 1 to 100 characters"));
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err(ParseError("must not contain control characters"));
+        }
+        Ok(trimmed.to_owned())
+    }
+}
+
+/// One RS256 key of an app. The private half is only ever held encrypted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKey {
+    pub kid: String,
+    pub app_id: AppId,
+    /// PKCS#8 DER, sealed with AES-256-GCM under the master key.
+    pub encrypted_private_key: Vec<u8>,
+    /// SubjectPublicKeyInfo DER.
+    pub public_key_der: Vec<u8>,
+    pub created_at: OffsetDateTime,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slug_follows_the_contract() {
+        assert!(AppSlug::parse("attendance-app").is_ok());
+        assert!(AppSlug::parse("a1").is_ok());
+        for bad in ["a", "-ab", "Abc", "ab_c", &"a".repeat(64)] {
+            assert!(AppSlug::parse(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(App::parse_name("  My App ").unwrap(), "My App");
+        assert!(App::parse_name("   ").is_err());
+        assert!(App::parse_name(&"x".repeat(101)).is_err());
+        assert!(App::parse_name("a\u{7}b").is_err());
+    }
+}

@@ -1,0 +1,140 @@
+//! Audit events: one immutable record of every auth event, written with the change it describes.
+
+use crate::ids::{AppId, EventId};
+use time::OffsetDateTime;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditKind {
+    AppCreated,
+    AppAuthFailed,
+    OtpSent,
+    OtpVerifyFailed,
+    OtpLocked,
+    Login,
+    Refresh,
+    RefreshReuseDetected,
+    Logout,
+    RateLimited,
+}
+
+impl AuditKind {
+    /// The event name in records and in the API.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AppCreated => "app_created",
+            Self::AppAuthFailed => "app_auth_failed",
+            Self::OtpSent => "otp_sent",
+            Self::OtpVerifyFailed => "otp_verify_failed",
+            Self::OtpLocked => "otp_locked",
+            Self::Login => "login",
+            Self::Refresh => "refresh",
+            Self::RefreshReuseDetected => "refresh_reuse_detected",
+            Self::Logout => "logout",
+            Self::RateLimited => "rate_limited",
+        }
+    }
+
+    #[must_use]
+    pub fn outcome(self) -> Outcome {
+        match self {
+            Self::AppCreated | Self::OtpSent | Self::Login | Self::Refresh | Self::Logout => {
+                Outcome::Success
+            }
+            Self::AppAuthFailed
+            | Self::OtpVerifyFailed
+            | Self::OtpLocked
+            | Self::RefreshReuseDetected
+            | Self::RateLimited => Outcome::Failure,
+        }
+    }
+}
+
+/// Whether the event records something that was allowed or refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+impl Outcome {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+        }
+    }
+}
+
+/// Who caused a request, as the integrating backend reported it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditContext {
+    pub request_id: String,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// One record. `details` holds ids and counts only, never a secret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    pub id: EventId,
+    pub app_id: Option<AppId>,
+    pub kind: AuditKind,
+    /// Who acted: a user id, or `app` for app-level calls.
+    pub actor: Option<String>,
+    /// What it acted on: a session, an OTP request, an app.
+    pub subject: Option<String>,
+    pub context: AuditContext,
+    pub details: serde_json::Value,
+    pub occurred_at: OffsetDateTime,
+}
+
+impl AuditEvent {
+    /// An event with no actor, subject or details yet.
+    #[must_use]
+    pub fn new(
+        id: EventId,
+        app_id: Option<AppId>,
+        kind: AuditKind,
+        context: AuditContext,
+        occurred_at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id,
+            app_id,
+            kind,
+            actor: None,
+            subject: None,
+            context,
+            details: serde_json::Value::Object(serde_json::Map::new()),
+            occurred_at,
+        }
+    }
+
+    #[must_use]
+    pub fn actor(mut self, actor: impl Into<String>) -> Self {
+        self.actor = Some(actor.into());
+        self
+    }
+
+    #[must_use]
+    pub fn subject(mut self, subject: impl Into<String>) -> Self {
+        self.subject = Some(subject.into());
+        self
+    }
+
+    #[must_use]
+    pub fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+
+    /// The same event re-labelled, for a port that decides which of several outcomes happened.
+    #[must_use]
+    pub fn with_kind(mut self, kind: AuditKind) -> Self {
+        self.kind = kind;
+        self
+    }
+}

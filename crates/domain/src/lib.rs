@@ -1,0 +1,22 @@
+#![doc = include_str!("../README.md")]
+
+pub mod app;
+pub mod audit;
+pub mod claims;
+pub mod ct;
+pub mod identifier;
+pub mod ids;
+pub mod otp;
+pub mod session;
+pub mod user;
+
+pub use app::{App, AppSlug, SigningKey};
+pub use audit::{AuditContext, AuditEvent, AuditKind, Outcome};
+pub use claims::AccessClaims;
+pub use identifier::{Channel, Email, Identifier, Phone};
+pub use user::User;
+
+/// Why a piece of input was refused; the text is safe to show to the caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub &'static str);

@@ -1,0 +1,150 @@
+//! Reading a JSON request body: content type, size limit, and field-by-field checks that
+//! collect every problem into one `invalid_request`.
+
+use actix_web::{HttpRequest, http::header, web};
+use auth_domain::ParseError;
+use auth_usecases::{AuthError, FieldProblem};
+use futures_util::StreamExt as _;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A request's JSON object, consumed field by field.
+#[derive(Debug)]
+pub struct JsonBody {
+    fields: Map<String, Value>,
+    problems: Vec<FieldProblem>,
+}
+
+fn is_json(request: &HttpRequest) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+}
+
+impl JsonBody {
+    /// Reads at most [`MAX_BODY_BYTES`] of `application/json` that must be one JSON object.
+    ///
+    /// # Errors
+    /// `unsupported_media_type`, `payload_too_large`, or `invalid_request` for malformed JSON.
+    pub async fn read(request: &HttpRequest, mut payload: web::Payload) -> Result<Self, ApiError> {
+        if !is_json(request) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let declared = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<usize>().ok());
+        if declared.is_some_and(|length| length > MAX_BODY_BYTES) {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        let mut bytes = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|_| AuthError::invalid_field("body", "could not be read"))?;
+            if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(ApiError::PayloadTooLarge);
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(fields)) => Ok(Self {
+                fields,
+                problems: Vec::new(),
+            }),
+            Ok(_) => Err(AuthError::invalid_field("body", "must be a JSON object").into()),
+            Err(_) => Err(AuthError::invalid_field("body", "is not valid JSON").into()),
+        }
+    }
+
+    fn take(&mut self, name: &str) -> Option<Value> {
+        match self.fields.remove(name) {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(value),
+        }
+    }
+
+    /// Records a problem with a field.
+    pub fn problem(&mut self, name: &str, problem: impl Into<String>) {
+        self.problems.push(FieldProblem::new(name, problem));
+    }
+
+    /// A string field of at most `max_chars` characters, if present.
+    pub fn optional_str(&mut self, name: &str, max_chars: usize) -> Option<String> {
+        match self.take(name)? {
+            Value::String(text) if text.chars().count() <= max_chars => Some(text),
+            Value::String(_) => {
+                self.problem(name, format!("must be at most {max_chars} characters"));
+                None
+            }
+            _ => {
+                self.problem(name, "must be a string");
+                None
+            }
+        }
+    }
+
+    /// A string field that must be present and non-empty.
+    pub fn required_str(&mut self, name: &str, max_chars: usize) -> Option<String> {
+        let present = self.fields.get(name).is_some_and(|value| !value.is_null());
+        let value = self.optional_str(name, max_chars);
+        match value {
+            Some(text) if !text.is_empty() => Some(text),
+            Some(_) => {
+                self.problem(name, "must not be empty");
+                None
+            }
+            None if !present => {
+                self.problem(name, "is required");
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// A boolean field, if present.
+    pub fn optional_bool(&mut self, name: &str) -> Option<bool> {
+        match self.take(name)? {
+            Value::Bool(flag) => Some(flag),
+            _ => {
+                self.problem(name, "must be true or false");
+                None
+            }
+        }
+    }
+
+    /// Parses a present string with a domain parser, recording its complaint.
+    pub fn parsed<T>(
+        &mut self,
+        name: &str,
+        raw: Option<String>,
+        parse: impl Fn(&str) -> Result<T, ParseError>,
+    ) -> Option<T> {
+        let raw = raw?;
+        match parse(&raw) {
+            Ok(value) => Some(value),
+            Err(ParseError(problem)) => {
+                self.problem(name, problem);
+                None
+            }
+        }
+    }
+
+    /// Ends reading: every problem found, or the values.
+    ///
+    /// # Errors
+    /// `invalid_request` listing every field problem.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(AuthError::InvalidRequest(self.problems).into())
+        }
+    }
+}

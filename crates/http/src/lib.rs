@@ -1,0 +1,34 @@
+#![doc = include_str!("../README.md")]
+
+mod body;
+mod context;
+mod dto;
+mod error;
+mod routes;
+
+pub use body::MAX_BODY_BYTES;
+pub use context::{RequestId, request_context, request_id};
+pub use error::{ApiError, CATALOGUE, Failure};
+
+use actix_web::web;
+use auth_ports::RandomSource;
+use auth_usecases::AuthService;
+use std::sync::Arc;
+
+/// What every handler shares: the use cases and the randomness for request ids.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Arc<AuthService>,
+    pub random: Arc<dyn RandomSource>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AppState { .. }")
+    }
+}
+
+/// Registers every route, the JSON 404 for unknown paths and the JSON 405 for wrong methods.
+pub fn configure(config: &mut web::ServiceConfig) {
+    routes::configure(config);
+}

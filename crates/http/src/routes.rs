@@ -1,0 +1,287 @@
+//! The HTTP endpoints: each reads and checks its input, calls one use case and shapes the answer.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use auth_domain::ids::OtpId;
+use auth_domain::otp::OtpCode;
+use auth_domain::session::RefreshToken;
+use auth_domain::{Email, Identifier, Phone};
+use auth_usecases::{
+    AppCredentials, AuthError, Caller, LogoutRequest, RefreshRequest, SendOtp, VerifyOtpRequest,
+};
+use std::net::IpAddr;
+
+use crate::body::JsonBody;
+use crate::dto::{MeBody, OtpSentBody, TokenBody};
+use crate::{ApiError, AppState, Failure, request_id};
+
+type Answer = Result<HttpResponse, Failure>;
+
+const MAX_ID_CHARS: usize = 100;
+const MAX_SECRET_CHARS: usize = 256;
+const MAX_USER_AGENT_CHARS: usize = 512;
+const MAX_TOKEN_CHARS: usize = 100;
+const MAX_TENANT_CHARS: usize = 63;
+
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
+        .service(resource("/auth/send-otp").route(web::post().to(send_otp)))
+        .service(resource("/auth/verify-otp").route(web::post().to(verify_otp)))
+        .service(resource("/auth/refresh").route(web::post().to(refresh)))
+        .service(resource("/auth/logout").route(web::post().to(logout)))
+        .service(resource("/auth/me").route(web::get().to(me)))
+        .service(resource("/apps/{slug}/jwks.json").route(web::get().to(jwks)))
+        .service(resource("/healthz").route(web::get().to(healthz)))
+        .service(resource("/readyz").route(web::get().to(readyz)))
+        .default_service(web::to(not_found));
+}
+
+/// A path whose other methods answer `method_not_allowed`.
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+fn fail(request: &HttpRequest) -> impl Fn(ApiError) -> Failure + '_ {
+    move |error| Failure {
+        error,
+        request_id: request_id(request),
+    }
+}
+
+fn auth_fail(request: &HttpRequest) -> impl Fn(AuthError) -> Failure + '_ {
+    move |error| Failure {
+        error: error.into(),
+        request_id: request_id(request),
+    }
+}
+
+async fn not_found(request: HttpRequest) -> Answer {
+    Err(fail(&request)(ApiError::NotFound))
+}
+
+async fn method_not_allowed(request: HttpRequest) -> Answer {
+    Err(fail(&request)(ApiError::MethodNotAllowed))
+}
+
+/// The fields every app call carries: credentials and the optional end-user context.
+fn app_call(body: &mut JsonBody, request: &HttpRequest) -> (AppCredentials, Caller) {
+    let app_id = body
+        .required_str("app_id", MAX_ID_CHARS)
+        .unwrap_or_default();
+    let app_secret = body
+        .required_str("app_secret", MAX_SECRET_CHARS)
+        .unwrap_or_default();
+    let client_ip = body.optional_str("client_ip", 64);
+    let client_ip = body.parsed("client_ip", client_ip, |raw| {
+        raw.parse::<IpAddr>()
+            .map(|ip| ip.to_string())
+            .map_err(|_| auth_domain::ParseError("must be an IPv4 or IPv6 address"))
+    });
+    let user_agent = body.optional_str("user_agent", MAX_USER_AGENT_CHARS);
+    let caller = Caller {
+        request_id: request_id(request),
+        client_ip,
+        peer_ip: request.peer_addr().map(|peer| peer.ip().to_string()),
+        user_agent,
+    };
+    (AppCredentials { app_id, app_secret }, caller)
+}
+
+fn tenant(body: &mut JsonBody) -> Option<String> {
+    body.optional_str("tenant", MAX_TENANT_CHARS)
+}
+
+async fn send_otp(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Answer {
+    let mut body = JsonBody::read(&request, payload)
+        .await
+        .map_err(fail(&request))?;
+    let (credentials, caller) = app_call(&mut body, &request);
+    let phone = body.optional_str("phone", 16);
+    let email = body.optional_str("email", 254);
+    let identifier = match (phone, email) {
+        (Some(phone), None) => body
+            .parsed("phone", Some(phone), Phone::parse)
+            .map(Identifier::Phone),
+        (None, Some(email)) => body
+            .parsed("email", Some(email), Email::parse)
+            .map(Identifier::Email),
+        (Some(_), Some(_)) => {
+            body.problem("phone", "give exactly one of phone or email");
+            None
+        }
+        (None, None) => {
+            body.problem("phone", "one of phone or email is required");
+            None
+        }
+    };
+    body.finish().map_err(fail(&request))?;
+    let Some(identifier) = identifier else {
+        return Err(auth_fail(&request)(AuthError::invalid_field(
+            "phone",
+            "is required",
+        )));
+    };
+    let sent = state
+        .service
+        .send_otp(SendOtp {
+            credentials,
+            identifier,
+            caller,
+        })
+        .await
+        .map_err(auth_fail(&request))?;
+    Ok(HttpResponse::Ok().json(OtpSentBody::from(sent)))
+}
+
+async fn verify_otp(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Answer {
+    let mut body = JsonBody::read(&request, payload)
+        .await
+        .map_err(fail(&request))?;
+    let (credentials, caller) = app_call(&mut body, &request);
+    let otp_id = body.required_str("otp_request_id", MAX_ID_CHARS);
+    let otp_id = body.parsed("otp_request_id", otp_id, OtpId::parse);
+    let code = body.required_str("otp", 16);
+    let code = body.parsed("otp", code, OtpCode::parse);
+    let tenant = tenant(&mut body);
+    body.finish().map_err(fail(&request))?;
+    let (Some(otp_request_id), Some(code)) = (otp_id, code) else {
+        return Err(auth_fail(&request)(AuthError::invalid_field(
+            "otp",
+            "is required",
+        )));
+    };
+    let grant = state
+        .service
+        .verify_otp(VerifyOtpRequest {
+            credentials,
+            otp_request_id,
+            code,
+            tenant,
+            caller,
+        })
+        .await
+        .map_err(auth_fail(&request))?;
+    Ok(HttpResponse::Ok().json(TokenBody::from(grant)))
+}
+
+/// A refresh token field: a malformed one is simply not a token this engine issued.
+fn refresh_token(body: &mut JsonBody) -> Result<Option<RefreshToken>, AuthError> {
+    match body.required_str("refresh_token", MAX_TOKEN_CHARS) {
+        Some(raw) => RefreshToken::parse(&raw)
+            .map(Some)
+            .map_err(|_| AuthError::RefreshTokenInvalid),
+        None => Ok(None),
+    }
+}
+
+async fn refresh(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Answer {
+    let mut body = JsonBody::read(&request, payload)
+        .await
+        .map_err(fail(&request))?;
+    let (credentials, caller) = app_call(&mut body, &request);
+    let token = refresh_token(&mut body);
+    let tenant = tenant(&mut body);
+    body.finish().map_err(fail(&request))?;
+    let Some(refresh_token) = token.map_err(auth_fail(&request))? else {
+        return Err(auth_fail(&request)(AuthError::invalid_field(
+            "refresh_token",
+            "is required",
+        )));
+    };
+    let grant = state
+        .service
+        .refresh(RefreshRequest {
+            credentials,
+            refresh_token,
+            tenant,
+            caller,
+        })
+        .await
+        .map_err(auth_fail(&request))?;
+    Ok(HttpResponse::Ok().json(TokenBody::from(grant)))
+}
+
+async fn logout(request: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Answer {
+    let mut body = JsonBody::read(&request, payload)
+        .await
+        .map_err(fail(&request))?;
+    let (credentials, caller) = app_call(&mut body, &request);
+    let token = refresh_token(&mut body);
+    let all_sessions = body.optional_bool("all_sessions").unwrap_or(false);
+    body.finish().map_err(fail(&request))?;
+    let Some(refresh_token) = token.map_err(auth_fail(&request))? else {
+        return Err(auth_fail(&request)(AuthError::invalid_field(
+            "refresh_token",
+            "is required",
+        )));
+    };
+    let revoked = state
+        .service
+        .logout(LogoutRequest {
+            credentials,
+            refresh_token,
+            all_sessions,
+            caller,
+        })
+        .await
+        .map_err(auth_fail(&request))?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "revoked_sessions": revoked })))
+}
+
+async fn me(request: HttpRequest, state: web::Data<AppState>) -> Answer {
+    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+        return Err(auth_fail(&request)(AuthError::TokenMissing));
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|value| {
+            value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| auth_fail(&request)(AuthError::TokenInvalid))?;
+    let view = state.service.me(token).await.map_err(auth_fail(&request))?;
+    Ok(HttpResponse::Ok().json(MeBody::from(view)))
+}
+
+async fn jwks(request: HttpRequest, slug: web::Path<String>, state: web::Data<AppState>) -> Answer {
+    let keys = state
+        .service
+        .jwks(&slug)
+        .await
+        .map_err(auth_fail(&request))?;
+    let Some(keys) = keys else {
+        return Err(fail(&request)(ApiError::NotFound));
+    };
+    let keys: Vec<_> = keys
+        .into_iter()
+        .map(|key| serde_json::json!({ "kid": key.kid, "kty": "RSA", "alg": "RS256", "use": "sig", "n": key.n, "e": key.e }))
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(serde_json::json!({ "keys": keys })))
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn readyz(request: HttpRequest, state: web::Data<AppState>) -> Answer {
+    state.service.ready().await.map_err(auth_fail(&request))?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })))
+}

@@ -1,0 +1,83 @@
+//! Hashing, signing and key handling, as the use cases need them.
+
+use async_trait::async_trait;
+use auth_domain::{AccessClaims, SigningKey};
+
+/// A 32-byte keyed digest (HMAC-SHA256).
+pub type Digest = [u8; 32];
+
+/// Each keyed hash has its own key, so a digest of one kind can never stand for another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MacPurpose {
+    /// An OTP code, bound to its request id.
+    OtpCode,
+    /// The lookup hash of a refresh token.
+    RefreshToken,
+    /// The successor of a refresh token, derived so a retry can get the same one back.
+    RefreshSuccessor,
+    /// A presented app secret, for the in-memory verification cache.
+    AppSecret,
+    /// A person's identifier in rate-limit counter names, so counters hold no personal data.
+    RateLimitKey,
+}
+
+/// Keyed hashing under keys derived from the master key.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait KeyedHasher: Send + Sync {
+    fn mac(&self, purpose: MacPurpose, data: &[u8]) -> Digest;
+}
+
+/// Slow one-way hashing of app secrets (argon2id).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait SecretHasher: Send + Sync {
+    /// A PHC string to store.
+    async fn hash(&self, secret: &str) -> String;
+    /// Whether `secret` matches `phc`; false for a malformed `phc`.
+    async fn verify(&self, secret: &str, phc: &str) -> bool;
+}
+
+/// A fresh key pair for an app.
+#[derive(Debug, Clone)]
+pub struct KeyMaterial {
+    pub kid: String,
+    pub encrypted_private_key: Vec<u8>,
+    pub public_key_der: Vec<u8>,
+    pub public_key_pem: String,
+}
+
+/// Why a presented access token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the token is malformed or its signature does not verify")]
+    Invalid,
+}
+
+/// Makes and reads signed tokens (RS256 JWTs).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait TokenCodec: Send + Sync {
+    /// A new RSA-2048 key pair, the private half sealed under the master key.
+    async fn generate_key(&self) -> KeyMaterial;
+    /// Signs access-token claims with the app's key (`typ: at+jwt`, `kid`).
+    ///
+    /// MUST fail with [`TokenError::Invalid`] if the sealed key cannot be opened.
+    fn sign_access(&self, key: &SigningKey, claims: &AccessClaims) -> Result<String, TokenError>;
+    /// The `kid` in a token's header, without verifying anything.
+    fn peek_kid(&self, token: &str) -> Option<String>;
+    /// Verifies the signature, `alg` and `typ` with `key` and returns the claims; time and
+    /// audience are the caller's policy.
+    fn verify_access(&self, token: &str, key: &SigningKey) -> Result<AccessClaims, TokenError>;
+    /// The key's public half as JWK members.
+    ///
+    /// MUST fail with [`TokenError::Invalid`] if the stored public key does not parse.
+    fn public_jwk(&self, key: &SigningKey) -> Result<PublicJwk, TokenError>;
+}
+
+/// The public members of an RSA signing key (RFC 7517/7518), base64url without padding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicJwk {
+    pub kid: String,
+    pub n: String,
+    pub e: String,
+}

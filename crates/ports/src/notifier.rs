@@ -1,0 +1,31 @@
+//! Delivery of a code to the end user.
+
+use async_trait::async_trait;
+use auth_domain::Channel;
+use auth_domain::otp::OtpCode;
+
+/// One code on its way to one person.
+#[derive(Debug, Clone)]
+pub struct OtpMessage {
+    pub channel: Channel,
+    /// The phone number or email address, in full.
+    pub to: String,
+    pub code: OtpCode,
+    /// The text the person reads; it contains the code.
+    pub message: String,
+    pub app_slug: String,
+    pub otp_request_id: String,
+}
+
+/// Why a code could not be handed to the delivery channel. The text never contains the code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("delivery failed: {0}")]
+pub struct DeliveryError(pub String);
+
+/// Hands codes to a delivery channel (SMS gateway, mail server, webhook, console).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// MUST return [`DeliveryError`] unless the channel accepted the message.
+    async fn deliver(&self, message: &OtpMessage) -> Result<(), DeliveryError>;
+}

@@ -1,0 +1,234 @@
+//! What the engine stores. Every method is one atomic operation in domain terms: the adapter runs it
+//! as one database transaction that also appends its audit record, so a change and its record commit
+//! together or not at all, and every check-then-act is race-free across processes.
+
+use async_trait::async_trait;
+use auth_domain::audit::AuditEvent;
+use auth_domain::ids::{AppId, OtpId, SessionId, UserId};
+use auth_domain::session::Session;
+use auth_domain::{App, Identifier, SigningKey, User};
+use time::{Duration, OffsetDateTime};
+
+use crate::Digest;
+
+/// Failures every store method may return; nothing above the adapter sees a database error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached now; the caller may retry later.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug or corrupt data. The text is for logs only.
+    #[error("storage failure: {0}")]
+    Internal(String),
+}
+
+/// A new app with its first signing key.
+#[derive(Debug, Clone)]
+pub struct NewApp {
+    pub app: App,
+    pub key: SigningKey,
+}
+
+/// Why an app could not be created.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CreateAppError {
+    #[error("an app with this slug exists")]
+    SlugTaken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Apps, their credentials and keys.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait AppStore: Send + Sync {
+    /// Stores the app, its key and the `app_created` record.
+    ///
+    /// MUST return [`CreateAppError::SlugTaken`] if the slug is in use.
+    async fn create_app(&self, new: NewApp, audit: AuditEvent) -> Result<(), CreateAppError>;
+    async fn find_app(&self, id: &AppId) -> Result<Option<App>, StoreError>;
+    async fn find_app_by_slug(&self, slug: &str) -> Result<Option<App>, StoreError>;
+    /// The key tokens are signed with now: the newest.
+    async fn current_key(&self, app_id: &AppId) -> Result<Option<SigningKey>, StoreError>;
+    /// Every key that may still have live tokens, newest first.
+    async fn verification_keys(&self, app_id: &AppId) -> Result<Vec<SigningKey>, StoreError>;
+    async fn find_key(&self, kid: &str) -> Result<Option<SigningKey>, StoreError>;
+}
+
+/// A code that was delivered and may now be verified.
+#[derive(Debug, Clone)]
+pub struct NewOtp {
+    pub id: OtpId,
+    pub app_id: AppId,
+    pub identifier: Identifier,
+    pub code_hash: Digest,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// What a login creates when the code is right.
+#[derive(Debug, Clone)]
+pub struct NewLogin {
+    /// Used only if no user exists yet for the app and identifier.
+    pub new_user_id: UserId,
+    pub session_id: SessionId,
+    pub refresh_hash: Digest,
+    pub session_expires_at: OffsetDateTime,
+}
+
+/// One presented code.
+#[derive(Debug, Clone)]
+pub struct VerifyOtp {
+    pub app_id: AppId,
+    pub otp_id: OtpId,
+    /// The keyed hash of the presented digits, compared in constant time.
+    pub presented_hash: Digest,
+    pub now: OffsetDateTime,
+    pub max_attempts: u32,
+    pub login: NewLogin,
+}
+
+/// How a verification ended. The audit record written with it is labelled by the adapter:
+/// `login`, `otp_verify_failed` or `otp_locked` (none for the refusals that change nothing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerifyOtpOutcome {
+    LoggedIn {
+        user: User,
+        is_new_user: bool,
+        session: Session,
+    },
+    /// Wrong code; the try was counted. At zero remaining the code is dead (`otp_locked`).
+    WrongCode {
+        attempts_remaining: u32,
+        identifier: Identifier,
+    },
+    /// The code had already used up its tries; nothing was counted.
+    Locked,
+    Expired,
+    /// Unknown, superseded, already used, or another app's.
+    NotFound,
+}
+
+/// OTP requests and their verification.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait OtpStore: Send + Sync {
+    /// Supersedes every unused code for the app and identifier, stores this one and `otp_sent`.
+    async fn insert_otp(&self, otp: NewOtp, audit: AuditEvent) -> Result<(), StoreError>;
+    /// Counts the try, compares the code and, when right, consumes it and logs the user in
+    /// (user, session, first refresh token) — all in one transaction.
+    ///
+    /// MUST let exactly one of any number of concurrent right answers log in.
+    async fn verify_otp(
+        &self,
+        cmd: VerifyOtp,
+        audit: AuditEvent,
+    ) -> Result<VerifyOtpOutcome, StoreError>;
+}
+
+/// One presented refresh token.
+#[derive(Debug, Clone)]
+pub struct RotateRefresh {
+    pub app_id: AppId,
+    pub presented_hash: Digest,
+    pub successor_hash: Digest,
+    pub now: OffsetDateTime,
+    pub reuse_grace: Duration,
+}
+
+/// How a refresh ended. Audit records: `refresh` on rotation, `refresh_reuse_detected` on reuse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RotateOutcome {
+    /// This call rotated the token: its successor is now current.
+    Rotated {
+        session: Session,
+        user: User,
+    },
+    /// The token was rotated moments ago and its successor is still current: an idempotent retry.
+    Retried {
+        session: Session,
+        user: User,
+    },
+    /// A rotated token came back after the grace window: the session is now revoked.
+    Reused,
+    Revoked,
+    Expired,
+    /// Unknown, or another app's.
+    Invalid,
+}
+
+/// What a logout revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogoutOutcome {
+    Revoked(u64),
+    /// Unknown token, or another app's.
+    Invalid,
+}
+
+/// Sessions, refresh tokens and users.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Rotates a refresh token. MUST rotate each token at most once, however many calls race.
+    async fn rotate_refresh(
+        &self,
+        cmd: RotateRefresh,
+        audit: AuditEvent,
+    ) -> Result<RotateOutcome, StoreError>;
+    /// Revokes the token's session, or every session of its user in the app, with `logout`.
+    async fn logout(
+        &self,
+        app_id: &AppId,
+        presented_hash: Digest,
+        all_sessions: bool,
+        now: OffsetDateTime,
+        audit: AuditEvent,
+    ) -> Result<LogoutOutcome, StoreError>;
+    async fn find_session(&self, id: &SessionId) -> Result<Option<(Session, User)>, StoreError>;
+}
+
+/// A request that was counted against a limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateDecision {
+    Allowed,
+    Limited { retry_after: Duration },
+}
+
+/// Counters in fixed windows that start at a key's first hit, kept in the database so they hold
+/// across processes.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait RateLimiter: Send + Sync {
+    /// Counts one hit on `key` and says whether it is within `limit` hits per `window`.
+    async fn hit(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+        now: OffsetDateTime,
+    ) -> Result<RateDecision, StoreError>;
+    /// Says whether `key` is within `limit` without counting a hit.
+    async fn peek(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+        now: OffsetDateTime,
+    ) -> Result<RateDecision, StoreError>;
+    /// Forgets `key`'s window, e.g. a cooldown whose send never reached the person.
+    async fn reset(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// The append-only audit log, for events that change nothing else.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    async fn append(&self, event: AuditEvent) -> Result<(), StoreError>;
+}
+
+/// Whether the store can serve requests.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait StoreHealth: Send + Sync {
+    async fn ping(&self) -> Result<(), StoreError>;
+}

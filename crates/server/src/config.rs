@@ -1,0 +1,328 @@
+//! Operator configuration from the environment. Every problem names its variable.
+
+use auth_domain::otp::OtpPolicy;
+use auth_domain::session::TokenPolicy;
+use auth_store::DatabaseUrl;
+use auth_usecases::Limits;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use time::Duration;
+
+/// `development` (the default) or `production`, which refuses unsafe settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// How codes reach people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotifierKind {
+    Console,
+    Webhook {
+        url: String,
+        timeout: std::time::Duration,
+    },
+}
+
+/// Everything the engine reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub environment: Environment,
+    pub database_url: DatabaseUrl,
+    pub pool_size: usize,
+    pub listen_addr: SocketAddr,
+    pub public_url: Option<String>,
+    /// Base64 of 32 bytes; `None` means "generate one under ./data" (development only).
+    pub master_key: Option<String>,
+    pub notifier: NotifierKind,
+    pub otp: OtpPolicy,
+    pub tokens: TokenPolicy,
+    pub limits: Limits,
+    pub log_filter: String,
+}
+
+/// A setting that cannot be used, with the variable it came from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+fn error(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+struct Env(HashMap<String, String>);
+
+impl Env {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|value| !value.trim().is_empty())
+    }
+
+    fn number<T: FromStr + PartialOrd + Copy + std::fmt::Display>(
+        &self,
+        name: &'static str,
+        default: T,
+        min: T,
+        max: T,
+    ) -> Result<T, ConfigError> {
+        let Some(raw) = self.get(name) else {
+            return Ok(default);
+        };
+        let value: T = raw
+            .trim()
+            .parse()
+            .map_err(|_| error(name, format!("must be a whole number, got {raw:?}")))?;
+        if value < min || value > max {
+            return Err(error(name, format!("must be between {min} and {max}")));
+        }
+        Ok(value)
+    }
+
+    fn seconds(
+        &self,
+        name: &'static str,
+        default: i64,
+        min: i64,
+        max: i64,
+    ) -> Result<Duration, ConfigError> {
+        self.number(name, default, min, max).map(Duration::seconds)
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    ///
+    /// # Errors
+    /// [`ConfigError`] for the first unusable variable.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(std::env::vars())
+    }
+
+    /// Reads configuration from `vars` (the environment, or a test's map).
+    ///
+    /// # Errors
+    /// [`ConfigError`] for the first unusable variable, or a production setup that is unsafe.
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let env = Env(vars.into_iter().collect());
+        let environment = match env.get("AUTH_ENV").unwrap_or("development") {
+            "development" => Environment::Development,
+            "production" => Environment::Production,
+            other => {
+                return Err(error(
+                    "AUTH_ENV",
+                    format!("must be development or production, got {other:?}"),
+                ));
+            }
+        };
+        let database_url = DatabaseUrl::parse(
+            env.get("AUTH_DATABASE_URL")
+                .unwrap_or("sqlite://./data/auth-engine.db"),
+        )
+        .map_err(|problem| error("AUTH_DATABASE_URL", problem))?;
+        let listen_addr = env
+            .get("AUTH_LISTEN_ADDR")
+            .unwrap_or("127.0.0.1:8080")
+            .parse()
+            .map_err(|_| error("AUTH_LISTEN_ADDR", "must be IP:PORT, e.g. 127.0.0.1:8080"))?;
+        let public_url = env
+            .get("AUTH_PUBLIC_URL")
+            .map(|url| url.trim_end_matches('/').to_owned());
+        if public_url
+            .as_ref()
+            .is_some_and(|url| !(url.starts_with("http://") || url.starts_with("https://")))
+        {
+            return Err(error(
+                "AUTH_PUBLIC_URL",
+                "must start with http:// or https://",
+            ));
+        }
+        let notifier = match env.get("AUTH_NOTIFIER").unwrap_or("console") {
+            "console" => NotifierKind::Console,
+            "webhook" => NotifierKind::Webhook {
+                url: env
+                    .get("AUTH_WEBHOOK_URL")
+                    .ok_or_else(|| {
+                        error("AUTH_WEBHOOK_URL", "is required with AUTH_NOTIFIER=webhook")
+                    })?
+                    .to_owned(),
+                timeout: std::time::Duration::from_secs(env.number(
+                    "AUTH_WEBHOOK_TIMEOUT_SECS",
+                    5,
+                    1,
+                    60,
+                )?),
+            },
+            "smtp" | "sms" | "smtp+sms" => {
+                return Err(error(
+                    "AUTH_NOTIFIER",
+                    "smtp and sms delivery are not in this build; use webhook or console",
+                ));
+            }
+            other => {
+                return Err(error(
+                    "AUTH_NOTIFIER",
+                    format!("must be console or webhook, got {other:?}"),
+                ));
+            }
+        };
+        let otp = OtpPolicy {
+            ttl: env.seconds("AUTH_OTP_TTL_SECS", 300, 1, 3600)?,
+            max_attempts: env.number("AUTH_OTP_MAX_ATTEMPTS", 5, 1, 20)?,
+            resend_cooldown: env.seconds("AUTH_OTP_RESEND_COOLDOWN_SECS", 60, 0, 3600)?,
+        };
+        let tokens = TokenPolicy {
+            access_ttl: env.seconds("AUTH_ACCESS_TOKEN_TTL_SECS", 900, 60, 3600)?,
+            session_ttl: env.seconds("AUTH_SESSION_TTL_SECS", 2_592_000, 300, 31_536_000)?,
+            reuse_grace: env.seconds("AUTH_REFRESH_REUSE_GRACE_SECS", 10, 0, 60)?,
+        };
+        let limits = Limits {
+            sends_per_identifier_per_day: env.number(
+                "AUTH_OTP_SENDS_PER_IDENTIFIER_PER_DAY",
+                10,
+                1,
+                1_000_000,
+            )?,
+            sends_per_ip_per_hour: env.number(
+                "AUTH_OTP_SENDS_PER_IP_PER_HOUR",
+                30,
+                1,
+                1_000_000,
+            )?,
+            verifies_per_ip_per_hour: env.number(
+                "AUTH_OTP_VERIFIES_PER_IP_PER_HOUR",
+                120,
+                1,
+                1_000_000,
+            )?,
+            failures_per_identifier_per_day: env.number(
+                "AUTH_OTP_FAILURES_PER_IDENTIFIER_PER_DAY",
+                15,
+                1,
+                1_000_000,
+            )?,
+        };
+        let config = Self {
+            environment,
+            database_url,
+            pool_size: env.number("AUTH_DATABASE_POOL_SIZE", 16, 1, 1024)?,
+            listen_addr,
+            public_url,
+            master_key: env.get("AUTH_MASTER_KEY").map(str::to_owned),
+            notifier,
+            otp,
+            tokens,
+            limits,
+            log_filter: env
+                .get("AUTH_LOG")
+                .or_else(|| env.get("RUST_LOG"))
+                .unwrap_or("info")
+                .to_owned(),
+        };
+        config.refuse_unsafe_production()?;
+        Ok(config)
+    }
+
+    fn refuse_unsafe_production(&self) -> Result<(), ConfigError> {
+        if self.environment != Environment::Production {
+            return Ok(());
+        }
+        if self.notifier == NotifierKind::Console {
+            return Err(error(
+                "AUTH_NOTIFIER",
+                "console prints codes and is refused with AUTH_ENV=production",
+            ));
+        }
+        if self.master_key.is_none() {
+            return Err(error(
+                "AUTH_MASTER_KEY",
+                "is required with AUTH_ENV=production (a generated key is development only)",
+            ));
+        }
+        if self.public_url.is_none() {
+            return Err(error(
+                "AUTH_PUBLIC_URL",
+                "is required with AUTH_ENV=production",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_run_a_development_engine_on_sqlite() {
+        let config = Config::from_vars(vars(&[])).unwrap();
+        assert_eq!(
+            config.database_url,
+            DatabaseUrl::Sqlite("./data/auth-engine.db".into())
+        );
+        assert_eq!(config.listen_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.notifier, NotifierKind::Console);
+        assert_eq!(config.tokens.reuse_grace, Duration::seconds(10));
+        assert_eq!(config.otp.ttl, Duration::seconds(300));
+    }
+
+    #[test]
+    fn production_refuses_console_generated_key_and_missing_public_url() {
+        let refused = |pairs: &[(&str, &str)]| Config::from_vars(vars(pairs)).unwrap_err().variable;
+        assert_eq!(refused(&[("AUTH_ENV", "production")]), "AUTH_NOTIFIER");
+        let webhook = [
+            ("AUTH_ENV", "production"),
+            ("AUTH_NOTIFIER", "webhook"),
+            ("AUTH_WEBHOOK_URL", "http://127.0.0.1:9/x"),
+        ];
+        assert_eq!(refused(&webhook), "AUTH_MASTER_KEY");
+        let mut keyed = webhook.to_vec();
+        keyed.push((
+            "AUTH_MASTER_KEY",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        ));
+        assert_eq!(refused(&keyed), "AUTH_PUBLIC_URL");
+        keyed.push(("AUTH_PUBLIC_URL", "https://auth.example.com"));
+        assert!(Config::from_vars(vars(&keyed)).is_ok());
+    }
+
+    #[test]
+    fn out_of_range_settings_name_their_variable() {
+        let refused = |pairs: &[(&str, &str)]| Config::from_vars(vars(pairs)).unwrap_err().variable;
+        assert_eq!(
+            refused(&[("AUTH_REFRESH_REUSE_GRACE_SECS", "61")]),
+            "AUTH_REFRESH_REUSE_GRACE_SECS"
+        );
+        assert_eq!(
+            refused(&[("AUTH_ACCESS_TOKEN_TTL_SECS", "59")]),
+            "AUTH_ACCESS_TOKEN_TTL_SECS"
+        );
+        assert_eq!(
+            refused(&[("AUTH_OTP_TTL_SECS", "five")]),
+            "AUTH_OTP_TTL_SECS"
+        );
+        assert_eq!(
+            refused(&[("AUTH_DATABASE_URL", "mysql://x")]),
+            "AUTH_DATABASE_URL"
+        );
+        assert_eq!(refused(&[("AUTH_NOTIFIER", "webhook")]), "AUTH_WEBHOOK_URL");
+    }
+}

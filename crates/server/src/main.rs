@@ -1,0 +1,189 @@
+//! `auth-engine`: the server and the operator's commands.
+
+mod config;
+mod wiring;
+
+use actix_web::{App, HttpServer, middleware, web};
+use auth_http::AppState;
+use auth_store::Store;
+use auth_usecases::Caller;
+use clap::{Parser, Subcommand};
+use std::io::Write as _;
+use std::net::TcpListener;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::config::{Config, Environment};
+
+/// Auth Engine: OTP login, rotating tokens and RS256 JWTs for your backend.
+#[derive(Debug, Parser)]
+#[command(name = "auth-engine", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage apps.
+    Apps {
+        #[command(subcommand)]
+        command: AppsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AppsCommand {
+    /// Create an app and print its credentials (the secret is shown only this once).
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        slug: String,
+        /// Print {"app_id","app_secret","app_slug","jwt_public_key"} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => return fail(&format!("configuration: {error}")),
+    };
+    init_logging(&config);
+    // One crypto stack: outgoing TLS (webhooks) uses ring like everything else.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&format!("cannot start the async runtime: {error}")),
+    };
+    let result = runtime.block_on(async {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve(config).await,
+            Command::Migrate => migrate(&config).await.map(|_| ()),
+            Command::Apps {
+                command: AppsCommand::Create { name, slug, json },
+            } => create_app(&config, &name, &slug, json).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => fail(&message),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "auth-engine: {message}");
+    ExitCode::FAILURE
+}
+
+fn init_logging(config: &Config) {
+    // Driver debug output can include query parameters: keep it quiet whatever the filter says.
+    let filter = format!("{},tokio_postgres=warn,diesel=warn", config.log_filter);
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if config.environment == Environment::Production {
+        builder.json().try_init()
+    } else {
+        builder
+            .with_ansi(std::env::var_os("NO_COLOR").is_none())
+            .try_init()
+    };
+}
+
+async fn migrate(config: &Config) -> Result<Store, String> {
+    let store = Store::connect(&config.database_url, config.pool_size)
+        .map_err(|e| format!("database: {e}"))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| format!("database: {e}"))?;
+    Ok(store)
+}
+
+async fn create_app(config: &Config, name: &str, slug: &str, json: bool) -> Result<(), String> {
+    let store = migrate(config).await?;
+    let master = wiring::master_key(config)?;
+    let issuer = config.public_url.clone().unwrap_or_default();
+    let service = wiring::service(config, &store, &master, issuer)?;
+    let caller = Caller {
+        request_id: "cli".to_owned(),
+        ..Caller::default()
+    };
+    let created = service
+        .create_app(name, slug, &caller)
+        .await
+        .map_err(|error| match error {
+            auth_usecases::AuthError::InvalidRequest(problems) => problems
+                .iter()
+                .map(|p| format!("--{} {}", p.name, p.problem))
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        })?;
+    let output = if json {
+        serde_json::json!({
+            "app_id": created.app_id.as_str(),
+            "app_secret": created.app_secret,
+            "app_slug": created.app_slug.as_str(),
+            "jwt_public_key": created.jwt_public_key,
+        })
+        .to_string()
+    } else {
+        format!(
+            "APP_ID={}\nAPP_SECRET={}\nAPP_SLUG={}\nJWT_PUBLIC_KEY=\n{}\nAPP_SECRET is shown only this once: store it now.",
+            created.app_id,
+            created.app_secret,
+            created.app_slug.as_str(),
+            created.jwt_public_key.trim_end()
+        )
+    };
+    writeln!(std::io::stdout(), "{output}").map_err(|e| e.to_string())
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    let store = migrate(&config).await?;
+    let master = wiring::master_key(&config)?;
+    let listener = TcpListener::bind(config.listen_addr)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen_addr))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let issuer = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{bound}"));
+    let service = Arc::new(wiring::service(&config, &store, &master, issuer)?);
+    let state = AppState {
+        service,
+        random: Arc::new(auth_crypto::OsRandom),
+    };
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(state.clone()))
+            .wrap(middleware::from_fn(auth_http::request_context))
+            .configure(auth_http::configure)
+    })
+    .listen(listener)
+    .map_err(|e| format!("cannot serve on {bound}: {e}"))?
+    .run();
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "auth-engine listening on http://{bound}");
+    let _ = writeln!(
+        stdout,
+        "create an app with: auth-engine apps create --name NAME --slug SLUG"
+    );
+    let _ = stdout.flush();
+    tracing::info!(%bound, database = ?store, "serving");
+    server.await.map_err(|e| format!("server: {e}"))
+}

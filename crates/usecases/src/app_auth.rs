@@ -1,0 +1,137 @@
+//! Checking app credentials on every app call, with argon2 paid once per secret version.
+
+use auth_domain::App;
+use auth_domain::AuditKind;
+use auth_domain::ct::constant_time_eq;
+use auth_domain::ids::AppId;
+use auth_ports::{Digest, MacPurpose};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Mutex, OnceLock};
+
+use crate::{AuthError, AuthService, Caller};
+
+/// The longest app secret accepted; longer input is refused before any hashing.
+const MAX_SECRET_LEN: usize = 256;
+
+/// `app_id` and `app_secret` as the caller sent them. `Debug` hides the secret.
+#[derive(Clone, Default)]
+pub struct AppCredentials {
+    pub app_id: String,
+    pub app_secret: String,
+}
+
+impl fmt::Debug for AppCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppCredentials")
+            .field("app_id", &self.app_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Verified secrets, as keyed digests, per app and secret version: a changed secret bumps the
+/// version, so an entry can never vouch for a secret the app no longer has.
+#[derive(Default)]
+pub(crate) struct SecretCache {
+    verified: Mutex<HashMap<AppId, (i64, Digest)>>,
+    /// A real argon2 hash to verify against when the app is unknown, so that path costs the same.
+    decoy: OnceLock<String>,
+}
+
+impl fmt::Debug for SecretCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretCache { .. }")
+    }
+}
+
+impl SecretCache {
+    fn vouches_for(&self, app: &App, digest: &Digest) -> bool {
+        let verified = self
+            .verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        verified.get(&app.id).is_some_and(|(version, known)| {
+            *version == app.secret_version && constant_time_eq(known, digest)
+        })
+    }
+
+    fn remember(&self, app: &App, digest: Digest) {
+        let mut verified = self
+            .verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        verified.insert(app.id.clone(), (app.secret_version, digest));
+    }
+}
+
+impl AuthService {
+    /// The app whose credentials these are.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidAppCredentials`] for an unknown app or a wrong secret (the same answer, at
+    /// the same cost), [`AuthError::AppDisabled`] for a disabled app with the right secret.
+    pub async fn authenticate(
+        &self,
+        creds: &AppCredentials,
+        caller: &Caller,
+    ) -> Result<App, AuthError> {
+        let app = match AppId::parse(&creds.app_id) {
+            Ok(id) => self.ports.apps.find_app(&id).await?,
+            Err(_) => None,
+        };
+        let Some(app) = app else {
+            self.spend_like_a_verification(&creds.app_secret).await;
+            return Err(AuthError::InvalidAppCredentials);
+        };
+        if creds.app_secret.len() > MAX_SECRET_LEN
+            || !self.secret_matches(&app, &creds.app_secret).await
+        {
+            let now = self.now();
+            let event = self
+                .event(Some(&app.id), AuditKind::AppAuthFailed, caller, now)
+                .actor("app");
+            self.ports.audit.append(event).await?;
+            return Err(AuthError::InvalidAppCredentials);
+        }
+        if app.disabled {
+            return Err(AuthError::AppDisabled);
+        }
+        Ok(app)
+    }
+
+    async fn secret_matches(&self, app: &App, secret: &str) -> bool {
+        let mut input = Vec::with_capacity(app.id.as_str().len() + 1 + secret.len());
+        input.extend_from_slice(app.id.as_str().as_bytes());
+        input.push(0);
+        input.extend_from_slice(secret.as_bytes());
+        let digest = self.ports.mac.mac(MacPurpose::AppSecret, &input);
+        if self.secret_cache.vouches_for(app, &digest) {
+            return true;
+        }
+        let matches = self.ports.secrets.verify(secret, &app.secret_hash).await;
+        if matches {
+            self.secret_cache.remember(app, digest);
+        }
+        matches
+    }
+
+    async fn spend_like_a_verification(&self, secret: &str) {
+        let decoy = match self.secret_cache.decoy.get() {
+            Some(decoy) => decoy.clone(),
+            None => {
+                let decoy = self
+                    .ports
+                    .secrets
+                    .hash("decoy secret for unknown apps")
+                    .await;
+                self.secret_cache.decoy.get_or_init(|| decoy).clone()
+            }
+        };
+        let bounded = if secret.len() <= MAX_SECRET_LEN {
+            secret
+        } else {
+            ""
+        };
+        let _ = self.ports.secrets.verify(bounded, &decoy).await;
+    }
+}

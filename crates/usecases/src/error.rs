@@ -1,0 +1,86 @@
+//! The one error use cases return; each variant is one code of the API's error catalogue.
+
+use auth_ports::StoreError;
+use time::Duration;
+
+/// A request field that was refused, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldProblem {
+    pub name: String,
+    pub problem: String,
+}
+
+impl FieldProblem {
+    #[must_use]
+    pub fn new(name: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Everything a use case can refuse or fail with. Texts never contain a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("the request is invalid")]
+    InvalidRequest(Vec<FieldProblem>),
+    #[error("app_id or app_secret is wrong")]
+    InvalidAppCredentials,
+    #[error("this app is disabled")]
+    AppDisabled,
+    #[error("too many requests; retry later")]
+    RateLimited { retry_after: Duration },
+    #[error("the code is wrong")]
+    OtpInvalid { attempts_remaining: u32 },
+    #[error("the code has expired; request a new one")]
+    OtpExpired,
+    #[error("too many wrong codes; request a new one")]
+    OtpMaxAttempts,
+    #[error("no usable code for this otp_request_id; request a new one")]
+    OtpNotFound,
+    #[error("the Authorization header with a Bearer token is missing")]
+    TokenMissing,
+    #[error("the access token is not valid")]
+    TokenInvalid,
+    #[error("the access token has expired; refresh it")]
+    TokenExpired,
+    #[error("the refresh token is not valid")]
+    RefreshTokenInvalid,
+    #[error("the refresh token has expired; sign in again")]
+    RefreshTokenExpired,
+    #[error("this refresh token was already used; the session has been revoked")]
+    RefreshTokenReused,
+    #[error("the session has been revoked; sign in again")]
+    SessionRevoked,
+    #[error("no such tenant in this app")]
+    TenantNotFound,
+    #[error("the code could not be delivered; nothing was created")]
+    DeliveryFailed,
+    #[error("a dependency is unavailable; retry later")]
+    ServiceUnavailable,
+    #[error("internal error")]
+    Internal,
+}
+
+impl AuthError {
+    #[must_use]
+    pub fn invalid_field(name: &str, problem: impl Into<String>) -> Self {
+        Self::InvalidRequest(vec![FieldProblem::new(name, problem)])
+    }
+}
+
+impl From<StoreError> for AuthError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(detail) => {
+                tracing::warn!(%detail, "store unavailable");
+                Self::ServiceUnavailable
+            }
+            StoreError::Internal(detail) => {
+                tracing::error!(%detail, "store failure");
+                Self::Internal
+            }
+        }
+    }
+}

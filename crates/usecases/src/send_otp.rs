@@ -1,0 +1,214 @@
+//! POST /auth/send-otp: deliver a fresh code, then make it the only usable one.
+
+use auth_domain::ids::OtpId;
+use auth_domain::otp::OtpCode;
+use auth_domain::{AuditKind, Channel, Identifier};
+use auth_ports::{MacPurpose, NewOtp, OtpMessage, RateDecision};
+use time::Duration;
+
+use crate::{AppCredentials, AuthError, AuthService, Caller};
+
+/// A request for a code.
+#[derive(Debug, Clone)]
+pub struct SendOtp {
+    pub credentials: AppCredentials,
+    pub identifier: Identifier,
+    pub caller: Caller,
+}
+
+/// What the caller learns: the same whether or not the person has an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtpSent {
+    pub otp_request_id: OtpId,
+    pub channel: Channel,
+    pub expires_in: Duration,
+    pub resend_after: Duration,
+    pub destination_hint: String,
+}
+
+pub(crate) const DAY: Duration = Duration::days(1);
+pub(crate) const HOUR: Duration = Duration::hours(1);
+
+impl AuthService {
+    /// Sends a six-digit code to a phone or email address.
+    ///
+    /// The code is delivered before it is stored, so a failed delivery leaves nothing usable; once
+    /// delivered, storing it supersedes every earlier unused code for the same person.
+    ///
+    /// # Errors
+    /// Credential errors, [`AuthError::RateLimited`], [`AuthError::DeliveryFailed`], store failures.
+    pub async fn send_otp(&self, request: SendOtp) -> Result<OtpSent, AuthError> {
+        let SendOtp {
+            credentials,
+            identifier,
+            caller,
+        } = request;
+        let app = self.authenticate(&credentials, &caller).await?;
+        let person = self.person_key(&app.id, &identifier);
+        let limits = self.settings.limits;
+        let otp_policy = self.settings.otp;
+
+        self.enforce(
+            &app.id,
+            &caller,
+            &format!("send-ip:{}:{}", app.id, caller.limit_ip()),
+            limits.sends_per_ip_per_hour,
+            HOUR,
+        )
+        .await?;
+        self.enforce_peek(
+            &app.id,
+            &caller,
+            &format!("fail-id:{person}"),
+            limits.failures_per_identifier_per_day,
+            DAY,
+        )
+        .await?;
+        self.enforce(
+            &app.id,
+            &caller,
+            &format!("send-id:{person}"),
+            limits.sends_per_identifier_per_day,
+            DAY,
+        )
+        .await?;
+        let cooldown_key = format!("cooldown:{person}");
+        if otp_policy.resend_cooldown.is_positive() {
+            self.enforce(
+                &app.id,
+                &caller,
+                &cooldown_key,
+                1,
+                otp_policy.resend_cooldown,
+            )
+            .await?;
+        }
+
+        let otp_id = self.random_id(OtpId::from_random);
+        let code = self.fresh_code();
+        let message = OtpMessage {
+            channel: identifier.channel(),
+            to: identifier.as_str().to_owned(),
+            message: format!(
+                "{} is your {} verification code. It expires in {} minutes.",
+                code.reveal(),
+                app.name,
+                otp_policy.ttl.whole_minutes()
+            ),
+            code: code.clone(),
+            app_slug: app.slug.as_str().to_owned(),
+            otp_request_id: otp_id.as_str().to_owned(),
+        };
+        if let Err(error) = self.ports.notifier.deliver(&message).await {
+            tracing::warn!(%error, channel = identifier.channel().as_str(), "code delivery failed");
+            // The person never got this code: do not make them wait out a cooldown for it.
+            if let Err(error) = self.ports.limiter.reset(&cooldown_key).await {
+                tracing::warn!(%error, "could not clear the resend cooldown");
+            }
+            return Err(AuthError::DeliveryFailed);
+        }
+
+        let now = self.now();
+        let otp = NewOtp {
+            id: otp_id.clone(),
+            app_id: app.id.clone(),
+            identifier: identifier.clone(),
+            code_hash: self.code_hash(&otp_id, &code),
+            created_at: now,
+            expires_at: now + otp_policy.ttl,
+        };
+        let event = self
+            .event(Some(&app.id), AuditKind::OtpSent, &caller, now)
+            .actor("app")
+            .subject(otp_id.as_str())
+            .details(serde_json::json!({ "channel": identifier.channel().as_str(), "destination_hint": identifier.hint() }));
+        self.ports.otps.insert_otp(otp, event).await?;
+
+        Ok(OtpSent {
+            otp_request_id: otp_id,
+            channel: identifier.channel(),
+            expires_in: otp_policy.ttl,
+            resend_after: otp_policy.resend_cooldown,
+            destination_hint: identifier.hint(),
+        })
+    }
+
+    /// A uniformly random six-digit code from the CSPRNG.
+    fn fresh_code(&self) -> OtpCode {
+        loop {
+            if let Some(code) = OtpCode::from_random(u32::from_be_bytes(self.random_bytes())) {
+                return code;
+            }
+        }
+    }
+
+    /// The keyed hash a code is stored and compared as, bound to its request id.
+    pub(crate) fn code_hash(&self, otp_id: &OtpId, code: &OtpCode) -> auth_ports::Digest {
+        let input = format!("{otp_id}:{}", code.reveal());
+        self.ports.mac.mac(MacPurpose::OtpCode, input.as_bytes())
+    }
+
+    /// A stable, non-reversible name for one person in one app, for limit counters.
+    pub(crate) fn person_key(
+        &self,
+        app_id: &auth_domain::ids::AppId,
+        identifier: &Identifier,
+    ) -> String {
+        let input = format!("{app_id}:{}:{}", identifier.kind(), identifier.as_str());
+        let digest = self
+            .ports
+            .mac
+            .mac(MacPurpose::RateLimitKey, input.as_bytes());
+        auth_domain::ids::base32(&digest[..16])
+    }
+
+    /// Counts a hit and refuses with `rate_limited` (recorded in the audit log) past the limit.
+    pub(crate) async fn enforce(
+        &self,
+        app_id: &auth_domain::ids::AppId,
+        caller: &Caller,
+        key: &str,
+        limit: u32,
+        window: Duration,
+    ) -> Result<(), AuthError> {
+        let now = self.now();
+        let decision = self.ports.limiter.hit(key, limit, window, now).await?;
+        self.refuse_when_limited(app_id, caller, key, decision)
+            .await
+    }
+
+    /// Like [`Self::enforce`], but only looks: for limits that other events count.
+    pub(crate) async fn enforce_peek(
+        &self,
+        app_id: &auth_domain::ids::AppId,
+        caller: &Caller,
+        key: &str,
+        limit: u32,
+        window: Duration,
+    ) -> Result<(), AuthError> {
+        let now = self.now();
+        let decision = self.ports.limiter.peek(key, limit, window, now).await?;
+        self.refuse_when_limited(app_id, caller, key, decision)
+            .await
+    }
+
+    async fn refuse_when_limited(
+        &self,
+        app_id: &auth_domain::ids::AppId,
+        caller: &Caller,
+        key: &str,
+        decision: RateDecision,
+    ) -> Result<(), AuthError> {
+        let RateDecision::Limited { retry_after } = decision else {
+            return Ok(());
+        };
+        let limit = key.split(':').next().unwrap_or("unknown");
+        let event = self
+            .event(Some(app_id), AuditKind::RateLimited, caller, self.now())
+            .details(
+                serde_json::json!({ "limit": limit, "retry_after": retry_after.whole_seconds() }),
+            );
+        self.ports.audit.append(event).await?;
+        Err(AuthError::RateLimited { retry_after })
+    }
+}

@@ -1,0 +1,163 @@
+//! The engine's use cases share one service: the ports it was wired with and its settings.
+
+use auth_domain::AuditContext;
+use auth_domain::ids::{EventId, RANDOM_ID_BYTES};
+use auth_domain::otp::OtpPolicy;
+use auth_domain::session::TokenPolicy;
+use auth_domain::{AuditEvent, AuditKind};
+use auth_ports::{
+    AppStore, AuditLog, Clock, KeyedHasher, Notifier, OtpStore, RandomSource, RateLimiter,
+    SecretHasher, SessionStore, StoreHealth, TokenCodec,
+};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+use crate::app_auth::SecretCache;
+
+/// The adapters the use cases run on, assembled once by the server.
+#[derive(Clone)]
+pub struct Ports {
+    pub apps: Arc<dyn AppStore>,
+    pub otps: Arc<dyn OtpStore>,
+    pub sessions: Arc<dyn SessionStore>,
+    pub limiter: Arc<dyn RateLimiter>,
+    pub audit: Arc<dyn AuditLog>,
+    pub health: Arc<dyn StoreHealth>,
+    pub notifier: Arc<dyn Notifier>,
+    pub tokens: Arc<dyn TokenCodec>,
+    pub secrets: Arc<dyn SecretHasher>,
+    pub mac: Arc<dyn KeyedHasher>,
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn RandomSource>,
+}
+
+impl std::fmt::Debug for Ports {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Ports { .. }")
+    }
+}
+
+/// Abuse limits, counted in the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub sends_per_identifier_per_day: u32,
+    pub sends_per_ip_per_hour: u32,
+    pub verifies_per_ip_per_hour: u32,
+    pub failures_per_identifier_per_day: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            sends_per_identifier_per_day: 10,
+            sends_per_ip_per_hour: 30,
+            verifies_per_ip_per_hour: 120,
+            failures_per_identifier_per_day: 15,
+        }
+    }
+}
+
+/// Operator settings the use cases obey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The engine's public URL: every token's `iss`.
+    pub issuer: String,
+    pub otp: OtpPolicy,
+    pub tokens: TokenPolicy,
+    pub limits: Limits,
+}
+
+/// Who sent a request, as far as the engine can tell.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    pub request_id: String,
+    /// The end user's IP as the integrating backend reported it.
+    pub client_ip: Option<String>,
+    /// The TCP peer: the backend itself, used for per-IP limits when `client_ip` is absent.
+    pub peer_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl Caller {
+    pub(crate) fn audit_context(&self) -> AuditContext {
+        AuditContext {
+            request_id: self.request_id.clone(),
+            client_ip: self.client_ip.clone().or_else(|| self.peer_ip.clone()),
+            user_agent: self.user_agent.clone(),
+        }
+    }
+
+    /// The address per-IP limits count against.
+    pub(crate) fn limit_ip(&self) -> &str {
+        self.client_ip
+            .as_deref()
+            .or(self.peer_ip.as_deref())
+            .unwrap_or("unknown")
+    }
+}
+
+/// Auth Engine's use cases.
+#[derive(Debug)]
+pub struct AuthService {
+    pub(crate) ports: Ports,
+    pub(crate) settings: Settings,
+    pub(crate) secret_cache: SecretCache,
+}
+
+impl AuthService {
+    #[must_use]
+    pub fn new(ports: Ports, settings: Settings) -> Self {
+        Self {
+            ports,
+            settings,
+            secret_cache: SecretCache::default(),
+        }
+    }
+
+    #[must_use]
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        self.ports.clock.now()
+    }
+
+    pub(crate) fn random_bytes<const N: usize>(&self) -> [u8; N] {
+        let mut bytes = [0u8; N];
+        self.ports.random.fill(&mut bytes);
+        bytes
+    }
+
+    pub(crate) fn random_id<T>(&self, make: fn(&[u8; RANDOM_ID_BYTES]) -> T) -> T {
+        make(&self.random_bytes())
+    }
+
+    pub(crate) fn event(
+        &self,
+        app_id: Option<&auth_domain::ids::AppId>,
+        kind: AuditKind,
+        caller: &Caller,
+        now: OffsetDateTime,
+    ) -> AuditEvent {
+        AuditEvent::new(
+            self.random_id(EventId::from_random),
+            app_id.cloned(),
+            kind,
+            caller.audit_context(),
+            now,
+        )
+    }
+
+    /// Whether the store answers: the readiness probe.
+    ///
+    /// # Errors
+    /// [`crate::AuthError::ServiceUnavailable`] when it does not.
+    pub async fn ready(&self) -> Result<(), crate::AuthError> {
+        self.ports
+            .health
+            .ping()
+            .await
+            .map_err(crate::AuthError::from)
+    }
+}

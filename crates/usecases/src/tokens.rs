@@ -1,0 +1,95 @@
+//! Issuing an access token and the token response that goes with it.
+
+use auth_domain::claims::TenantRoles;
+use auth_domain::ids::{SessionId, base32};
+use auth_domain::session::{REFRESH_TOKEN_BYTES, RefreshToken};
+use auth_domain::{AccessClaims, App, User};
+use auth_ports::{Digest, MacPurpose};
+use time::{Duration, OffsetDateTime};
+
+use crate::{AuthError, AuthService};
+
+/// What a successful login or refresh hands back.
+#[derive(Debug, Clone)]
+pub struct TokenGrant {
+    pub access_token: String,
+    pub expires_in: Duration,
+    pub refresh_token: RefreshToken,
+    pub refresh_expires_in: Duration,
+    pub session_id: SessionId,
+    /// Only for a login: whether this verification created the user.
+    pub is_new_user: Option<bool>,
+    pub user: User,
+}
+
+impl AuthService {
+    /// Signs a fresh access token for `user` in `session_id`.
+    pub(crate) async fn access_token(
+        &self,
+        app: &App,
+        user: &User,
+        session_id: &SessionId,
+        now: OffsetDateTime,
+    ) -> Result<String, AuthError> {
+        let key = self.ports.apps.current_key(&app.id).await?.ok_or_else(|| {
+            tracing::error!(app_id = %app.id, "app has no signing key");
+            AuthError::Internal
+        })?;
+        let issued = now.unix_timestamp();
+        let claims = AccessClaims {
+            iss: self.settings.issuer.clone(),
+            aud: app.slug.as_str().to_owned(),
+            sub: user.id.as_str().to_owned(),
+            exp: issued + self.settings.tokens.access_ttl.whole_seconds(),
+            iat: issued,
+            nbf: issued,
+            jti: base32(&self.random_bytes::<16>()),
+            sid: session_id.as_str().to_owned(),
+            app_id: app.id.as_str().to_owned(),
+            phone: user.phone.as_ref().map(|phone| phone.as_str().to_owned()),
+            email: user.email.as_ref().map(|email| email.as_str().to_owned()),
+            tenants: TenantRoles::new(),
+            tenant: None,
+            roles: None,
+            tenants_truncated: None,
+        };
+        self.ports
+            .tokens
+            .sign_access(&key, &claims)
+            .map_err(|error| {
+                tracing::error!(%error, kid = %key.kid, "signing failed");
+                AuthError::Internal
+            })
+    }
+
+    /// A brand-new refresh token from the CSPRNG.
+    pub(crate) fn fresh_refresh_token(&self) -> RefreshToken {
+        RefreshToken::from_bytes(&self.random_bytes::<REFRESH_TOKEN_BYTES>())
+    }
+
+    /// The token that replaces `token` when it is rotated. Derived, not drawn, so a retry of the
+    /// same rotation can be answered with the same successor without storing any token.
+    pub(crate) fn successor_of(&self, token: &RefreshToken) -> RefreshToken {
+        RefreshToken::from_bytes(
+            &self
+                .ports
+                .mac
+                .mac(MacPurpose::RefreshSuccessor, token.reveal().as_bytes()),
+        )
+    }
+
+    /// How a refresh token is looked up in storage.
+    pub(crate) fn refresh_hash(&self, token: &RefreshToken) -> Digest {
+        self.ports
+            .mac
+            .mac(MacPurpose::RefreshToken, token.reveal().as_bytes())
+    }
+
+    /// Tokens are not scoped to tenants yet: no tenant exists, so any tenant named is unknown.
+    pub(crate) fn check_tenant(tenant: Option<&str>) -> Result<(), AuthError> {
+        match tenant {
+            Some(_) => Err(AuthError::TenantNotFound),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,9 @@
+DROP TABLE audit_events;
+DROP FUNCTION audit_events_append_only();
+DROP TABLE rate_counters;
+DROP TABLE refresh_tokens;
+DROP TABLE sessions;
+DROP TABLE otp_requests;
+DROP TABLE users;
+DROP TABLE signing_keys;
+DROP TABLE apps;

@@ -1,0 +1,205 @@
+//! The error envelope, request ids, transport-level refusals, health checks and start-up refusals.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::support::{Harness, Reply, TestServer, unique_phone};
+
+const BODY_LIMIT: usize = 64 * 1024;
+
+async fn post_raw(server: &TestServer, path: &str, content_type: &str, body: String) -> Reply {
+    let request = server
+        .client()
+        .post(server.url(path))
+        .header("content-type", content_type)
+        .body(body);
+    Reply::from_request(request).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn unknown_route_answers_a_json_404_carrying_its_request_id() {
+    // Arrange
+    let server = TestServer::builder().start().await;
+
+    // Act
+    let reply = server.get("/no/such/route").await;
+
+    // Assert
+    reply.assert_error(404, "not_found");
+    let content_type = reply.header("content-type").unwrap_or("");
+    assert!(
+        content_type.starts_with("application/json"),
+        "Content-Type: {content_type:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn wrong_method_answers_405() {
+    // Arrange
+    let server = TestServer::builder().start().await;
+
+    // Act
+    let reply = server.get("/auth/send-otp").await;
+
+    // Assert
+    reply.assert_error(405, "method_not_allowed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn malformed_json_is_an_invalid_request() {
+    // Arrange
+    let server = TestServer::builder().start().await;
+
+    // Act
+    let reply = post_raw(
+        &server,
+        "/auth/send-otp",
+        "application/json",
+        r#"{"app_id": "#.to_owned(),
+    )
+    .await;
+
+    // Assert
+    reply.assert_error(400, "invalid_request");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_missing_field_is_named_in_the_field_problems() {
+    // Arrange
+    let h = Harness::start().await;
+    let (otp_request_id, _code) = h.request_code(&unique_phone()).await;
+    let without_otp = h.app.body(json!({ "otp_request_id": otp_request_id }));
+
+    // Act
+    let reply = h.server.post("/auth/verify-otp", &without_otp).await;
+
+    // Assert
+    reply.assert_error(400, "invalid_request");
+    let problems = reply.field_problems();
+    assert!(
+        problems.iter().any(|(name, _)| name == "otp"),
+        "`otp` not named in {problems:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_body_over_64_kib_is_refused_as_too_large() {
+    // Arrange
+    let server = TestServer::builder().start().await;
+    let body = json!({
+        "app_id": "app_unknown",
+        "app_secret": "secret",
+        "phone": unique_phone(),
+        "user_agent": "a".repeat(BODY_LIMIT + 1024),
+    })
+    .to_string();
+    assert!(body.len() > BODY_LIMIT);
+
+    // Act
+    let reply = post_raw(&server, "/auth/send-otp", "application/json", body).await;
+
+    // Assert
+    reply.assert_error(413, "payload_too_large");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_non_json_content_type_is_an_unsupported_media_type() {
+    // Arrange
+    let h = Harness::start().await;
+    let body = h.app.body(json!({ "phone": unique_phone() })).to_string();
+
+    // Act
+    let reply = post_raw(&h.server, "/auth/send-otp", "text/plain", body).await;
+
+    // Assert
+    reply.assert_error(415, "unsupported_media_type");
+    assert!(
+        h.sink.deliveries().is_empty(),
+        "a refused request delivered a code"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_response_carries_a_distinct_request_id() {
+    // Arrange
+    let h = Harness::start().await;
+    let jwks_path = format!("/apps/{}/jwks.json", h.app.app_slug);
+
+    // Act
+    let successes = [
+        h.server.get("/healthz").await,
+        h.server.get(&jwks_path).await,
+        h.send_otp_to_phone(&unique_phone()).await,
+    ];
+    let errors = [
+        (h.server.get("/no/such/route").await, 404, "not_found"),
+        (
+            h.send_otp(json!({ "phone": "not-a-phone" })).await,
+            400,
+            "invalid_request",
+        ),
+        (h.server.get("/auth/me").await, 401, "token_missing"),
+    ];
+
+    // Assert
+    for reply in &successes {
+        reply.assert_ok();
+    }
+    for (reply, status, code) in &errors {
+        // assert_error also checks that X-Request-Id equals the body's request_id.
+        reply.assert_error(*status, code);
+    }
+    let ids: Vec<&str> = successes
+        .iter()
+        .chain(errors.iter().map(|(reply, _, _)| reply))
+        .map(|reply| reply.header("x-request-id").filter(|id| !id.is_empty()))
+        .map(|id| id.expect("a response without X-Request-Id"))
+        .collect();
+    let distinct: BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(distinct.len(), ids.len(), "request ids repeat: {ids:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn health_and_readiness_answer_200_while_the_database_is_up() {
+    // Arrange
+    let server = TestServer::builder().start().await;
+
+    // Act
+    let health = server.get("/healthz").await;
+    let ready = server.get("/readyz").await;
+
+    // Assert
+    health.assert_ok();
+    ready.assert_ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn production_mode_refuses_the_console_notifier() {
+    // Arrange: everything else production demands is present (the builder sets a master key
+    // and a public URL), so the notifier is the only reason to refuse.
+    let builder = TestServer::builder()
+        .env("AUTH_ENV", "production")
+        .env("AUTH_NOTIFIER", "console");
+
+    // Act
+    let output = builder
+        .run_to_exit(&["serve"], Duration::from_secs(30))
+        .await;
+
+    // Assert
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !output.status.success(),
+        "the server accepted the console notifier in production:\n{text}"
+    );
+    assert!(
+        text.contains("AUTH_NOTIFIER"),
+        "the refusal does not name AUTH_NOTIFIER:\n{text}"
+    );
+}

@@ -1,0 +1,15 @@
+//! Black-box tests of the real `auth-engine` binary: every test starts its own server process with
+//! its own directory and database, and speaks to it over HTTP exactly as an integrating backend does.
+//! Postgres tests need `TEST_DATABASE_URL` (an admin URL) and are skipped without it, except in CI.
+
+// Compiled only as a test target; cfg(test) also tells clippy that this is all test code.
+#[cfg(test)]
+mod errors;
+#[cfg(test)]
+mod otp;
+#[cfg(test)]
+mod postgres;
+#[cfg(test)]
+mod support;
+#[cfg(test)]
+mod tokens;

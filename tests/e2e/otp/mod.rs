@@ -1,0 +1,6 @@
+//! One-time codes: sending, verifying, their limits, and keeping them secret.
+
+mod limits;
+mod secrecy;
+mod send;
+mod verify;

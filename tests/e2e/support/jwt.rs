@@ -1,0 +1,72 @@
+//! Verifying access tokens the way an integrating backend would: against the app's JWKS.
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+use serde_json::Value;
+
+use super::server::{AppCreds, PUBLIC_URL, TestServer};
+
+/// The app's JWKS document; asserts the endpoint answered 200.
+pub async fn fetch_jwks(server: &TestServer, app: &AppCreds) -> Value {
+    let reply = server
+        .get(&format!("/apps/{}/jwks.json", app.app_slug))
+        .await;
+    reply.assert_ok();
+    reply.body
+}
+
+pub fn jwks_keys(jwks: &Value) -> &[Value] {
+    jwks["keys"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+}
+
+fn decoding_key(jwk: &Value) -> Result<DecodingKey, String> {
+    let (Some(n), Some(e)) = (jwk["n"].as_str(), jwk["e"].as_str()) else {
+        return Err(format!("JWK without n/e: {jwk}"));
+    };
+    DecodingKey::from_rsa_components(n, e).map_err(|error| format!("bad JWK {jwk}: {error}"))
+}
+
+/// Strict RS256 validation: signature, `aud`, `iss`, `exp` and `nbf`, all required.
+fn validation(audience: &str) -> Validation {
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_audience(&[audience]);
+    validation.set_issuer(&[PUBLIC_URL]);
+    validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+    validation.validate_nbf = true;
+    validation.leeway = 5;
+    validation
+}
+
+/// Verifies `token` with the JWKS key its `kid` names and returns the claims.
+pub fn verify_with_kid(token: &str, jwks: &Value, audience: &str) -> Result<Value, String> {
+    let header = decode_header(token).map_err(|error| format!("undecodable header: {error}"))?;
+    let kid = header.kid.ok_or("token header has no kid")?;
+    let jwk = jwks_keys(jwks)
+        .iter()
+        .find(|key| key["kid"] == kid.as_str())
+        .ok_or_else(|| format!("kid {kid} is not in the JWKS {jwks}"))?;
+    decode::<Value>(token, &decoding_key(jwk)?, &validation(audience))
+        .map(|data| data.claims)
+        .map_err(|error| format!("verification failed: {error}"))
+}
+
+/// Whether any key of `jwks` verifies `token` for `audience`, whatever its `kid` says.
+pub fn verifies_with_any_key(token: &str, jwks: &Value, audience: &str) -> bool {
+    jwks_keys(jwks).iter().any(|jwk| {
+        decoding_key(jwk)
+            .and_then(|key| {
+                decode::<Value>(token, &key, &validation(audience))
+                    .map_err(|error| error.to_string())
+            })
+            .is_ok()
+    })
+}
+
+/// The claims of a token verified against its app's published keys; panics when it does not verify.
+pub async fn verified_claims(server: &TestServer, app: &AppCreds, token: &str) -> Value {
+    let jwks = fetch_jwks(server, app).await;
+    verify_with_kid(token, &jwks, &app.app_slug)
+        .unwrap_or_else(|error| panic!("access token does not verify: {error}"))
+}

@@ -1,0 +1,164 @@
+//! The test kit: a real server process per test, a webhook sink that receives its codes, and the
+//! calls an integrating backend makes.
+
+#![allow(
+    dead_code,
+    reason = "each test module uses a different part of the kit"
+)]
+
+pub mod http;
+pub mod jwt;
+pub mod proxy;
+pub mod server;
+pub mod webhook;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{Value, json};
+
+pub use http::{Reply, fire_at_once};
+pub use server::{AppCreds, PUBLIC_URL, TestServer, TestServerBuilder};
+pub use webhook::WebhookSink;
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+fn next_id() -> u64 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A valid E.164 mobile number (India, 10 national digits) no other test in this run uses.
+pub fn unique_phone() -> String {
+    format!("+9198{:08}", next_id())
+}
+
+pub fn unique_email() -> String {
+    format!("user{}@example.com", next_id())
+}
+
+pub fn unique_slug(prefix: &str) -> String {
+    format!("{prefix}-{}", next_id())
+}
+
+/// A code of the same shape as `code` that is certainly not `code`.
+pub fn wrong_code(code: &str) -> String {
+    let mut digits: Vec<char> = code.chars().collect();
+    let last = digits.last_mut().expect("a non-empty code");
+    let value = last.to_digit(10).expect("a numeric code");
+    *last = char::from_digit((value + 1) % 10, 10).expect("a digit");
+    digits.into_iter().collect()
+}
+
+pub async fn send_otp(server: &TestServer, app: &AppCreds, fields: Value) -> Reply {
+    server.post("/auth/send-otp", &app.body(fields)).await
+}
+
+pub async fn send_otp_to_phone(server: &TestServer, app: &AppCreds, phone: &str) -> Reply {
+    send_otp(server, app, json!({ "phone": phone })).await
+}
+
+pub async fn verify_otp(
+    server: &TestServer,
+    app: &AppCreds,
+    otp_request_id: &str,
+    code: &str,
+) -> Reply {
+    let body = app.body(json!({ "otp_request_id": otp_request_id, "otp": code }));
+    server.post("/auth/verify-otp", &body).await
+}
+
+pub async fn refresh(server: &TestServer, app: &AppCreds, refresh_token: &str) -> Reply {
+    server
+        .post(
+            "/auth/refresh",
+            &app.body(json!({ "refresh_token": refresh_token })),
+        )
+        .await
+}
+
+pub async fn logout(
+    server: &TestServer,
+    app: &AppCreds,
+    refresh_token: &str,
+    all_sessions: bool,
+) -> Reply {
+    let body = app.body(json!({ "refresh_token": refresh_token, "all_sessions": all_sessions }));
+    server.post("/auth/logout", &body).await
+}
+
+pub async fn me(server: &TestServer, access_token: &str) -> Reply {
+    server.get_with_bearer("/auth/me", access_token).await
+}
+
+/// Sends a code to `phone`, reads it from the sink and verifies it: the token response.
+pub async fn login(server: &TestServer, app: &AppCreds, sink: &WebhookSink, phone: &str) -> Reply {
+    let sent = send_otp_to_phone(server, app, phone).await;
+    sent.assert_ok();
+    let otp_request_id = sent.str("otp_request_id");
+    let code = sink.code_for(&otp_request_id).await;
+    let verified = verify_otp(server, app, &otp_request_id, &code).await;
+    verified.assert_ok();
+    verified
+}
+
+/// A server delivering codes to its own sink, with one app already created.
+#[derive(Debug)]
+pub struct Harness {
+    pub sink: WebhookSink,
+    pub server: TestServer,
+    pub app: AppCreds,
+}
+
+impl Harness {
+    pub async fn start() -> Self {
+        Self::start_with(TestServer::builder()).await
+    }
+
+    pub async fn start_with(builder: TestServerBuilder) -> Self {
+        let sink = WebhookSink::start().await;
+        let server = builder.webhook(&sink).start().await;
+        let slug = unique_slug("app");
+        let app = server.create_app("Test App", &slug).await;
+        assert_eq!(
+            app.app_slug, slug,
+            "apps create must keep the requested slug"
+        );
+        Self { sink, server, app }
+    }
+
+    pub async fn send_otp(&self, fields: Value) -> Reply {
+        send_otp(&self.server, &self.app, fields).await
+    }
+
+    pub async fn send_otp_to_phone(&self, phone: &str) -> Reply {
+        send_otp_to_phone(&self.server, &self.app, phone).await
+    }
+
+    pub async fn verify_otp(&self, otp_request_id: &str, code: &str) -> Reply {
+        verify_otp(&self.server, &self.app, otp_request_id, code).await
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Reply {
+        refresh(&self.server, &self.app, refresh_token).await
+    }
+
+    pub async fn logout(&self, refresh_token: &str, all_sessions: bool) -> Reply {
+        logout(&self.server, &self.app, refresh_token, all_sessions).await
+    }
+
+    pub async fn me(&self, access_token: &str) -> Reply {
+        me(&self.server, access_token).await
+    }
+
+    pub async fn login(&self, phone: &str) -> Reply {
+        login(&self.server, &self.app, &self.sink, phone).await
+    }
+
+    /// Sends a code and returns `(otp_request_id, code)` as the sink received them.
+    pub async fn request_code(&self, phone: &str) -> (String, String) {
+        let sent = self.send_otp_to_phone(phone).await;
+        sent.assert_ok();
+        let otp_request_id = sent.str("otp_request_id");
+        let code = self.sink.code_for(&otp_request_id).await;
+        (otp_request_id, code)
+    }
+}
