@@ -11,3 +11,10 @@ pub use crypto::{
 pub use notifier::{DeliveryError, Notifier, OtpMessage};
 pub use store::*;
 pub use system::{Clock, RandomSource};
+
+#[cfg(feature = "mocks")]
+pub use crypto::{MockKeyedHasher, MockSecretHasher, MockTokenCodec};
+#[cfg(feature = "mocks")]
+pub use notifier::MockNotifier;
+#[cfg(feature = "mocks")]
+pub use system::{MockClock, MockRandomSource};

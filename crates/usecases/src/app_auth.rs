@@ -135,3 +135,130 @@ impl AuthService {
         let _ = self.ports.secrets.verify(bounded, &decoy).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::test_kit::{Kit, SECRET, app, caller, credentials};
+    use crate::{AppCredentials, AuthError};
+    use auth_domain::AuditKind;
+    use auth_ports::MockAppStore;
+
+    #[tokio::test]
+    async fn a_verified_secret_is_cached_so_argon2_runs_once() {
+        // Arrange
+        let mut kit = Kit::new();
+        kit.secrets.checkpoint();
+        kit.secrets
+            .expect_verify()
+            .times(1)
+            .returning(|secret, _| secret == SECRET);
+        let service = kit.service();
+
+        // Act
+        for _ in 0..3 {
+            service
+                .authenticate(&credentials(), &caller())
+                .await
+                .unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_changed_secret_version_is_verified_again() {
+        // Arrange
+        let mut kit = Kit::new();
+        kit.apps = MockAppStore::new();
+        let mut seq = mockall::Sequence::new();
+        kit.apps
+            .expect_find_app()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| Ok(Some(app())));
+        kit.apps
+            .expect_find_app()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| {
+                let mut rotated = app();
+                rotated.secret_version = 2;
+                Ok(Some(rotated))
+            });
+        kit.secrets.checkpoint();
+        kit.secrets.expect_verify().times(1).returning(|_, _| true);
+        kit.secrets.expect_verify().times(1).returning(|_, _| false);
+        kit.audit.expect_append().times(1).returning(|_| Ok(()));
+        let service = kit.service();
+
+        // Act
+        let before = service.authenticate(&credentials(), &caller()).await;
+        let after = service.authenticate(&credentials(), &caller()).await;
+
+        // Assert
+        assert!(before.is_ok());
+        assert_eq!(after.unwrap_err(), AuthError::InvalidAppCredentials);
+    }
+
+    #[tokio::test]
+    async fn a_wrong_secret_is_refused_and_audited() {
+        // Arrange
+        let mut kit = Kit::new();
+        kit.audit
+            .expect_append()
+            .withf(|event| event.kind == AuditKind::AppAuthFailed && event.app_id == Some(app().id))
+            .times(1)
+            .returning(|_| Ok(()));
+        let service = kit.service();
+        let wrong = AppCredentials {
+            app_secret: "sk_wrong".into(),
+            ..credentials()
+        };
+
+        // Act
+        let result = service.authenticate(&wrong, &caller()).await;
+
+        // Assert
+        assert_eq!(result.unwrap_err(), AuthError::InvalidAppCredentials);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_app_costs_a_verification_and_gets_the_same_answer() {
+        // Arrange
+        let mut kit = Kit::new();
+        kit.secrets.checkpoint();
+        kit.secrets
+            .expect_hash()
+            .times(1)
+            .returning(|_| "$argon2id$decoy".into());
+        kit.secrets.expect_verify().times(1).returning(|_, _| false);
+        let service = kit.service();
+        let unknown = AppCredentials {
+            app_id: "app_unknown".into(),
+            ..credentials()
+        };
+
+        // Act
+        let result = service.authenticate(&unknown, &caller()).await;
+
+        // Assert
+        assert_eq!(result.unwrap_err(), AuthError::InvalidAppCredentials);
+    }
+
+    #[tokio::test]
+    async fn a_disabled_app_is_refused_after_its_secret_is_checked() {
+        // Arrange
+        let mut kit = Kit::new();
+        kit.apps = MockAppStore::new();
+        kit.apps.expect_find_app().returning(|_| {
+            let mut disabled = app();
+            disabled.disabled = true;
+            Ok(Some(disabled))
+        });
+        let service = kit.service();
+
+        // Act
+        let result = service.authenticate(&credentials(), &caller()).await;
+
+        // Assert
+        assert_eq!(result.unwrap_err(), AuthError::AppDisabled);
+    }
+}

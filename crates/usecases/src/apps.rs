@@ -101,3 +101,75 @@ impl AuthService {
         Ok(Some(jwks))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::AuthError;
+    use crate::test_kit::{Kit, caller};
+    use auth_domain::AuditKind;
+    use auth_ports::{CreateAppError, KeyMaterial};
+
+    fn kit() -> Kit {
+        let mut kit = Kit::new();
+        kit.secrets
+            .expect_hash()
+            .returning(|secret| format!("$argon2id$hash-of-{}", secret.len()));
+        kit.tokens.expect_generate_key().returning(|| KeyMaterial {
+            kid: "kid-new".into(),
+            encrypted_private_key: vec![1],
+            public_key_der: vec![2],
+            public_key_pem: "-----BEGIN PUBLIC KEY-----".into(),
+        });
+        kit
+    }
+
+    #[tokio::test]
+    async fn a_new_app_gets_a_long_secret_that_is_stored_only_hashed() {
+        // Arrange
+        let mut kit = kit();
+        kit.apps
+            .expect_create_app()
+            .withf(|new, event| {
+                !new.app.secret_hash.contains("sk_")
+                    && new.key.kid == "kid-new"
+                    && event.kind == AuditKind::AppCreated
+            })
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let service = kit.service();
+
+        // Act
+        let created = service
+            .create_app(" Attendance ", "attendance-app", &caller())
+            .await
+            .unwrap();
+
+        // Assert
+        assert!(created.app_secret.starts_with("sk_"));
+        assert!(
+            created.app_secret.len() >= 3 + 52,
+            "at least 256 bits of base32"
+        );
+        assert_eq!(created.app_slug.as_str(), "attendance-app");
+        assert!(created.app_id.as_str().starts_with("app_"));
+        assert!(!format!("{created:?}").contains(&created.app_secret));
+    }
+
+    #[tokio::test]
+    async fn a_taken_or_malformed_slug_is_an_invalid_request() {
+        // Arrange
+        let mut kit = kit();
+        kit.apps
+            .expect_create_app()
+            .returning(|_, _| Err(CreateAppError::SlugTaken));
+        let service = kit.service();
+
+        // Act
+        let taken = service.create_app("A", "taken", &caller()).await;
+        let malformed = service.create_app("A", "Not A Slug", &caller()).await;
+
+        // Assert
+        assert!(matches!(taken, Err(AuthError::InvalidRequest(p)) if p[0].name == "slug"));
+        assert!(matches!(malformed, Err(AuthError::InvalidRequest(p)) if p[0].name == "slug"));
+    }
+}

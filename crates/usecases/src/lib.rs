@@ -8,6 +8,8 @@ mod me;
 mod refresh;
 mod send_otp;
 mod service;
+#[cfg(test)]
+mod test_kit;
 mod tokens;
 mod verify_otp;
 

@@ -44,3 +44,55 @@ impl AuthService {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::LogoutRequest;
+    use crate::AuthError;
+    use crate::test_kit::{Kit, caller, credentials};
+    use auth_domain::AuditKind;
+    use auth_domain::session::{REFRESH_TOKEN_BYTES, RefreshToken};
+    use auth_ports::LogoutOutcome;
+
+    fn request(all_sessions: bool) -> LogoutRequest {
+        LogoutRequest {
+            credentials: credentials(),
+            refresh_token: RefreshToken::from_bytes(&[7; REFRESH_TOKEN_BYTES]),
+            all_sessions,
+            caller: caller(),
+        }
+    }
+
+    #[tokio::test]
+    async fn logout_reports_how_many_sessions_it_revoked() {
+        // Arrange
+        let mut kit = Kit::new();
+        kit.sessions
+            .expect_logout()
+            .withf(|_, _, all, _, event| *all && event.kind == AuditKind::Logout)
+            .returning(|_, _, _, _, _| Ok(LogoutOutcome::Revoked(2)));
+        let service = kit.service();
+
+        // Act
+        let revoked = service.logout(request(true)).await;
+
+        // Assert
+        assert_eq!(revoked, Ok(2));
+    }
+
+    #[tokio::test]
+    async fn logout_with_a_token_the_app_never_issued_is_refused() {
+        // Arrange
+        let mut kit = Kit::new();
+        kit.sessions
+            .expect_logout()
+            .returning(|_, _, _, _, _| Ok(LogoutOutcome::Invalid));
+        let service = kit.service();
+
+        // Act
+        let result = service.logout(request(false)).await;
+
+        // Assert
+        assert_eq!(result, Err(AuthError::RefreshTokenInvalid));
+    }
+}

@@ -1,6 +1,6 @@
 //! GET /auth/me: who an access token speaks for, checked against the live session.
 
-use auth_domain::claims::{ACCESS_TOKEN_TYP, TenantRoles};
+use auth_domain::claims::TenantRoles;
 use auth_domain::ids::SessionId;
 use auth_domain::{AccessClaims, User};
 use time::OffsetDateTime;
@@ -18,7 +18,8 @@ pub struct MeView {
 }
 
 impl AuthService {
-    /// Verifies an access token (signature, `typ`, `iss`, `aud`, `exp`, `nbf`) and its session.
+    /// Verifies an access token (signature and `typ` by the codec; `iss`, `aud`, `exp`, `nbf` here)
+    /// and its session.
     ///
     /// # Errors
     /// `token_invalid`, `token_expired`, `session_revoked`, store failures.
@@ -82,7 +83,181 @@ impl AuthService {
         if claims.exp <= now {
             return Err(AuthError::TokenExpired);
         }
-        debug_assert_eq!(ACCESS_TOKEN_TYP, "at+jwt");
         Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::AuthError;
+    use crate::test_kit::{ISSUER, Kit, NOW, app, key};
+    use auth_domain::claims::TenantRoles;
+    use auth_domain::ids::{RANDOM_ID_BYTES, SessionId, UserId};
+    use auth_domain::session::Session;
+    use auth_domain::{AccessClaims, Phone, User};
+    use auth_ports::TokenError;
+    use time::Duration;
+
+    fn user() -> User {
+        User {
+            id: UserId::from_random(&[5; RANDOM_ID_BYTES]),
+            app_id: app().id,
+            phone: Some(Phone::parse("+919876543210").unwrap()),
+            email: None,
+            created_at: NOW,
+        }
+    }
+
+    fn session(revoked: bool) -> Session {
+        Session {
+            id: SessionId::from_random(&[6; RANDOM_ID_BYTES]),
+            app_id: app().id,
+            user_id: user().id,
+            created_at: NOW,
+            expires_at: NOW + Duration::days(30),
+            revoked_at: revoked.then_some(NOW),
+        }
+    }
+
+    fn claims() -> AccessClaims {
+        let now = NOW.unix_timestamp();
+        AccessClaims {
+            iss: ISSUER.into(),
+            aud: app().slug.as_str().into(),
+            sub: user().id.as_str().into(),
+            exp: now + 600,
+            iat: now - 300,
+            nbf: now - 300,
+            jti: "jti".into(),
+            sid: session(false).id.as_str().into(),
+            app_id: app().id.as_str().into(),
+            phone: Some("+919876543210".into()),
+            email: None,
+            tenants: TenantRoles::new(),
+            tenant: None,
+            roles: None,
+            tenants_truncated: None,
+        }
+    }
+
+    /// A kit whose token decodes to `claims` and whose session is `revoked` or live.
+    fn kit(claims: AccessClaims, revoked: bool) -> Kit {
+        let mut kit = Kit::new();
+        kit.tokens
+            .expect_peek_kid()
+            .returning(|_| Some("kid-1".into()));
+        kit.apps
+            .expect_find_key()
+            .returning(|kid| Ok((kid == "kid-1").then(key)));
+        kit.tokens
+            .expect_verify_access()
+            .returning(move |_, _| Ok(claims.clone()));
+        kit.sessions
+            .expect_find_session()
+            .returning(move |_| Ok(Some((session(revoked), user()))));
+        kit
+    }
+
+    #[tokio::test]
+    async fn a_valid_token_of_a_live_session_describes_its_user() {
+        // Arrange
+        let service = kit(claims(), false).service();
+
+        // Act
+        let view = service.me("token").await.unwrap();
+
+        // Assert
+        assert_eq!(view.user, user());
+        assert_eq!(view.session_id, session(false).id);
+        assert_eq!(view.app_slug, "demo-app");
+        assert_eq!(view.expires_at, NOW + Duration::seconds(600));
+    }
+
+    #[tokio::test]
+    async fn a_revoked_session_makes_its_tokens_useless_at_once() {
+        let service = kit(claims(), true).service();
+        assert_eq!(
+            service.me("token").await.unwrap_err(),
+            AuthError::SessionRevoked
+        );
+    }
+
+    #[tokio::test]
+    async fn time_issuer_and_audience_are_checked() {
+        let cases = [
+            (
+                AccessClaims {
+                    exp: NOW.unix_timestamp(),
+                    ..claims()
+                },
+                AuthError::TokenExpired,
+            ),
+            (
+                AccessClaims {
+                    nbf: NOW.unix_timestamp() + 5,
+                    ..claims()
+                },
+                AuthError::TokenInvalid,
+            ),
+            (
+                AccessClaims {
+                    iss: "https://evil.test".into(),
+                    ..claims()
+                },
+                AuthError::TokenInvalid,
+            ),
+            (
+                AccessClaims {
+                    aud: "other-app".into(),
+                    ..claims()
+                },
+                AuthError::TokenInvalid,
+            ),
+            (
+                AccessClaims {
+                    sub: "usr_someoneelse".into(),
+                    ..claims()
+                },
+                AuthError::TokenInvalid,
+            ),
+        ];
+        for (claims, expected) in cases {
+            let service = kit(claims, false).service();
+            assert_eq!(service.me("token").await.unwrap_err(), expected);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_bad_signature_or_unknown_key_is_invalid() {
+        // Arrange
+        let mut bad_signature = Kit::new();
+        bad_signature
+            .tokens
+            .expect_peek_kid()
+            .returning(|_| Some("kid-1".into()));
+        bad_signature
+            .apps
+            .expect_find_key()
+            .returning(|_| Ok(Some(key())));
+        bad_signature
+            .tokens
+            .expect_verify_access()
+            .returning(|_, _| Err(TokenError::Invalid));
+        let mut unknown_key = Kit::new();
+        unknown_key
+            .tokens
+            .expect_peek_kid()
+            .returning(|_| Some("kid-9".into()));
+        unknown_key.apps.expect_find_key().returning(|_| Ok(None));
+
+        // Act + Assert
+        assert_eq!(
+            bad_signature.service().me("token").await.unwrap_err(),
+            AuthError::TokenInvalid
+        );
+        assert_eq!(
+            unknown_key.service().me("token").await.unwrap_err(),
+            AuthError::TokenInvalid
+        );
     }
 }

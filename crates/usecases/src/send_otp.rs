@@ -212,3 +212,191 @@ impl AuthService {
         Err(AuthError::RateLimited { retry_after })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SendOtp;
+    use crate::AuthError;
+    use crate::test_kit::{Kit, NOW, caller, credentials, fake_mac};
+    use auth_domain::{AuditKind, Channel, Identifier, Phone};
+    use auth_ports::{DeliveryError, MacPurpose, RateDecision};
+    use std::sync::{Arc, Mutex};
+    use time::Duration;
+
+    fn request() -> SendOtp {
+        SendOtp {
+            credentials: credentials(),
+            identifier: Identifier::Phone(Phone::parse("+919876543210").unwrap()),
+            caller: caller(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_delivered_code_is_stored_only_as_its_keyed_hash() {
+        // Arrange
+        let mut kit = Kit::new();
+        kit.allow_all_limits();
+        let delivered = Arc::new(Mutex::new(None));
+        let seen = Arc::clone(&delivered);
+        kit.notifier
+            .expect_deliver()
+            .times(1)
+            .returning(move |message| {
+                *seen.lock().unwrap() = Some((
+                    message.code.reveal().to_owned(),
+                    message.otp_request_id.clone(),
+                ));
+                Ok(())
+            });
+        let stored = Arc::new(Mutex::new(None));
+        let keep = Arc::clone(&stored);
+        kit.otps
+            .expect_insert_otp()
+            .times(1)
+            .returning(move |otp, event| {
+                assert_eq!(event.kind, AuditKind::OtpSent);
+                *keep.lock().unwrap() = Some(otp);
+                Ok(())
+            });
+        let service = kit.service();
+
+        // Act
+        let sent = service.send_otp(request()).await.unwrap();
+
+        // Assert
+        let (code, otp_id) = delivered.lock().unwrap().clone().unwrap();
+        let otp = stored.lock().unwrap().clone().unwrap();
+        assert_eq!(code.len(), 6);
+        assert_eq!(otp_id, sent.otp_request_id.as_str());
+        assert_eq!(otp.id, sent.otp_request_id);
+        assert_eq!(
+            otp.code_hash,
+            fake_mac(MacPurpose::OtpCode, format!("{otp_id}:{code}").as_bytes())
+        );
+        assert_eq!(otp.expires_at, NOW + Duration::seconds(300));
+        assert_eq!(sent.channel, Channel::Sms);
+        assert_eq!(sent.expires_in, Duration::seconds(300));
+        assert_eq!(sent.resend_after, Duration::seconds(60));
+        assert_eq!(sent.destination_hint, "+91******3210");
+    }
+
+    #[tokio::test]
+    async fn a_failed_delivery_stores_nothing_and_lifts_the_cooldown() {
+        // Arrange
+        let mut kit = Kit::new();
+        kit.allow_all_limits();
+        kit.notifier
+            .expect_deliver()
+            .returning(|_| Err(DeliveryError("gateway down".into())));
+        kit.otps.expect_insert_otp().times(0);
+        kit.limiter
+            .expect_reset()
+            .withf(|key| key.starts_with("cooldown:"))
+            .times(1)
+            .returning(|_| Ok(()));
+        let service = kit.service();
+
+        // Act
+        let result = service.send_otp(request()).await;
+
+        // Assert
+        assert_eq!(result.unwrap_err(), AuthError::DeliveryFailed);
+    }
+
+    #[tokio::test]
+    async fn a_resend_inside_the_cooldown_is_refused_before_anything_is_sent() {
+        // Arrange
+        let mut kit = Kit::new();
+        kit.limiter
+            .expect_peek()
+            .returning(|_, _, _, _| Ok(RateDecision::Allowed));
+        kit.limiter.expect_hit().returning(|key, limit, window, _| {
+            if key.starts_with("cooldown:") {
+                assert_eq!((limit, window), (1, Duration::seconds(60)));
+                Ok(RateDecision::Limited {
+                    retry_after: Duration::seconds(42),
+                })
+            } else {
+                Ok(RateDecision::Allowed)
+            }
+        });
+        kit.notifier.expect_deliver().times(0);
+        kit.audit
+            .expect_append()
+            .withf(|event| event.kind == AuditKind::RateLimited)
+            .times(1)
+            .returning(|_| Ok(()));
+        let service = kit.service();
+
+        // Act
+        let result = service.send_otp(request()).await;
+
+        // Assert
+        assert_eq!(
+            result.unwrap_err(),
+            AuthError::RateLimited {
+                retry_after: Duration::seconds(42)
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn per_ip_limits_count_the_end_user_ip_not_the_backend() {
+        // Arrange
+        let mut kit = Kit::new();
+        kit.limiter
+            .expect_peek()
+            .returning(|_, _, _, _| Ok(RateDecision::Allowed));
+        kit.limiter.expect_hit().returning(|key, _, _, _| {
+            assert!(
+                !key.contains("10.0.0.1"),
+                "the peer address was counted: {key}"
+            );
+            if key.starts_with("send-ip:") {
+                assert!(key.ends_with(":203.0.113.7"));
+                return Ok(RateDecision::Limited {
+                    retry_after: Duration::minutes(10),
+                });
+            }
+            Ok(RateDecision::Allowed)
+        });
+        kit.audit.expect_append().returning(|_| Ok(()));
+        let service = kit.service();
+
+        // Act
+        let result = service.send_otp(request()).await;
+
+        // Assert
+        assert!(matches!(result, Err(AuthError::RateLimited { .. })));
+    }
+
+    #[tokio::test]
+    async fn too_many_failures_for_a_person_refuse_new_codes() {
+        // Arrange
+        let mut kit = Kit::new();
+        kit.limiter
+            .expect_hit()
+            .returning(|_, _, _, _| Ok(RateDecision::Allowed));
+        kit.limiter.expect_peek().returning(|key, limit, _, _| {
+            assert!(key.starts_with("fail-id:"));
+            assert_eq!(limit, 15);
+            Ok(RateDecision::Limited {
+                retry_after: Duration::hours(3),
+            })
+        });
+        kit.notifier.expect_deliver().times(0);
+        kit.audit.expect_append().returning(|_| Ok(()));
+        let service = kit.service();
+
+        // Act
+        let result = service.send_otp(request()).await;
+
+        // Assert
+        assert_eq!(
+            result.unwrap_err(),
+            AuthError::RateLimited {
+                retry_after: Duration::hours(3)
+            }
+        );
+    }
+}

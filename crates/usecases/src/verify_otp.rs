@@ -103,3 +103,179 @@ impl AuthService {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::VerifyOtpRequest;
+    use crate::AuthError;
+    use crate::test_kit::{Kit, NOW, app, caller, credentials, fake_mac};
+    use auth_domain::ids::{OtpId, RANDOM_ID_BYTES, SessionId, UserId};
+    use auth_domain::otp::OtpCode;
+    use auth_domain::session::Session;
+    use auth_domain::{AuditKind, Identifier, Phone, User};
+    use auth_ports::{MacPurpose, RateDecision, VerifyOtpOutcome};
+    use time::Duration;
+
+    fn otp_id() -> OtpId {
+        OtpId::from_random(&[9; RANDOM_ID_BYTES])
+    }
+
+    fn request() -> VerifyOtpRequest {
+        VerifyOtpRequest {
+            credentials: credentials(),
+            otp_request_id: otp_id(),
+            code: OtpCode::parse("123456").unwrap(),
+            tenant: None,
+            caller: caller(),
+        }
+    }
+
+    fn phone() -> Identifier {
+        Identifier::Phone(Phone::parse("+919876543210").unwrap())
+    }
+
+    fn logged_in() -> VerifyOtpOutcome {
+        let user = User {
+            id: UserId::from_random(&[5; RANDOM_ID_BYTES]),
+            app_id: app().id,
+            phone: Some(Phone::parse("+919876543210").unwrap()),
+            email: None,
+            created_at: NOW,
+        };
+        let session = Session {
+            id: SessionId::from_random(&[6; RANDOM_ID_BYTES]),
+            app_id: app().id,
+            user_id: user.id.clone(),
+            created_at: NOW,
+            expires_at: NOW + Duration::days(30),
+            revoked_at: None,
+        };
+        VerifyOtpOutcome::LoggedIn {
+            user,
+            is_new_user: true,
+            session,
+        }
+    }
+
+    fn kit_with(outcome: VerifyOtpOutcome) -> Kit {
+        let mut kit = Kit::new();
+        kit.allow_all_limits();
+        kit.sign_tokens();
+        kit.otps
+            .expect_verify_otp()
+            .times(1)
+            .returning(move |command, event| {
+                assert_eq!(
+                    command.presented_hash,
+                    fake_mac(
+                        MacPurpose::OtpCode,
+                        format!("{}:123456", otp_id()).as_bytes()
+                    )
+                );
+                assert_eq!(command.max_attempts, 5);
+                assert_eq!(command.now, NOW);
+                assert_eq!(command.login.session_expires_at, NOW + Duration::days(30));
+                assert_eq!(event.kind, AuditKind::Login);
+                Ok(outcome.clone())
+            });
+        kit
+    }
+
+    #[tokio::test]
+    async fn a_right_code_returns_tokens_for_the_new_user() {
+        // Arrange
+        let service = kit_with(logged_in()).service();
+
+        // Act
+        let grant = service.verify_otp(request()).await.unwrap();
+
+        // Assert
+        let VerifyOtpOutcome::LoggedIn { user, session, .. } = logged_in() else {
+            unreachable!()
+        };
+        assert_eq!(grant.access_token, format!("signed-{}", user.id));
+        assert_eq!(grant.expires_in, Duration::seconds(900));
+        assert_eq!(grant.refresh_expires_in, Duration::days(30));
+        assert_eq!(grant.session_id, session.id);
+        assert_eq!(grant.is_new_user, Some(true));
+        assert_eq!(grant.user, user);
+    }
+
+    #[tokio::test]
+    async fn a_wrong_code_reports_tries_left_and_counts_a_failure_for_the_person() {
+        // Arrange
+        let mut kit = Kit::new();
+        kit.otps.expect_verify_otp().returning(|_, _| {
+            Ok(VerifyOtpOutcome::WrongCode {
+                attempts_remaining: 3,
+                identifier: phone(),
+            })
+        });
+        kit.limiter
+            .expect_hit()
+            .withf(|key, _, _, _| key.starts_with("verify-ip:"))
+            .returning(|_, _, _, _| Ok(RateDecision::Allowed));
+        kit.limiter
+            .expect_hit()
+            .withf(|key, limit, window, _| {
+                key.starts_with("fail-id:") && *limit == 15 && *window == Duration::days(1)
+            })
+            .times(1)
+            .returning(|_, _, _, _| Ok(RateDecision::Allowed));
+        let service = kit.service();
+
+        // Act
+        let result = service.verify_otp(request()).await;
+
+        // Assert
+        assert_eq!(
+            result.unwrap_err(),
+            AuthError::OtpInvalid {
+                attempts_remaining: 3
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn each_dead_code_answers_with_its_own_error() {
+        for (outcome, expected) in [
+            (VerifyOtpOutcome::Locked, AuthError::OtpMaxAttempts),
+            (VerifyOtpOutcome::Expired, AuthError::OtpExpired),
+            (VerifyOtpOutcome::NotFound, AuthError::OtpNotFound),
+        ] {
+            // Arrange
+            let service = kit_with(outcome).service();
+
+            // Act
+            let result = service.verify_otp(request()).await;
+
+            // Assert
+            assert_eq!(result.unwrap_err(), expected);
+        }
+    }
+
+    #[tokio::test]
+    async fn verifies_past_the_per_ip_limit_are_refused_before_the_code_is_tried() {
+        // Arrange
+        let mut kit = Kit::new();
+        kit.limiter.expect_hit().returning(|_, _, _, _| {
+            Ok(RateDecision::Limited {
+                retry_after: Duration::seconds(30),
+            })
+        });
+        kit.audit.expect_append().returning(|_| Ok(()));
+        kit.otps.expect_verify_otp().times(0);
+        let service = kit.service();
+
+        // Act
+        let result = service.verify_otp(request()).await;
+
+        // Assert
+        assert_eq!(
+            result.unwrap_err(),
+            AuthError::RateLimited {
+                retry_after: Duration::seconds(30)
+            }
+        );
+    }
+}

@@ -1,0 +1,165 @@
+//! Mocked ports and fixtures for the use cases' unit tests.
+
+use auth_domain::ids::{AppId, RANDOM_ID_BYTES};
+use auth_domain::otp::OtpPolicy;
+use auth_domain::session::TokenPolicy;
+use auth_domain::{App, AppSlug, SigningKey};
+use auth_ports::{
+    MockAppStore, MockAuditLog, MockClock, MockKeyedHasher, MockNotifier, MockOtpStore,
+    MockRandomSource, MockRateLimiter, MockSecretHasher, MockSessionStore, MockStoreHealth,
+    MockTokenCodec, RateDecision,
+};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use crate::{AppCredentials, AuthService, Caller, Limits, Ports, Settings};
+
+pub const NOW: OffsetDateTime = datetime!(2026-11-30 12:00:00 UTC);
+pub const ISSUER: &str = "https://auth.test";
+pub const SECRET: &str = "sk_right";
+
+/// A stand-in keyed hash: deterministic, and different per purpose and input.
+pub fn fake_mac(purpose: auth_ports::MacPurpose, data: &[u8]) -> auth_ports::Digest {
+    let mut digest = [purpose as u8; 32];
+    for (i, byte) in data.iter().enumerate() {
+        digest[i % 32] = digest[i % 32].wrapping_mul(31).wrapping_add(*byte);
+    }
+    digest
+}
+
+pub fn app() -> App {
+    App {
+        id: AppId::from_random(&[1; RANDOM_ID_BYTES]),
+        slug: AppSlug::parse("demo-app").unwrap(),
+        name: "Demo".into(),
+        secret_hash: "$argon2id$stand-in".into(),
+        secret_version: 1,
+        disabled: false,
+        created_at: NOW,
+    }
+}
+
+pub fn key() -> SigningKey {
+    SigningKey {
+        kid: "kid-1".into(),
+        app_id: app().id,
+        encrypted_private_key: vec![1, 2, 3],
+        public_key_der: vec![4, 5, 6],
+        created_at: NOW,
+    }
+}
+
+pub fn credentials() -> AppCredentials {
+    AppCredentials {
+        app_id: app().id.as_str().to_owned(),
+        app_secret: SECRET.into(),
+    }
+}
+
+pub fn caller() -> Caller {
+    Caller {
+        request_id: "req_test".into(),
+        client_ip: Some("203.0.113.7".into()),
+        peer_ip: Some("10.0.0.1".into()),
+        user_agent: Some("test".into()),
+    }
+}
+
+/// Every port as a mock; tests set the expectations that matter to them, then call `service`.
+pub struct Kit {
+    pub apps: MockAppStore,
+    pub otps: MockOtpStore,
+    pub sessions: MockSessionStore,
+    pub limiter: MockRateLimiter,
+    pub audit: MockAuditLog,
+    pub health: MockStoreHealth,
+    pub notifier: MockNotifier,
+    pub tokens: MockTokenCodec,
+    pub secrets: MockSecretHasher,
+    pub mac: MockKeyedHasher,
+    pub clock: MockClock,
+    pub random: MockRandomSource,
+}
+
+impl Kit {
+    /// Mocks with the plumbing every use case needs: a fixed clock, counting randomness, a fake
+    /// keyed hash, and the demo app whose secret is [`SECRET`].
+    pub fn new() -> Self {
+        let mut kit = Self {
+            apps: MockAppStore::new(),
+            otps: MockOtpStore::new(),
+            sessions: MockSessionStore::new(),
+            limiter: MockRateLimiter::new(),
+            audit: MockAuditLog::new(),
+            health: MockStoreHealth::new(),
+            notifier: MockNotifier::new(),
+            tokens: MockTokenCodec::new(),
+            secrets: MockSecretHasher::new(),
+            mac: MockKeyedHasher::new(),
+            clock: MockClock::new(),
+            random: MockRandomSource::new(),
+        };
+        kit.clock.expect_now().return_const(NOW);
+        let counter = AtomicU8::new(0);
+        kit.random.expect_fill().returning(move |buf| {
+            let start = counter.fetch_add(1, Ordering::Relaxed);
+            for (i, byte) in buf.iter_mut().enumerate() {
+                *byte = start.wrapping_add(u8::try_from(i % 251).unwrap());
+            }
+        });
+        kit.mac.expect_mac().returning(fake_mac);
+        kit.apps
+            .expect_find_app()
+            .returning(|id| Ok((*id == app().id).then(app)));
+        kit.secrets
+            .expect_verify()
+            .returning(|secret, _| secret == SECRET);
+        kit
+    }
+
+    /// Limits never refuse.
+    pub fn allow_all_limits(&mut self) {
+        self.limiter
+            .expect_hit()
+            .returning(|_, _, _, _| Ok(RateDecision::Allowed));
+        self.limiter
+            .expect_peek()
+            .returning(|_, _, _, _| Ok(RateDecision::Allowed));
+    }
+
+    /// Access tokens are signed with the demo key and come out as `signed-<sub>`.
+    pub fn sign_tokens(&mut self) {
+        self.apps
+            .expect_current_key()
+            .returning(|_| Ok(Some(key())));
+        self.tokens
+            .expect_sign_access()
+            .returning(|_, claims| Ok(format!("signed-{}", claims.sub)));
+    }
+
+    pub fn service(self) -> AuthService {
+        let ports = Ports {
+            apps: Arc::new(self.apps),
+            otps: Arc::new(self.otps),
+            sessions: Arc::new(self.sessions),
+            limiter: Arc::new(self.limiter),
+            audit: Arc::new(self.audit),
+            health: Arc::new(self.health),
+            notifier: Arc::new(self.notifier),
+            tokens: Arc::new(self.tokens),
+            secrets: Arc::new(self.secrets),
+            mac: Arc::new(self.mac),
+            clock: Arc::new(self.clock),
+            random: Arc::new(self.random),
+        };
+        let settings = Settings {
+            issuer: ISSUER.into(),
+            otp: OtpPolicy::default(),
+            tokens: TokenPolicy::default(),
+            limits: Limits::default(),
+        };
+        AuthService::new(ports, settings)
+    }
+}
