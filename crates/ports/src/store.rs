@@ -124,6 +124,8 @@ pub trait OtpStore: Send + Sync {
         cmd: VerifyOtp,
         audit: AuditEvent,
     ) -> Result<VerifyOtpOutcome, StoreError>;
+    /// Deletes codes that expired before `before`; returns how many.
+    async fn purge_expired(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
 }
 
 /// One presented refresh token.
@@ -217,6 +219,8 @@ pub trait RateLimiter: Send + Sync {
     ) -> Result<RateDecision, StoreError>;
     /// Forgets `key`'s window, e.g. a cooldown whose send never reached the person.
     async fn reset(&self, key: &str) -> Result<(), StoreError>;
+    /// Deletes counters whose window ended before `now`; returns how many.
+    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 }
 
 /// The append-only audit log, for events that change nothing else.

@@ -164,6 +164,7 @@ async fn serve(config: Config) -> Result<(), String> {
         .clone()
         .unwrap_or_else(|| format!("http://{bound}"));
     let service = Arc::new(wiring::service(&config, &store, &master, issuer)?);
+    tokio::spawn(purge_periodically(Arc::clone(&service)));
     let state = AppState {
         service,
         random: Arc::new(auth_crypto::OsRandom),
@@ -186,4 +187,20 @@ async fn serve(config: Config) -> Result<(), String> {
     let _ = stdout.flush();
     tracing::info!(%bound, database = ?store, "serving");
     server.await.map_err(|e| format!("server: {e}"))
+}
+
+/// How often expired counters and codes are deleted.
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Keeps storage bounded for as long as the server runs. Every process does this; the deletes are
+/// idempotent, so several processes on one database only repeat cheap work.
+async fn purge_periodically(service: Arc<auth_usecases::AuthService>) {
+    let mut ticks = tokio::time::interval(PURGE_EVERY);
+    loop {
+        ticks.tick().await;
+        match service.purge_expired().await {
+            Ok(purged) => tracing::debug!(purged, "purged expired rows"),
+            Err(error) => tracing::warn!(%error, "purging expired rows failed; will retry"),
+        }
+    }
 }

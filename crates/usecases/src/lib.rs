@@ -4,6 +4,7 @@ mod app_auth;
 mod apps;
 mod error;
 mod logout;
+mod maintenance;
 mod me;
 mod refresh;
 mod send_otp;

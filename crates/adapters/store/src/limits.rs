@@ -98,6 +98,17 @@ impl RateLimiter for Store {
         })
     }
 
+    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let now = micros(now);
+        let deleted = with_conn!(self, |conn| {
+            diesel::delete(rate_counters::table.filter(rate_counters::window_end.le(now)))
+                .execute(conn)
+                .await
+        })
+        .map_err(query_error)?;
+        Ok(u64::try_from(deleted).unwrap_or(0))
+    }
+
     async fn reset(&self, key: &str) -> Result<(), StoreError> {
         with_conn!(self, |conn| {
             diesel::delete(rate_counters::table.find(key))

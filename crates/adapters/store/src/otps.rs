@@ -6,10 +6,11 @@ use auth_domain::{AuditEvent, AuditKind, Identifier};
 use auth_ports::{NewOtp, OtpStore, StoreError, VerifyOtp, VerifyOtpOutcome};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use time::OffsetDateTime;
 
 use crate::Store;
 use crate::audit::append;
-use crate::conn::{query_error, transaction};
+use crate::conn::{query_error, transaction, with_conn};
 use crate::models::{SessionRow, UserRow, micros};
 use crate::schema::{otp_requests, refresh_tokens, sessions, users};
 
@@ -62,6 +63,17 @@ impl OtpStore for Store {
             append!(conn, audit)
         })
         .map_err(query_error)
+    }
+
+    async fn purge_expired(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        let before = micros(before);
+        let deleted = with_conn!(self, |conn| {
+            diesel::delete(otp_requests::table.filter(otp_requests::expires_at.lt(before)))
+                .execute(conn)
+                .await
+        })
+        .map_err(query_error)?;
+        Ok(u64::try_from(deleted).unwrap_or(0))
     }
 
     async fn verify_otp(
