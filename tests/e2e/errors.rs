@@ -176,6 +176,44 @@ async fn health_and_readiness_answer_200_while_the_database_is_up() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn metrics_count_requests_per_route_codes_per_channel_and_reuse() {
+    // Arrange
+    let h =
+        Harness::start_with(TestServer::builder().env("AUTH_REFRESH_REUSE_GRACE_SECS", "0")).await;
+    let tokens = h.login(&unique_phone()).await;
+    let first = tokens.str("refresh_token");
+    h.refresh(&first).await.assert_ok();
+    h.refresh(&first)
+        .await
+        .assert_error(401, "refresh_token_reused");
+
+    // Act
+    let metrics = h.server.get("/metrics").await;
+
+    // Assert
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/plain"))
+    );
+    for line in [
+        "auth_otp_sent_total{channel=\"sms\"} 1",
+        "auth_otp_sent_total{channel=\"email\"} 0",
+        "auth_refresh_reuse_detected_total 1",
+        "auth_http_requests_total{route=\"/auth/refresh\",status=\"200\"} 1",
+        "auth_http_requests_total{route=\"/auth/refresh\",status=\"401\"} 1",
+        "auth_http_request_duration_seconds_count{route=\"/auth/verify-otp\"} 1",
+    ] {
+        assert!(
+            metrics.text.lines().any(|l| l == line),
+            "missing {line:?} in\n{}",
+            metrics.text
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn production_mode_refuses_the_console_notifier() {
     // Arrange: everything else production demands is present (the builder sets a master key
     // and a public URL), so the notifier is the only reason to refuse.

@@ -37,7 +37,8 @@ pub async fn request_context(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let mut bytes = [0u8; 10];
-    if let Some(state) = request.app_data::<web::Data<AppState>>() {
+    let state = request.app_data::<web::Data<AppState>>().cloned();
+    if let Some(state) = &state {
         state.random.fill(&mut bytes);
     }
     let id = format!("req_{}", base32(&bytes));
@@ -46,13 +47,22 @@ pub async fn request_context(
     let started = Instant::now();
     let mut response = next.call(request).instrument(span.clone()).await?;
     let status = response.status().as_u16();
+    let elapsed = started.elapsed();
     span.in_scope(|| {
         tracing::info!(
             status,
-            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+            elapsed_ms = elapsed.as_secs_f64() * 1000.0,
             "served"
         );
     });
+    if let Some(state) = &state {
+        // The route pattern, not the path: slugs in paths would make the label set unbounded.
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        state.metrics.record_request(&route, status, elapsed);
+    }
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&id) {
         headers.insert(X_REQUEST_ID.clone(), value);

@@ -4,22 +4,25 @@ mod body;
 mod context;
 mod dto;
 mod error;
+mod metrics;
 mod routes;
 
 pub use body::MAX_BODY_BYTES;
 pub use context::{RequestId, request_context, request_id};
 pub use error::{ApiError, CATALOGUE, Failure};
+pub use metrics::Metrics;
 
 use actix_web::web;
 use auth_ports::RandomSource;
 use auth_usecases::AuthService;
 use std::sync::Arc;
 
-/// What every handler shares: the use cases and the randomness for request ids.
+/// What every handler shares: the use cases, the randomness for request ids, the metrics.
 #[derive(Clone)]
 pub struct AppState {
     pub service: Arc<AuthService>,
     pub random: Arc<dyn RandomSource>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for AppState {

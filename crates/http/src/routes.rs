@@ -33,6 +33,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(resource("/apps/{slug}/jwks.json").route(web::get().to(jwks)))
         .service(resource("/healthz").route(web::get().to(healthz)))
         .service(resource("/readyz").route(web::get().to(readyz)))
+        .service(resource("/metrics").route(web::get().to(metrics)))
         .default_service(web::to(not_found));
 }
 
@@ -134,6 +135,7 @@ async fn send_otp(
         })
         .await
         .map_err(auth_fail(&request))?;
+    state.metrics.otp_sent(sent.channel);
     Ok(HttpResponse::Ok().json(OtpSentBody::from(sent)))
 }
 
@@ -209,7 +211,12 @@ async fn refresh(
             caller,
         })
         .await
-        .map_err(auth_fail(&request))?;
+        .map_err(|error| {
+            if error == AuthError::RefreshTokenReused {
+                state.metrics.refresh_reuse_detected();
+            }
+            auth_fail(&request)(error)
+        })?;
     Ok(HttpResponse::Ok().json(TokenBody::from(grant)))
 }
 
@@ -284,4 +291,10 @@ async fn healthz() -> HttpResponse {
 async fn readyz(request: HttpRequest, state: web::Data<AppState>) -> Answer {
     state.service.ready().await.map_err(auth_fail(&request))?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })))
+}
+
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render())
 }

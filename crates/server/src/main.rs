@@ -168,6 +168,7 @@ async fn serve(config: Config) -> Result<(), String> {
     let state = AppState {
         service,
         random: Arc::new(auth_crypto::OsRandom),
+        metrics: Arc::default(),
     };
     let server = HttpServer::new(move || {
         App::new()
