@@ -2,6 +2,8 @@
 
 #![expect(clippy::expect_used, reason = "test support fails loudly")]
 
+use crate::Store;
+use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use std::hash::{BuildHasher as _, Hasher as _};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -101,6 +103,40 @@ impl Drop for ScratchDatabase {
         });
         let _ = cleanup.join();
     }
+}
+
+/// Runs raw SQL on the store's database, for tests that check what the database itself refuses.
+///
+/// # Errors
+/// The database's error text.
+pub async fn execute_sql(store: &Store, sql: &str) -> Result<usize, String> {
+    let run = async {
+        crate::conn::with_conn!(store, |conn| diesel::sql_query(sql)
+            .execute(conn)
+            .await
+            .map_err(crate::conn::query_error))
+    };
+    run.await.map_err(|error| error.to_string())
+}
+
+/// The event names recorded for `app_id`, oldest first.
+///
+/// # Panics
+/// When the audit log cannot be read.
+pub async fn audit_events(store: &Store, app_id: &str) -> Vec<String> {
+    use crate::schema::audit_events as audit;
+    let read = async {
+        crate::conn::with_conn!(store, |conn| {
+            audit::table
+                .filter(audit::app_id.eq(app_id))
+                .order(audit::seq.asc())
+                .select(audit::event)
+                .load::<String>(conn)
+                .await
+                .map_err(crate::conn::query_error)
+        })
+    };
+    read.await.expect("read the audit log")
 }
 
 #[cfg(test)]

@@ -1,0 +1,101 @@
+//! Apps and their signing keys: found every way they are looked up, and a slug names one app only.
+
+use auth_domain::AuditKind;
+use auth_ports::{AppStore as _, CreateAppError};
+use auth_store::Store;
+use auth_store::test_support::{audit_events, execute_sql};
+use time::Duration;
+
+use crate::support::{app_id, contract, event, new_app, t0};
+
+contract!(a_created_app_is_found_by_id_slug_and_key);
+async fn a_created_app_is_found_by_id_slug_and_key(store: Store) {
+    let new = new_app("attendance");
+    let (app, key) = (new.app.clone(), new.key.clone());
+
+    store
+        .create_app(new, event(&app.id, AuditKind::AppCreated, t0()))
+        .await
+        .unwrap();
+
+    assert_eq!(store.find_app(&app.id).await.unwrap(), Some(app.clone()));
+    assert_eq!(
+        store.find_app_by_slug("attendance").await.unwrap(),
+        Some(app.clone())
+    );
+    assert_eq!(store.find_key(&key.kid).await.unwrap(), Some(key.clone()));
+    assert_eq!(store.current_key(&app.id).await.unwrap(), Some(key.clone()));
+    assert_eq!(store.verification_keys(&app.id).await.unwrap(), [key]);
+    assert_eq!(audit_events(&store, app.id.as_str()).await, ["app_created"]);
+}
+
+contract!(a_taken_slug_is_refused_and_nothing_is_half_written);
+async fn a_taken_slug_is_refused_and_nothing_is_half_written(store: Store) {
+    let first = new_app("shop");
+    let first_id = first.app.id.clone();
+    store
+        .create_app(first, event(&first_id, AuditKind::AppCreated, t0()))
+        .await
+        .unwrap();
+    let second = new_app("shop");
+    let (second_id, second_kid) = (second.app.id.clone(), second.key.kid.clone());
+
+    let refused = store
+        .create_app(second, event(&second_id, AuditKind::AppCreated, t0()))
+        .await;
+
+    assert_eq!(refused, Err(CreateAppError::SlugTaken));
+    assert_eq!(store.find_app(&second_id).await.unwrap(), None);
+    assert_eq!(store.find_key(&second_kid).await.unwrap(), None);
+    assert!(audit_events(&store, second_id.as_str()).await.is_empty());
+    let owner = store.find_app_by_slug("shop").await.unwrap().unwrap();
+    assert_eq!(owner.id, first_id);
+    assert_eq!(
+        audit_events(&store, first_id.as_str()).await,
+        ["app_created"]
+    );
+}
+
+contract!(an_unknown_app_is_not_found);
+async fn an_unknown_app_is_not_found(store: Store) {
+    let unknown = app_id();
+
+    assert_eq!(store.find_app(&unknown).await.unwrap(), None);
+    assert_eq!(store.find_app_by_slug("nobody").await.unwrap(), None);
+    assert_eq!(store.current_key(&unknown).await.unwrap(), None);
+    assert!(store.verification_keys(&unknown).await.unwrap().is_empty());
+    assert_eq!(store.find_key("kid-unknown").await.unwrap(), None);
+}
+
+contract!(verification_keys_come_newest_first);
+async fn verification_keys_come_newest_first(store: Store) {
+    let new = new_app("rotating");
+    let (app, first) = (new.app.clone(), new.key.clone());
+    store
+        .create_app(new, event(&app.id, AuditKind::AppCreated, t0()))
+        .await
+        .unwrap();
+    // No port adds a key yet, so copy the first one a second either side of it; copying keeps the
+    // SQL free of per-backend blob literals.
+    for (kid, offset) in [("kid-newer", "+ 1000000"), ("kid-older", "- 1000000")] {
+        let copied = execute_sql(
+            &store,
+            &format!(
+                "INSERT INTO signing_keys (kid, app_id, encrypted_private_key, public_key_der, created_at) \
+                 SELECT '{kid}', app_id, encrypted_private_key, public_key_der, created_at {offset} \
+                 FROM signing_keys WHERE kid = '{}'",
+                first.kid
+            ),
+        )
+        .await;
+        assert_eq!(copied, Ok(1));
+    }
+
+    let keys = store.verification_keys(&app.id).await.unwrap();
+    let current = store.current_key(&app.id).await.unwrap().unwrap();
+
+    let kids: Vec<&str> = keys.iter().map(|key| key.kid.as_str()).collect();
+    assert_eq!(kids, ["kid-newer", first.kid.as_str(), "kid-older"]);
+    assert_eq!(current.kid, "kid-newer");
+    assert_eq!(current.created_at, t0() + Duration::seconds(1));
+}

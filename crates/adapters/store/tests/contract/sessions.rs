@@ -1,0 +1,289 @@
+//! Refresh-token rotation and logout: each token rotates once, a quick retry is forgiven, a late
+//! replay kills the session, and logout revokes exactly what it says.
+
+use std::sync::Arc;
+
+use auth_domain::AuditKind;
+use auth_domain::ids::AppId;
+use auth_ports::{Digest, LogoutOutcome, RotateOutcome, RotateRefresh, SessionStore as _};
+use auth_store::Store;
+use auth_store::test_support::audit_events;
+use time::{Duration, OffsetDateTime};
+use tokio::sync::Barrier;
+
+use crate::support::{SESSION_TTL, app, contract, count_events, digest, event, login, phone, t0};
+
+/// How long a just-rotated token may come back as a retry in these cases.
+const GRACE: Duration = Duration::seconds(10);
+
+/// The first refresh token of the case's session, and the successor its rotation names.
+const FIRST: u8 = 10;
+const SUCCESSOR: u8 = 11;
+
+fn rotate(
+    app_id: &AppId,
+    presented: Digest,
+    successor: Digest,
+    now: OffsetDateTime,
+) -> RotateRefresh {
+    RotateRefresh {
+        app_id: app_id.clone(),
+        presented_hash: presented,
+        successor_hash: successor,
+        now,
+        reuse_grace: GRACE,
+    }
+}
+
+async fn rotate_at(
+    store: &Store,
+    app_id: &AppId,
+    presented: Digest,
+    successor: Digest,
+    now: OffsetDateTime,
+) -> RotateOutcome {
+    store
+        .rotate_refresh(
+            rotate(app_id, presented, successor, now),
+            event(app_id, AuditKind::Refresh, now),
+        )
+        .await
+        .unwrap()
+}
+
+async fn logout_at(
+    store: &Store,
+    app_id: &AppId,
+    presented: Digest,
+    all_sessions: bool,
+    now: OffsetDateTime,
+) -> LogoutOutcome {
+    store
+        .logout(
+            app_id,
+            presented,
+            all_sessions,
+            now,
+            event(app_id, AuditKind::Logout, now),
+        )
+        .await
+        .unwrap()
+}
+
+contract!(a_refresh_rotates_and_a_quick_retry_gets_the_same_session);
+async fn a_refresh_rotates_and_a_quick_retry_gets_the_same_session(store: Store) {
+    let app = app(&store).await;
+    let (session, user) = login(&store, &app.id, &phone(1), digest(FIRST), t0()).await;
+    let now = t0() + Duration::minutes(1);
+
+    let rotated = rotate_at(&store, &app.id, digest(FIRST), digest(SUCCESSOR), now).await;
+    assert_eq!(
+        rotated,
+        RotateOutcome::Rotated {
+            session: session.clone(),
+            user: user.clone()
+        }
+    );
+    assert_eq!(
+        audit_events(&store, app.id.as_str()).await,
+        ["app_created", "otp_sent", "login", "refresh"]
+    );
+
+    let retry_at = now + Duration::seconds(1);
+    let retried = rotate_at(&store, &app.id, digest(FIRST), digest(SUCCESSOR), retry_at).await;
+    assert_eq!(
+        retried,
+        RotateOutcome::Retried {
+            session: session.clone(),
+            user: user.clone()
+        }
+    );
+    assert_eq!(
+        count_events(&store, &app.id, "refresh_reuse_detected").await,
+        0
+    );
+    // The successor is the session's current token.
+    let next = rotate_at(&store, &app.id, digest(SUCCESSOR), digest(12), retry_at).await;
+    assert_eq!(next, RotateOutcome::Rotated { session, user });
+}
+
+contract!(a_rotated_token_replayed_after_the_grace_window_revokes_the_session);
+async fn a_rotated_token_replayed_after_the_grace_window_revokes_the_session(store: Store) {
+    let app = app(&store).await;
+    let (session, _) = login(&store, &app.id, &phone(1), digest(FIRST), t0()).await;
+    let now = t0() + Duration::minutes(1);
+    let rotated = rotate_at(&store, &app.id, digest(FIRST), digest(SUCCESSOR), now).await;
+    assert!(
+        matches!(rotated, RotateOutcome::Rotated { .. }),
+        "{rotated:?}"
+    );
+
+    let late = now + GRACE + Duration::seconds(1);
+    let replayed = rotate_at(&store, &app.id, digest(FIRST), digest(SUCCESSOR), late).await;
+
+    assert_eq!(replayed, RotateOutcome::Reused);
+    let (found, _) = store.find_session(&session.id).await.unwrap().unwrap();
+    assert_eq!(found.revoked_at, Some(late));
+    let successor = rotate_at(&store, &app.id, digest(SUCCESSOR), digest(12), late).await;
+    assert_eq!(successor, RotateOutcome::Revoked);
+    assert_eq!(
+        audit_events(&store, app.id.as_str()).await,
+        [
+            "app_created",
+            "otp_sent",
+            "login",
+            "refresh",
+            "refresh_reuse_detected"
+        ]
+    );
+}
+
+contract!(concurrent_refreshes_of_one_token_rotate_it_exactly_once);
+async fn concurrent_refreshes_of_one_token_rotate_it_exactly_once(store: Store) {
+    const RACERS: usize = 10;
+    let app = app(&store).await;
+    let (session, _) = login(&store, &app.id, &phone(1), digest(FIRST), t0()).await;
+    let now = t0() + Duration::minutes(1);
+    let barrier = Arc::new(Barrier::new(RACERS));
+
+    let racers: Vec<_> = (0..RACERS)
+        .map(|_| {
+            let cmd = rotate(&app.id, digest(FIRST), digest(SUCCESSOR), now);
+            let audit = event(&app.id, AuditKind::Refresh, now);
+            let (store, barrier) = (store.clone(), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.rotate_refresh(cmd, audit).await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for racer in racers {
+        outcomes.push(racer.await.unwrap().unwrap());
+    }
+
+    let mut rotations = 0;
+    for outcome in &outcomes {
+        match outcome {
+            RotateOutcome::Rotated { session: got, .. } => {
+                assert_eq!(got.id, session.id);
+                rotations += 1;
+            }
+            RotateOutcome::Retried { session: got, .. } => assert_eq!(got.id, session.id),
+            other => panic!("a racer with a live token got {other:?}"),
+        }
+    }
+    assert_eq!(rotations, 1, "the token rotates exactly once: {outcomes:?}");
+    let (found, _) = store.find_session(&session.id).await.unwrap().unwrap();
+    assert_eq!(found.revoked_at, None);
+    assert_eq!(
+        count_events(&store, &app.id, "refresh_reuse_detected").await,
+        0
+    );
+}
+
+contract!(an_unknown_or_another_apps_token_is_invalid);
+async fn an_unknown_or_another_apps_token_is_invalid(store: Store) {
+    let other = app(&store).await.id;
+    let app = app(&store).await;
+    login(&store, &app.id, &phone(1), digest(FIRST), t0()).await;
+    let now = t0() + Duration::minutes(1);
+
+    let unknown = rotate_at(&store, &app.id, digest(99), digest(SUCCESSOR), now).await;
+    let foreign = rotate_at(&store, &other, digest(FIRST), digest(SUCCESSOR), now).await;
+
+    assert_eq!(unknown, RotateOutcome::Invalid);
+    assert_eq!(foreign, RotateOutcome::Invalid);
+    assert_eq!(audit_events(&store, other.as_str()).await, ["app_created"]);
+    assert_eq!(count_events(&store, &app.id, "refresh").await, 0);
+    // Neither try touched the token: its own app can still rotate it.
+    let own = rotate_at(&store, &app.id, digest(FIRST), digest(SUCCESSOR), now).await;
+    assert!(matches!(own, RotateOutcome::Rotated { .. }), "{own:?}");
+}
+
+contract!(an_expired_session_cannot_refresh);
+async fn an_expired_session_cannot_refresh(store: Store) {
+    let app = app(&store).await;
+    let (session, _) = login(&store, &app.id, &phone(1), digest(FIRST), t0()).await;
+    assert_eq!(session.expires_at, t0() + SESSION_TTL);
+
+    let mut outcomes = Vec::new();
+    for now in [session.expires_at, session.expires_at + Duration::days(1)] {
+        outcomes.push(rotate_at(&store, &app.id, digest(FIRST), digest(SUCCESSOR), now).await);
+    }
+
+    assert_eq!(outcomes, [RotateOutcome::Expired, RotateOutcome::Expired]);
+    assert_eq!(count_events(&store, &app.id, "refresh").await, 0);
+}
+
+contract!(logout_revokes_the_session_and_is_idempotent);
+async fn logout_revokes_the_session_and_is_idempotent(store: Store) {
+    let app = app(&store).await;
+    let (session, _) = login(&store, &app.id, &phone(1), digest(FIRST), t0()).await;
+    let now = t0() + Duration::minutes(1);
+
+    let first = logout_at(&store, &app.id, digest(FIRST), false, now).await;
+    assert_eq!(
+        audit_events(&store, app.id.as_str()).await,
+        ["app_created", "otp_sent", "login", "logout"]
+    );
+    let again = logout_at(
+        &store,
+        &app.id,
+        digest(FIRST),
+        false,
+        now + Duration::seconds(5),
+    )
+    .await;
+
+    assert_eq!(first, LogoutOutcome::Revoked(1));
+    assert_eq!(again, LogoutOutcome::Revoked(0));
+    let (found, _) = store.find_session(&session.id).await.unwrap().unwrap();
+    assert_eq!(found.revoked_at, Some(now));
+    let refreshed = rotate_at(&store, &app.id, digest(FIRST), digest(SUCCESSOR), now).await;
+    assert_eq!(refreshed, RotateOutcome::Revoked);
+}
+
+contract!(logout_everywhere_revokes_every_session_of_that_user_only);
+async fn logout_everywhere_revokes_every_session_of_that_user_only(store: Store) {
+    let app = app(&store).await;
+    let (phone_session, _) = login(&store, &app.id, &phone(1), digest(10), t0()).await;
+    let (laptop_session, _) = login(&store, &app.id, &phone(1), digest(20), t0()).await;
+    let (someone_else, _) = login(&store, &app.id, &phone(2), digest(30), t0()).await;
+    assert_eq!(phone_session.user_id, laptop_session.user_id);
+    let now = t0() + Duration::minutes(1);
+
+    let outcome = logout_at(&store, &app.id, digest(10), true, now).await;
+
+    assert_eq!(outcome, LogoutOutcome::Revoked(2));
+    for revoked in [&phone_session, &laptop_session] {
+        let (found, _) = store.find_session(&revoked.id).await.unwrap().unwrap();
+        assert_eq!(found.revoked_at, Some(now));
+    }
+    let (untouched, _) = store.find_session(&someone_else.id).await.unwrap().unwrap();
+    assert_eq!(untouched.revoked_at, None);
+    let refreshed = rotate_at(&store, &app.id, digest(30), digest(31), now).await;
+    assert!(
+        matches!(refreshed, RotateOutcome::Rotated { .. }),
+        "{refreshed:?}"
+    );
+    assert_eq!(count_events(&store, &app.id, "logout").await, 1);
+}
+
+contract!(logout_with_an_unknown_or_another_apps_token_is_invalid);
+async fn logout_with_an_unknown_or_another_apps_token_is_invalid(store: Store) {
+    let other = app(&store).await.id;
+    let app = app(&store).await;
+    let (session, _) = login(&store, &app.id, &phone(1), digest(FIRST), t0()).await;
+    let now = t0() + Duration::minutes(1);
+
+    let unknown = logout_at(&store, &app.id, digest(99), false, now).await;
+    let foreign = logout_at(&store, &other, digest(FIRST), true, now).await;
+
+    assert_eq!(unknown, LogoutOutcome::Invalid);
+    assert_eq!(foreign, LogoutOutcome::Invalid);
+    let (found, _) = store.find_session(&session.id).await.unwrap().unwrap();
+    assert_eq!(found.revoked_at, None);
+    assert_eq!(count_events(&store, &app.id, "logout").await, 0);
+    assert_eq!(audit_events(&store, other.as_str()).await, ["app_created"]);
+}

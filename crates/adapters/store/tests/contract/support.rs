@@ -1,0 +1,281 @@
+//! The two backends every case runs on, and the fixtures the cases share.
+
+use auth_domain::ids::{AppId, EventId, OtpId, RANDOM_ID_BYTES, SessionId, UserId};
+use auth_domain::session::Session;
+use auth_domain::{
+    App, AppSlug, AuditContext, AuditEvent, AuditKind, Identifier, Phone, SigningKey, User,
+};
+use auth_ports::{
+    AppStore as _, Digest, NewApp, NewLogin, NewOtp, OtpStore as _, VerifyOtp, VerifyOtpOutcome,
+};
+use auth_store::test_support::{ScratchDatabase, audit_events, execute_sql, postgres_admin_url};
+use auth_store::{DatabaseUrl, Store};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+/// Runs the case `async fn $case(store: Store)` on both backends, as the tests `$case::sqlite` and
+/// `$case::postgres`. Migrations need a multi-threaded runtime.
+macro_rules! contract {
+    ($case:ident) => {
+        mod $case {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                $crate::support::on_sqlite(super::$case).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                $crate::support::on_postgres(super::$case).await;
+            }
+        }
+    };
+}
+pub(crate) use contract;
+
+/// A directory of its own for one SQLite database, removed when the case ends, even by a panic.
+#[derive(Debug)]
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn create() -> Self {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "auth-store-contract-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        // A directory left by an earlier process with the same id must not leak its data in.
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    fn database(&self) -> String {
+        self.0.join("store.db").to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs `case` on a fresh, migrated SQLite file.
+pub(crate) async fn on_sqlite<F, Fut>(case: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = ScratchDir::create();
+    let store = Store::connect(&DatabaseUrl::Sqlite(dir.database()), 1).unwrap();
+    store.migrate().await.unwrap();
+    case(store).await;
+    drop(dir);
+}
+
+/// Runs `case` on a fresh, migrated Postgres database, or skips it when no server is configured.
+pub(crate) async fn on_postgres<F, Fut>(case: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let Some(admin) = postgres_admin_url() else {
+        eprintln!("skipped: TEST_DATABASE_URL is not set, so the Postgres contract does not run");
+        return;
+    };
+    let database = ScratchDatabase::create(&admin).await;
+    let store = Store::connect(&DatabaseUrl::Postgres(database.url().into()), 8).unwrap();
+    store.migrate().await.unwrap();
+    case(store).await;
+    // The database outlives every connection the case made; dropping it removes it.
+    drop(database);
+}
+
+/// How many tries a code gets in these cases.
+pub(crate) const MAX_ATTEMPTS: u32 = 3;
+pub(crate) const OTP_TTL: Duration = Duration::minutes(5);
+pub(crate) const SESSION_TTL: Duration = Duration::days(30);
+/// The keyed hash of the code every fixture OTP delivers, and of a wrong guess.
+pub(crate) const RIGHT_CODE: Digest = [1; 32];
+pub(crate) const WRONG_CODE: Digest = [2; 32];
+
+/// The fixed instant cases start at; they move time by adding to it.
+pub(crate) fn t0() -> OffsetDateTime {
+    datetime!(2026-01-01 00:00:00 UTC)
+}
+
+/// A distinct digest per `n`, for refresh-token hashes.
+pub(crate) fn digest(n: u8) -> Digest {
+    [n; 32]
+}
+
+/// A number never handed out before in this process, so ids, slugs and kids never collide.
+fn unique() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+fn random_part() -> [u8; RANDOM_ID_BYTES] {
+    let mut bytes = [0; RANDOM_ID_BYTES];
+    bytes[..8].copy_from_slice(&unique().to_be_bytes());
+    bytes
+}
+
+pub(crate) fn app_id() -> AppId {
+    AppId::from_random(&random_part())
+}
+
+pub(crate) fn otp_id() -> OtpId {
+    OtpId::from_random(&random_part())
+}
+
+pub(crate) fn session_id() -> SessionId {
+    SessionId::from_random(&random_part())
+}
+
+pub(crate) fn user_id() -> UserId {
+    UserId::from_random(&random_part())
+}
+
+/// A phone number per `n`.
+pub(crate) fn phone(n: u16) -> Identifier {
+    Identifier::Phone(Phone::parse(&format!("+91987650{n:04}")).unwrap())
+}
+
+/// An audit record for `app_id` with a fresh id; the store may re-label its kind.
+pub(crate) fn event(app_id: &AppId, kind: AuditKind, at: OffsetDateTime) -> AuditEvent {
+    AuditEvent::new(
+        EventId::from_random(&random_part()),
+        Some(app_id.clone()),
+        kind,
+        AuditContext::default(),
+        at,
+    )
+}
+
+/// An app called `slug` with one signing key, created at [`t0`].
+pub(crate) fn new_app(slug: &str) -> NewApp {
+    let id = app_id();
+    NewApp {
+        app: App {
+            id: id.clone(),
+            slug: AppSlug::parse(slug).unwrap(),
+            name: format!("App {slug}"),
+            secret_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".to_owned(),
+            secret_version: 1,
+            disabled: false,
+            created_at: t0(),
+        },
+        key: SigningKey {
+            kid: format!("kid-{}", unique()),
+            app_id: id,
+            encrypted_private_key: vec![1, 2, 3],
+            public_key_der: vec![4, 5, 6],
+            created_at: t0(),
+        },
+    }
+}
+
+/// A new app with one key, stored with its `app_created` record.
+pub(crate) async fn app(store: &Store) -> App {
+    let new = new_app(&format!("app-{}", unique()));
+    let app = new.app.clone();
+    store
+        .create_app(new, event(&app.id, AuditKind::AppCreated, t0()))
+        .await
+        .unwrap();
+    app
+}
+
+/// Stores a code for `identifier`, sent at `at`, whose hash is [`RIGHT_CODE`].
+pub(crate) async fn send_code(
+    store: &Store,
+    app_id: &AppId,
+    identifier: &Identifier,
+    at: OffsetDateTime,
+) -> OtpId {
+    let id = otp_id();
+    let otp = NewOtp {
+        id: id.clone(),
+        app_id: app_id.clone(),
+        identifier: identifier.clone(),
+        code_hash: RIGHT_CODE,
+        created_at: at,
+        expires_at: at + OTP_TTL,
+    };
+    store
+        .insert_otp(otp, event(app_id, AuditKind::OtpSent, at))
+        .await
+        .unwrap();
+    id
+}
+
+/// Presents `presented_hash` for the code at `now`; a login would get fresh user and session ids,
+/// a session of [`SESSION_TTL`] and the first refresh token `refresh_hash`.
+pub(crate) fn verify(
+    app_id: &AppId,
+    otp_id: &OtpId,
+    presented_hash: Digest,
+    now: OffsetDateTime,
+    refresh_hash: Digest,
+) -> VerifyOtp {
+    VerifyOtp {
+        app_id: app_id.clone(),
+        otp_id: otp_id.clone(),
+        presented_hash,
+        now,
+        max_attempts: MAX_ATTEMPTS,
+        login: NewLogin {
+            new_user_id: user_id(),
+            session_id: session_id(),
+            refresh_hash,
+            session_expires_at: now + SESSION_TTL,
+        },
+    }
+}
+
+/// Sends a code to `identifier` and logs in with it at `at`; the session's first refresh token
+/// hashes to `refresh_hash`.
+pub(crate) async fn login(
+    store: &Store,
+    app_id: &AppId,
+    identifier: &Identifier,
+    refresh_hash: Digest,
+    at: OffsetDateTime,
+) -> (Session, User) {
+    let otp = send_code(store, app_id, identifier, at).await;
+    let outcome = store
+        .verify_otp(
+            verify(app_id, &otp, RIGHT_CODE, at, refresh_hash),
+            event(app_id, AuditKind::Login, at),
+        )
+        .await
+        .unwrap();
+    match outcome {
+        VerifyOtpOutcome::LoggedIn { session, user, .. } => (session, user),
+        other => panic!("the right code must log in, got {other:?}"),
+    }
+}
+
+/// How many audit records named `name` the app has.
+pub(crate) async fn count_events(store: &Store, app_id: &AppId, name: &str) -> usize {
+    audit_events(store, app_id.as_str())
+        .await
+        .iter()
+        .filter(|event| event.as_str() == name)
+        .count()
+}
+
+/// How many rows of `table` belong to the app: an UPDATE that changes nothing reports the rows it
+/// matched, on both backends.
+pub(crate) async fn count_rows(store: &Store, table: &str, app_id: &AppId) -> usize {
+    execute_sql(
+        store,
+        &format!("UPDATE {table} SET app_id = app_id WHERE app_id = '{app_id}'"),
+    )
+    .await
+    .unwrap()
+}
