@@ -212,6 +212,12 @@ impl Config {
                 1,
                 1_000_000,
             )?,
+            app_auth_failures_per_ip_per_hour: env.number(
+                "AUTH_APP_AUTH_FAILURES_PER_IP_PER_HOUR",
+                60,
+                1,
+                1_000_000,
+            )?,
         };
         let config = Self {
             environment,

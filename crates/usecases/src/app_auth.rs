@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Mutex, OnceLock};
 
+use crate::limits::HOUR;
 use crate::{AuthError, AuthService, Caller};
 
 /// The longest app secret accepted; longer input is refused before any hashing.
@@ -79,40 +80,69 @@ impl AuthService {
             Ok(id) => self.ports.apps.find_app(&id).await?,
             Err(_) => None,
         };
-        let Some(app) = app else {
-            self.spend_like_a_verification(&creds.app_secret).await;
-            return Err(AuthError::InvalidAppCredentials);
+        let secret = creds.app_secret.as_str();
+        if let Some(app) = app.as_ref().filter(|app| {
+            self.secret_cache
+                .vouches_for(app, &self.secret_digest(app, secret))
+        }) {
+            return Self::enabled(app.clone());
+        }
+
+        // The slow path costs an argon2 verification: bound how often one caller may fail it, so
+        // wrong secrets cannot buy unbounded CPU (or audit records).
+        let app_id = app.as_ref().map(|app| &app.id);
+        let failures = format!(
+            "app-auth-fail:{}",
+            caller.peer_ip.as_deref().unwrap_or("unknown")
+        );
+        let limit = self.settings.limits.app_auth_failures_per_ip_per_hour;
+        self.enforce_peek(app_id, caller, &failures, limit, HOUR)
+            .await?;
+        let verified = match &app {
+            Some(app) if secret.len() <= MAX_SECRET_LEN => {
+                self.ports.secrets.verify(secret, &app.secret_hash).await
+            }
+            Some(_) => false,
+            None => {
+                self.spend_like_a_verification(secret).await;
+                false
+            }
         };
-        if creds.app_secret.len() > MAX_SECRET_LEN
-            || !self.secret_matches(&app, &creds.app_secret).await
-        {
-            let now = self.now();
-            let event = self
-                .event(Some(&app.id), AuditKind::AppAuthFailed, caller, now)
-                .actor("app");
-            self.ports.audit.append(event).await?;
-            return Err(AuthError::InvalidAppCredentials);
+        match app {
+            Some(app) if verified => {
+                self.secret_cache
+                    .remember(&app, self.secret_digest(&app, secret));
+                Self::enabled(app)
+            }
+            _ => {
+                let now = self.now();
+                self.ports.limiter.hit(&failures, limit, HOUR, now).await?;
+                if let Some(app_id) = app_id {
+                    let event = self
+                        .event(Some(app_id), AuditKind::AppAuthFailed, caller, now)
+                        .actor("app");
+                    self.ports.audit.append(event).await?;
+                }
+                Err(AuthError::InvalidAppCredentials)
+            }
         }
-        if app.disabled {
-            return Err(AuthError::AppDisabled);
-        }
-        Ok(app)
     }
 
-    async fn secret_matches(&self, app: &App, secret: &str) -> bool {
+    fn enabled(app: App) -> Result<App, AuthError> {
+        if app.disabled {
+            Err(AuthError::AppDisabled)
+        } else {
+            Ok(app)
+        }
+    }
+
+    /// The keyed digest a verified secret is remembered as.
+    fn secret_digest(&self, app: &App, secret: &str) -> Digest {
         let mut input = Vec::with_capacity(app.id.as_str().len() + 1 + secret.len());
         input.extend_from_slice(app.id.as_str().as_bytes());
         input.push(0);
         input.extend_from_slice(secret.as_bytes());
-        let digest = self.ports.mac.mac(MacPurpose::AppSecret, &input);
-        if self.secret_cache.vouches_for(app, &digest) {
-            return true;
-        }
-        let matches = self.ports.secrets.verify(secret, &app.secret_hash).await;
-        if matches {
-            self.secret_cache.remember(app, digest);
-        }
-        matches
+        self.ports.mac.mac(MacPurpose::AppSecret, &input)
     }
 
     async fn spend_like_a_verification(&self, secret: &str) {
@@ -141,7 +171,8 @@ mod tests {
     use crate::test_kit::{Kit, SECRET, app, caller, credentials};
     use crate::{AppCredentials, AuthError};
     use auth_domain::AuditKind;
-    use auth_ports::MockAppStore;
+    use auth_ports::{MockAppStore, RateDecision};
+    use time::Duration;
 
     #[tokio::test]
     async fn a_verified_secret_is_cached_so_argon2_runs_once() {
@@ -238,6 +269,67 @@ mod tests {
 
         // Act
         let result = service.authenticate(&unknown, &caller()).await;
+
+        // Assert
+        assert_eq!(result.unwrap_err(), AuthError::InvalidAppCredentials);
+    }
+
+    #[tokio::test]
+    async fn a_caller_that_keeps_failing_is_refused_before_argon2_runs() {
+        // Arrange
+        let mut kit = Kit::new();
+        kit.limiter.checkpoint();
+        kit.limiter
+            .expect_peek()
+            .withf(|key, limit, _, _| key == "app-auth-fail:10.0.0.1" && *limit == 60)
+            .returning(|_, _, _, _| {
+                Ok(RateDecision::Limited {
+                    retry_after: Duration::minutes(20),
+                })
+            });
+        kit.secrets.checkpoint();
+        kit.secrets.expect_verify().times(0);
+        kit.audit
+            .expect_append()
+            .withf(|event| event.kind == AuditKind::RateLimited)
+            .times(1)
+            .returning(|_| Ok(()));
+        let service = kit.service();
+
+        // Act
+        let result = service.authenticate(&credentials(), &caller()).await;
+
+        // Assert
+        assert_eq!(
+            result.unwrap_err(),
+            AuthError::RateLimited {
+                retry_after: Duration::minutes(20)
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failure_counts_against_the_callers_address() {
+        // Arrange
+        let mut kit = Kit::new();
+        kit.limiter.checkpoint();
+        kit.limiter
+            .expect_peek()
+            .returning(|_, _, _, _| Ok(RateDecision::Allowed));
+        kit.limiter
+            .expect_hit()
+            .withf(|key, _, _, _| key == "app-auth-fail:10.0.0.1")
+            .times(1)
+            .returning(|_, _, _, _| Ok(RateDecision::Allowed));
+        kit.audit.expect_append().returning(|_| Ok(()));
+        let service = kit.service();
+        let wrong = AppCredentials {
+            app_secret: "sk_wrong".into(),
+            ..credentials()
+        };
+
+        // Act
+        let result = service.authenticate(&wrong, &caller()).await;
 
         // Assert
         assert_eq!(result.unwrap_err(), AuthError::InvalidAppCredentials);

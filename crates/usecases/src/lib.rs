@@ -3,6 +3,7 @@
 mod app_auth;
 mod apps;
 mod error;
+mod limits;
 mod logout;
 mod maintenance;
 mod me;

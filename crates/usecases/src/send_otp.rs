@@ -3,9 +3,10 @@
 use auth_domain::ids::OtpId;
 use auth_domain::otp::OtpCode;
 use auth_domain::{AuditKind, Channel, Identifier};
-use auth_ports::{MacPurpose, NewOtp, OtpMessage, RateDecision};
+use auth_ports::{MacPurpose, NewOtp, OtpMessage};
 use time::Duration;
 
+use crate::limits::{DAY, HOUR};
 use crate::{AppCredentials, AuthError, AuthService, Caller};
 
 /// A request for a code.
@@ -25,9 +26,6 @@ pub struct OtpSent {
     pub resend_after: Duration,
     pub destination_hint: String,
 }
-
-pub(crate) const DAY: Duration = Duration::days(1);
-pub(crate) const HOUR: Duration = Duration::hours(1);
 
 impl AuthService {
     /// Sends a six-digit code to a phone or email address.
@@ -49,7 +47,7 @@ impl AuthService {
         let otp_policy = self.settings.otp;
 
         self.enforce(
-            &app.id,
+            Some(&app.id),
             &caller,
             &format!("send-ip:{}:{}", app.id, caller.limit_ip()),
             limits.sends_per_ip_per_hour,
@@ -57,7 +55,7 @@ impl AuthService {
         )
         .await?;
         self.enforce_peek(
-            &app.id,
+            Some(&app.id),
             &caller,
             &format!("fail-id:{person}"),
             limits.failures_per_identifier_per_day,
@@ -65,7 +63,7 @@ impl AuthService {
         )
         .await?;
         self.enforce(
-            &app.id,
+            Some(&app.id),
             &caller,
             &format!("send-id:{person}"),
             limits.sends_per_identifier_per_day,
@@ -75,7 +73,7 @@ impl AuthService {
         let cooldown_key = format!("cooldown:{person}");
         if otp_policy.resend_cooldown.is_positive() {
             self.enforce(
-                &app.id,
+                Some(&app.id),
                 &caller,
                 &cooldown_key,
                 1,
@@ -146,70 +144,6 @@ impl AuthService {
     pub(crate) fn code_hash(&self, otp_id: &OtpId, code: &OtpCode) -> auth_ports::Digest {
         let input = format!("{otp_id}:{}", code.reveal());
         self.ports.mac.mac(MacPurpose::OtpCode, input.as_bytes())
-    }
-
-    /// A stable, non-reversible name for one person in one app, for limit counters.
-    pub(crate) fn person_key(
-        &self,
-        app_id: &auth_domain::ids::AppId,
-        identifier: &Identifier,
-    ) -> String {
-        let input = format!("{app_id}:{}:{}", identifier.kind(), identifier.as_str());
-        let digest = self
-            .ports
-            .mac
-            .mac(MacPurpose::RateLimitKey, input.as_bytes());
-        auth_domain::ids::base32(&digest[..16])
-    }
-
-    /// Counts a hit and refuses with `rate_limited` (recorded in the audit log) past the limit.
-    pub(crate) async fn enforce(
-        &self,
-        app_id: &auth_domain::ids::AppId,
-        caller: &Caller,
-        key: &str,
-        limit: u32,
-        window: Duration,
-    ) -> Result<(), AuthError> {
-        let now = self.now();
-        let decision = self.ports.limiter.hit(key, limit, window, now).await?;
-        self.refuse_when_limited(app_id, caller, key, decision)
-            .await
-    }
-
-    /// Like [`Self::enforce`], but only looks: for limits that other events count.
-    pub(crate) async fn enforce_peek(
-        &self,
-        app_id: &auth_domain::ids::AppId,
-        caller: &Caller,
-        key: &str,
-        limit: u32,
-        window: Duration,
-    ) -> Result<(), AuthError> {
-        let now = self.now();
-        let decision = self.ports.limiter.peek(key, limit, window, now).await?;
-        self.refuse_when_limited(app_id, caller, key, decision)
-            .await
-    }
-
-    async fn refuse_when_limited(
-        &self,
-        app_id: &auth_domain::ids::AppId,
-        caller: &Caller,
-        key: &str,
-        decision: RateDecision,
-    ) -> Result<(), AuthError> {
-        let RateDecision::Limited { retry_after } = decision else {
-            return Ok(());
-        };
-        let limit = key.split(':').next().unwrap_or("unknown");
-        let event = self
-            .event(Some(app_id), AuditKind::RateLimited, caller, self.now())
-            .details(
-                serde_json::json!({ "limit": limit, "retry_after": retry_after.whole_seconds() }),
-            );
-        self.ports.audit.append(event).await?;
-        Err(AuthError::RateLimited { retry_after })
     }
 }
 

@@ -44,6 +44,8 @@ pub struct Limits {
     pub sends_per_ip_per_hour: u32,
     pub verifies_per_ip_per_hour: u32,
     pub failures_per_identifier_per_day: u32,
+    /// Wrong app secrets (each an argon2 verification) one caller address may present per hour.
+    pub app_auth_failures_per_ip_per_hour: u32,
 }
 
 impl Default for Limits {
@@ -53,6 +55,7 @@ impl Default for Limits {
             sends_per_ip_per_hour: 30,
             verifies_per_ip_per_hour: 120,
             failures_per_identifier_per_day: 15,
+            app_auth_failures_per_ip_per_hour: 60,
         }
     }
 }

@@ -116,6 +116,17 @@ impl Kit {
         kit.secrets
             .expect_verify()
             .returning(|secret, _| secret == SECRET);
+        // Mockall matches expectations first-set first, so these serve only the app-auth limit and
+        // leave every other key to the test's own expectations.
+        let app_auth = |key: &str| key.starts_with("app-auth-fail:");
+        kit.limiter
+            .expect_peek()
+            .withf(move |key, _, _, _| app_auth(key))
+            .returning(|_, _, _, _| Ok(RateDecision::Allowed));
+        kit.limiter
+            .expect_hit()
+            .withf(move |key, _, _, _| app_auth(key))
+            .returning(|_, _, _, _| Ok(RateDecision::Allowed));
         kit
     }
 

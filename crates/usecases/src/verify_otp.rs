@@ -5,7 +5,7 @@ use auth_domain::ids::{OtpId, SessionId, UserId};
 use auth_domain::otp::OtpCode;
 use auth_ports::{NewLogin, VerifyOtp, VerifyOtpOutcome};
 
-use crate::send_otp::{DAY, HOUR};
+use crate::limits::{DAY, HOUR};
 use crate::{AppCredentials, AuthError, AuthService, Caller, TokenGrant};
 
 /// A presented code.
@@ -35,7 +35,7 @@ impl AuthService {
         let app = self.authenticate(&credentials, &caller).await?;
         let limits = self.settings.limits;
         self.enforce(
-            &app.id,
+            Some(&app.id),
             &caller,
             &format!("verify-ip:{}:{}", app.id, caller.limit_ip()),
             limits.verifies_per_ip_per_hour,

@@ -96,3 +96,36 @@ async fn a_failed_delivery_answers_502_and_leaves_no_usable_code() {
     assert_ne!(otp_request_id, failed_id);
     h.verify_otp(&otp_request_id, &code).await.assert_ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn repeated_wrong_app_secrets_are_rate_limited_but_a_known_right_one_still_works() {
+    // Arrange: the right secret is verified (and so remembered) once before the attack.
+    let h = Harness::start_with(
+        TestServer::builder().env("AUTH_APP_AUTH_FAILURES_PER_IP_PER_HOUR", "2"),
+    )
+    .await;
+    h.send_otp_to_phone(&unique_phone()).await.assert_ok();
+    let wrong = crate::support::AppCreds {
+        app_secret: format!("{}x", h.app.app_secret),
+        ..h.app.clone()
+    };
+
+    // Act
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let reply = crate::support::send_otp_to_phone(&h.server, &wrong, &unique_phone()).await;
+        answers.push((reply.status, reply.error().to_owned()));
+    }
+    let right = h.send_otp_to_phone(&unique_phone()).await;
+
+    // Assert
+    assert_eq!(
+        answers,
+        [
+            (401, "invalid_app_credentials".to_owned()),
+            (401, "invalid_app_credentials".to_owned()),
+            (429, "rate_limited".to_owned()),
+        ]
+    );
+    right.assert_ok();
+}

@@ -1,0 +1,73 @@
+//! Abuse limits: counters in the database, and the `rate_limited` refusal they lead to.
+
+use auth_domain::ids::{AppId, base32};
+use auth_domain::{AuditKind, Identifier};
+use auth_ports::{MacPurpose, RateDecision};
+use time::Duration;
+
+use crate::{AuthError, AuthService, Caller};
+
+pub(crate) const DAY: Duration = Duration::days(1);
+pub(crate) const HOUR: Duration = Duration::hours(1);
+
+impl AuthService {
+    /// A stable, non-reversible name for one person in one app, for limit counters.
+    pub(crate) fn person_key(&self, app_id: &AppId, identifier: &Identifier) -> String {
+        let input = format!("{app_id}:{}:{}", identifier.kind(), identifier.as_str());
+        let digest = self
+            .ports
+            .mac
+            .mac(MacPurpose::RateLimitKey, input.as_bytes());
+        base32(&digest[..16])
+    }
+
+    /// Counts a hit and refuses with `rate_limited` (recorded in the audit log) past the limit.
+    pub(crate) async fn enforce(
+        &self,
+        app_id: Option<&AppId>,
+        caller: &Caller,
+        key: &str,
+        limit: u32,
+        window: Duration,
+    ) -> Result<(), AuthError> {
+        let now = self.now();
+        let decision = self.ports.limiter.hit(key, limit, window, now).await?;
+        self.refuse_when_limited(app_id, caller, key, decision)
+            .await
+    }
+
+    /// Like [`Self::enforce`], but only looks: for limits that other events count.
+    pub(crate) async fn enforce_peek(
+        &self,
+        app_id: Option<&AppId>,
+        caller: &Caller,
+        key: &str,
+        limit: u32,
+        window: Duration,
+    ) -> Result<(), AuthError> {
+        let now = self.now();
+        let decision = self.ports.limiter.peek(key, limit, window, now).await?;
+        self.refuse_when_limited(app_id, caller, key, decision)
+            .await
+    }
+
+    async fn refuse_when_limited(
+        &self,
+        app_id: Option<&AppId>,
+        caller: &Caller,
+        key: &str,
+        decision: RateDecision,
+    ) -> Result<(), AuthError> {
+        let RateDecision::Limited { retry_after } = decision else {
+            return Ok(());
+        };
+        let limit = key.split(':').next().unwrap_or("unknown");
+        let event = self
+            .event(app_id, AuditKind::RateLimited, caller, self.now())
+            .details(
+                serde_json::json!({ "limit": limit, "retry_after": retry_after.whole_seconds() }),
+            );
+        self.ports.audit.append(event).await?;
+        Err(AuthError::RateLimited { retry_after })
+    }
+}
