@@ -12,4 +12,6 @@ mod postgres;
 #[cfg(test)]
 mod support;
 #[cfg(test)]
+mod tenants;
+#[cfg(test)]
 mod tokens;

@@ -44,6 +44,9 @@ pub struct App {
     /// Bumped whenever the secret changes, so a cached verification can never outlive it.
     pub secret_version: i64,
     pub disabled: bool,
+    /// Whether revoking a role also revokes every session of that user in the app, for apps that
+    /// cannot wait for access tokens to expire.
+    pub revoke_sessions_on_role_change: bool,
     pub created_at: OffsetDateTime,
 }
 

@@ -16,6 +16,9 @@ pub enum AuditKind {
     RefreshReuseDetected,
     Logout,
     RateLimited,
+    TenantCreated,
+    RoleAssigned,
+    RoleRevoked,
 }
 
 impl AuditKind {
@@ -33,15 +36,23 @@ impl AuditKind {
             Self::RefreshReuseDetected => "refresh_reuse_detected",
             Self::Logout => "logout",
             Self::RateLimited => "rate_limited",
+            Self::TenantCreated => "tenant_created",
+            Self::RoleAssigned => "role_assigned",
+            Self::RoleRevoked => "role_revoked",
         }
     }
 
     #[must_use]
     pub fn outcome(self) -> Outcome {
         match self {
-            Self::AppCreated | Self::OtpSent | Self::Login | Self::Refresh | Self::Logout => {
-                Outcome::Success
-            }
+            Self::AppCreated
+            | Self::OtpSent
+            | Self::Login
+            | Self::Refresh
+            | Self::Logout
+            | Self::TenantCreated
+            | Self::RoleAssigned
+            | Self::RoleRevoked => Outcome::Success,
             Self::AppAuthFailed
             | Self::OtpVerifyFailed
             | Self::OtpLocked

@@ -92,6 +92,8 @@ id_type!(/// A login session: one family of rotating refresh tokens.
     SessionId, "ses_");
 id_type!(/// One audit record.
     EventId, "evt_");
+id_type!(/// A tenant: one organisation within an app.
+    TenantId, "ten_");
 
 #[cfg(test)]
 mod tests {

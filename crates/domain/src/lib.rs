@@ -8,12 +8,14 @@ pub mod identifier;
 pub mod ids;
 pub mod otp;
 pub mod session;
+pub mod tenant;
 pub mod user;
 
 pub use app::{App, AppSlug, SigningKey};
 pub use audit::{AuditContext, AuditEvent, AuditKind, Outcome};
 pub use claims::AccessClaims;
 pub use identifier::{Channel, Email, Identifier, Phone};
+pub use tenant::{Membership, RoleName, Tenant, TenantClaims, TenantSlug};
 pub use user::User;
 
 /// Why a piece of input was refused; the text is safe to show to the caller.

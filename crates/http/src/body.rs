@@ -108,6 +108,18 @@ impl JsonBody {
         }
     }
 
+    /// A whole-number field within `min..=max`, if present.
+    pub fn optional_u32(&mut self, name: &str, min: u32, max: u32) -> Option<u32> {
+        let value = self.take(name)?;
+        match value.as_u64().and_then(|n| u32::try_from(n).ok()) {
+            Some(n) if (min..=max).contains(&n) => Some(n),
+            _ => {
+                self.problem(name, format!("must be a whole number from {min} to {max}"));
+                None
+            }
+        }
+    }
+
     /// A boolean field, if present.
     pub fn optional_bool(&mut self, name: &str) -> Option<bool> {
         match self.take(name)? {

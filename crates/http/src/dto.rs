@@ -1,6 +1,6 @@
 //! Response bodies, exactly as API.md shapes them.
 
-use auth_domain::User;
+use auth_domain::{Membership, Tenant, User};
 use auth_usecases::{MeView, OtpSent, TokenGrant};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -95,6 +95,42 @@ impl From<MeView> for MeBody {
             app_slug: view.app_slug,
             tenants: view.tenants,
             expires_at: rfc3339(view.expires_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct TenantBody {
+    id: String,
+    slug: String,
+    name: String,
+    created_at: String,
+}
+
+impl From<&Tenant> for TenantBody {
+    fn from(tenant: &Tenant) -> Self {
+        Self {
+            id: tenant.id.as_str().to_owned(),
+            slug: tenant.slug.as_str().to_owned(),
+            name: tenant.name.clone(),
+            created_at: rfc3339(tenant.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct MembershipBody {
+    user_id: String,
+    tenant: String,
+    roles: Vec<String>,
+}
+
+impl From<&Membership> for MembershipBody {
+    fn from(membership: &Membership) -> Self {
+        Self {
+            user_id: membership.user_id.as_str().to_owned(),
+            tenant: membership.tenant.as_str().to_owned(),
+            roles: membership.roles.clone(),
         }
     }
 }

@@ -85,6 +85,8 @@ impl ApiError {
                 AuthError::RefreshTokenReused => "refresh_token_reused",
                 AuthError::SessionRevoked => "session_revoked",
                 AuthError::TenantNotFound => "tenant_not_found",
+                AuthError::TenantExists => "tenant_exists",
+                AuthError::UserNotFound => "user_not_found",
                 AuthError::DeliveryFailed => "delivery_failed",
                 AuthError::ServiceUnavailable => "service_unavailable",
                 AuthError::Internal => "internal_error",

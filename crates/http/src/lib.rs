@@ -6,6 +6,7 @@ mod dto;
 mod error;
 mod metrics;
 mod routes;
+mod tenant_routes;
 
 pub use body::MAX_BODY_BYTES;
 pub use context::{RequestId, request_context, request_id};

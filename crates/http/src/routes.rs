@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use auth_domain::ids::OtpId;
 use auth_domain::otp::OtpCode;
 use auth_domain::session::RefreshToken;
-use auth_domain::{Email, Identifier, Phone};
+use auth_domain::{Email, Identifier, Phone, TenantSlug};
 use auth_usecases::{
     AppCredentials, AuthError, Caller, LogoutRequest, RefreshRequest, SendOtp, VerifyOtpRequest,
 };
@@ -15,7 +15,7 @@ use crate::body::JsonBody;
 use crate::dto::{MeBody, OtpSentBody, TokenBody};
 use crate::{ApiError, AppState, Failure, request_id};
 
-type Answer = Result<HttpResponse, Failure>;
+pub(crate) type Answer = Result<HttpResponse, Failure>;
 
 const MAX_ID_CHARS: usize = 100;
 const MAX_SECRET_CHARS: usize = 256;
@@ -34,22 +34,23 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(resource("/healthz").route(web::get().to(healthz)))
         .service(resource("/readyz").route(web::get().to(readyz)))
         .service(resource("/metrics").route(web::get().to(metrics)))
+        .configure(crate::tenant_routes::configure)
         .default_service(web::to(not_found));
 }
 
 /// A path whose other methods answer `method_not_allowed`.
-fn resource(path: &str) -> actix_web::Resource {
+pub(crate) fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(method_not_allowed))
 }
 
-fn fail(request: &HttpRequest) -> impl Fn(ApiError) -> Failure + '_ {
+pub(crate) fn fail(request: &HttpRequest) -> impl Fn(ApiError) -> Failure + '_ {
     move |error| Failure {
         error,
         request_id: request_id(request),
     }
 }
 
-fn auth_fail(request: &HttpRequest) -> impl Fn(AuthError) -> Failure + '_ {
+pub(crate) fn auth_fail(request: &HttpRequest) -> impl Fn(AuthError) -> Failure + '_ {
     move |error| Failure {
         error: error.into(),
         request_id: request_id(request),
@@ -65,7 +66,7 @@ async fn method_not_allowed(request: HttpRequest) -> Answer {
 }
 
 /// The fields every app call carries: credentials and the optional end-user context.
-fn app_call(body: &mut JsonBody, request: &HttpRequest) -> (AppCredentials, Caller) {
+pub(crate) fn app_call(body: &mut JsonBody, request: &HttpRequest) -> (AppCredentials, Caller) {
     let app_id = body
         .required_str("app_id", MAX_ID_CHARS)
         .unwrap_or_default();
@@ -88,8 +89,10 @@ fn app_call(body: &mut JsonBody, request: &HttpRequest) -> (AppCredentials, Call
     (AppCredentials { app_id, app_secret }, caller)
 }
 
-fn tenant(body: &mut JsonBody) -> Option<String> {
-    body.optional_str("tenant", MAX_TENANT_CHARS)
+/// The optional `tenant` a token is to be scoped to.
+fn tenant(body: &mut JsonBody) -> Option<TenantSlug> {
+    let raw = body.optional_str("tenant", MAX_TENANT_CHARS);
+    body.parsed("tenant", raw, TenantSlug::parse)
 }
 
 async fn send_otp(

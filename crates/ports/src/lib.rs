@@ -4,6 +4,7 @@ mod crypto;
 mod notifier;
 mod store;
 mod system;
+mod tenants;
 
 pub use crypto::{
     Digest, KeyMaterial, KeyedHasher, MacPurpose, PublicJwk, SecretHasher, TokenCodec, TokenError,
@@ -11,6 +12,7 @@ pub use crypto::{
 pub use notifier::{DeliveryError, Notifier, OtpMessage};
 pub use store::*;
 pub use system::{Clock, RandomSource};
+pub use tenants::{CreateTenantError, MembershipError, RoleChange, TenantStore, UserRef};
 
 #[cfg(feature = "mocks")]
 pub use crypto::{MockKeyedHasher, MockSecretHasher, MockTokenCodec};
@@ -18,3 +20,5 @@ pub use crypto::{MockKeyedHasher, MockSecretHasher, MockTokenCodec};
 pub use notifier::MockNotifier;
 #[cfg(feature = "mocks")]
 pub use system::{MockClock, MockRandomSource};
+#[cfg(feature = "mocks")]
+pub use tenants::MockTenantStore;

@@ -4,9 +4,10 @@
 
 use async_trait::async_trait;
 use auth_domain::audit::AuditEvent;
+use auth_domain::claims::TenantRoles;
 use auth_domain::ids::{AppId, OtpId, SessionId, UserId};
 use auth_domain::session::Session;
-use auth_domain::{App, Identifier, SigningKey, User};
+use auth_domain::{App, Identifier, SigningKey, TenantSlug, User};
 use time::{Duration, OffsetDateTime};
 
 use crate::Digest;
@@ -53,6 +54,12 @@ pub trait AppStore: Send + Sync {
     /// Every key that may still have live tokens, newest first.
     async fn verification_keys(&self, app_id: &AppId) -> Result<Vec<SigningKey>, StoreError>;
     async fn find_key(&self, kid: &str) -> Result<Option<SigningKey>, StoreError>;
+    /// Sets the app's `revoke_sessions_on_role_change`; `false` when no app has this slug.
+    async fn set_revoke_sessions_on_role_change(
+        &self,
+        slug: &str,
+        on: bool,
+    ) -> Result<bool, StoreError>;
 }
 
 /// A code that was delivered and may now be verified.
@@ -86,17 +93,28 @@ pub struct VerifyOtp {
     pub now: OffsetDateTime,
     pub max_attempts: u32,
     pub login: NewLogin,
+    /// The tenant the token is to be scoped to: the user must be a member, or nothing happens.
+    pub tenant: Option<TenantSlug>,
 }
 
 /// How a verification ended. The audit record written with it is labelled by the adapter:
 /// `login`, `otp_verify_failed` or `otp_locked` (none for the refusals that change nothing).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one short-lived value per request; boxing buys nothing"
+)]
 pub enum VerifyOtpOutcome {
     LoggedIn {
         user: User,
         is_new_user: bool,
         session: Session,
+        /// Every tenant of the user with its roles, as the token will carry them.
+        tenants: TenantRoles,
     },
+    /// The code is right but the user is no member of the requested tenant: nothing was consumed,
+    /// counted or created.
+    TenantNotFound,
     /// Wrong code; the try was counted. At zero remaining the code is dead (`otp_locked`).
     WrongCode {
         attempts_remaining: u32,
@@ -136,6 +154,8 @@ pub struct RotateRefresh {
     pub successor_hash: Digest,
     pub now: OffsetDateTime,
     pub reuse_grace: Duration,
+    /// The tenant the token is to be scoped to: the user must be a member, or nothing rotates.
+    pub tenant: Option<TenantSlug>,
 }
 
 /// How a refresh ended. Audit records: `refresh` on rotation, `refresh_reuse_detected` on reuse.
@@ -145,12 +165,16 @@ pub enum RotateOutcome {
     Rotated {
         session: Session,
         user: User,
+        tenants: TenantRoles,
     },
     /// The token was rotated moments ago and its successor is still current: an idempotent retry.
     Retried {
         session: Session,
         user: User,
+        tenants: TenantRoles,
     },
+    /// The user is no member of the requested tenant; nothing rotated.
+    TenantNotFound,
     /// A rotated token came back after the grace window: the session is now revoked.
     Reused,
     Revoked,

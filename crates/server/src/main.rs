@@ -48,6 +48,14 @@ enum AppsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Change an app's settings.
+    Configure {
+        #[arg(long)]
+        slug: String,
+        /// Whether revoking a role also revokes every session of that user in the app.
+        #[arg(long, action = clap::ArgAction::Set)]
+        revoke_sessions_on_role_change: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -73,6 +81,13 @@ fn main() -> ExitCode {
             Command::Apps {
                 command: AppsCommand::Create { name, slug, json },
             } => create_app(&config, &name, &slug, json).await,
+            Command::Apps {
+                command:
+                    AppsCommand::Configure {
+                        slug,
+                        revoke_sessions_on_role_change,
+                    },
+            } => configure_app(&config, &slug, revoke_sessions_on_role_change).await,
         }
     });
     match result {
@@ -151,6 +166,25 @@ async fn create_app(config: &Config, name: &str, slug: &str, json: bool) -> Resu
         )
     };
     writeln!(std::io::stdout(), "{output}").map_err(|e| e.to_string())
+}
+
+async fn configure_app(
+    config: &Config,
+    slug: &str,
+    revoke_sessions_on_role_change: bool,
+) -> Result<(), String> {
+    let store = migrate(config).await?;
+    let master = wiring::master_key(config)?;
+    let service = wiring::service(config, &store, &master, String::new())?;
+    service
+        .set_revoke_sessions_on_role_change(slug, revoke_sessions_on_role_change)
+        .await
+        .map_err(|error| format!("--slug {slug}: {error}"))?;
+    writeln!(
+        std::io::stdout(),
+        "{slug}: revoke_sessions_on_role_change = {revoke_sessions_on_role_change}"
+    )
+    .map_err(|e| e.to_string())
 }
 
 async fn serve(config: Config) -> Result<(), String> {

@@ -89,6 +89,7 @@ pub fn service(
         apps: store.clone(),
         otps: store.clone(),
         sessions: store.clone(),
+        tenants: store.clone(),
         limiter: store.clone(),
         audit: store.clone(),
         health: store,

@@ -56,6 +56,7 @@ impl AuthService {
             secret_hash,
             secret_version: 1,
             disabled: false,
+            revoke_sessions_on_role_change: false,
             created_at: now,
         };
         let key = SigningKey {
@@ -81,6 +82,27 @@ impl AuthService {
                 Err(AuthError::invalid_field("slug", "is already taken"))
             }
             Err(CreateAppError::Store(error)) => Err(error.into()),
+        }
+    }
+
+    /// Sets whether revoking a role also revokes the user's sessions in the app (operator CLI).
+    ///
+    /// # Errors
+    /// `invalid_request` for an unknown slug; store failures.
+    pub async fn set_revoke_sessions_on_role_change(
+        &self,
+        slug: &str,
+        on: bool,
+    ) -> Result<(), AuthError> {
+        if self
+            .ports
+            .apps
+            .set_revoke_sessions_on_role_change(slug, on)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(AuthError::invalid_field("slug", "no app has this slug"))
         }
     }
 

@@ -53,8 +53,12 @@ pub enum AuthError {
     RefreshTokenReused,
     #[error("the session has been revoked; sign in again")]
     SessionRevoked,
-    #[error("no such tenant in this app")]
+    #[error("no such tenant in this app, or the user holds no role in it")]
     TenantNotFound,
+    #[error("a tenant with this slug exists in this app")]
+    TenantExists,
+    #[error("no such user in this app")]
+    UserNotFound,
     #[error("the code could not be delivered; nothing was created")]
     DeliveryFailed,
     #[error("a dependency is unavailable; retry later")]

@@ -42,7 +42,12 @@ impl AuthService {
             user,
             session_id: session.id,
             app_slug: claims.aud,
-            tenants: claims.tenants,
+            // As they are now, not as the token was issued.
+            tenants: self
+                .ports
+                .tenants
+                .tenant_roles(&session.app_id, &session.user_id)
+                .await?,
             expires_at: OffsetDateTime::from_unix_timestamp(claims.exp)
                 .map_err(|_| AuthError::TokenInvalid)?,
         })
@@ -160,13 +165,21 @@ mod tests {
 
     #[tokio::test]
     async fn a_valid_token_of_a_live_session_describes_its_user() {
-        // Arrange
-        let service = kit(claims(), false).service();
+        // Arrange: the token says no tenants, but a role was assigned since it was issued.
+        let mut kit = kit(claims(), false);
+        let now_held: TenantRoles = [("springfield".to_owned(), vec!["teacher".to_owned()])].into();
+        let held = now_held.clone();
+        kit.tenants
+            .expect_tenant_roles()
+            .withf(|app_id, user_id| *app_id == app().id && *user_id == user().id)
+            .returning(move |_, _| Ok(held.clone()));
+        let service = kit.service();
 
         // Act
         let view = service.me("token").await.unwrap();
 
         // Assert
+        assert_eq!(view.tenants, now_held);
         assert_eq!(view.user, user());
         assert_eq!(view.session_id, session(false).id);
         assert_eq!(view.app_slug, "demo-app");

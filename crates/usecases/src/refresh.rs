@@ -1,7 +1,7 @@
 //! POST /auth/refresh: rotate a refresh token, exactly once, with an idempotent grace window.
 
-use auth_domain::AuditKind;
 use auth_domain::session::RefreshToken;
+use auth_domain::{AuditKind, TenantSlug};
 use auth_ports::{RotateOutcome, RotateRefresh};
 
 use crate::{AppCredentials, AuthError, AuthService, Caller, TokenGrant};
@@ -11,7 +11,7 @@ use crate::{AppCredentials, AuthError, AuthService, Caller, TokenGrant};
 pub struct RefreshRequest {
     pub credentials: AppCredentials,
     pub refresh_token: RefreshToken,
-    pub tenant: Option<String>,
+    pub tenant: Option<TenantSlug>,
     pub caller: Caller,
 }
 
@@ -32,7 +32,6 @@ impl AuthService {
             caller,
         } = request;
         let app = self.authenticate(&credentials, &caller).await?;
-        Self::check_tenant(tenant.as_deref())?;
 
         let now = self.now();
         let successor = self.successor_of(&refresh_token);
@@ -42,18 +41,31 @@ impl AuthService {
             successor_hash: self.refresh_hash(&successor),
             now,
             reuse_grace: self.settings.tokens.reuse_grace,
+            tenant: tenant.clone(),
         };
         let event = self.event(Some(&app.id), AuditKind::Refresh, &caller, now);
-        let (session, user) = match self.ports.sessions.rotate_refresh(command, event).await? {
-            RotateOutcome::Rotated { session, user } | RotateOutcome::Retried { session, user } => {
-                (session, user)
-            }
-            RotateOutcome::Reused => return Err(AuthError::RefreshTokenReused),
-            RotateOutcome::Revoked => return Err(AuthError::SessionRevoked),
-            RotateOutcome::Expired => return Err(AuthError::RefreshTokenExpired),
-            RotateOutcome::Invalid => return Err(AuthError::RefreshTokenInvalid),
-        };
-        let access_token = self.access_token(&app, &user, &session.id, now).await?;
+        let (session, user, tenants) =
+            match self.ports.sessions.rotate_refresh(command, event).await? {
+                RotateOutcome::Rotated {
+                    session,
+                    user,
+                    tenants,
+                }
+                | RotateOutcome::Retried {
+                    session,
+                    user,
+                    tenants,
+                } => (session, user, tenants),
+                RotateOutcome::TenantNotFound => return Err(AuthError::TenantNotFound),
+                RotateOutcome::Reused => return Err(AuthError::RefreshTokenReused),
+                RotateOutcome::Revoked => return Err(AuthError::SessionRevoked),
+                RotateOutcome::Expired => return Err(AuthError::RefreshTokenExpired),
+                RotateOutcome::Invalid => return Err(AuthError::RefreshTokenInvalid),
+            };
+        let claims = Self::tenant_claims(&tenants, tenant.as_ref())?;
+        let access_token = self
+            .access_token(&app, &user, &session.id, now, claims)
+            .await?;
         Ok(TokenGrant {
             access_token,
             expires_in: self.settings.tokens.access_ttl,
@@ -70,11 +82,14 @@ impl AuthService {
 mod tests {
     use super::RefreshRequest;
     use crate::AuthError;
-    use crate::test_kit::{Kit, NOW, app, caller, credentials};
+    use crate::test_kit::{Kit, NOW, app, caller, credentials, key};
+    use auth_domain::TenantSlug;
+    use auth_domain::claims::TenantRoles;
     use auth_domain::ids::{RANDOM_ID_BYTES, SessionId, UserId};
     use auth_domain::session::{REFRESH_TOKEN_BYTES, RefreshToken, Session};
     use auth_domain::{AuditKind, Email, User};
     use auth_ports::RotateOutcome;
+    use std::sync::{Arc, Mutex};
     use time::Duration;
 
     fn presented() -> RefreshToken {
@@ -131,11 +146,13 @@ mod tests {
         let rotated = kit_with(RotateOutcome::Rotated {
             session: session.clone(),
             user: user.clone(),
+            tenants: TenantRoles::new(),
         })
         .service();
         let retried = kit_with(RotateOutcome::Retried {
             session: session.clone(),
             user: user.clone(),
+            tenants: TenantRoles::new(),
         })
         .service();
 
@@ -172,20 +189,70 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_tenant_that_does_not_exist_is_refused_before_rotating() {
+    async fn a_scoped_refresh_carries_the_tenant_and_its_roles() {
         // Arrange
+        let (session, user) = session_and_user();
+        let tenants: TenantRoles = [
+            (
+                "springfield".to_owned(),
+                vec!["grader".to_owned(), "teacher".to_owned()],
+            ),
+            ("shelbyville".to_owned(), vec!["parent".to_owned()]),
+        ]
+        .into();
         let mut kit = Kit::new();
-        kit.sessions.expect_rotate_refresh().times(0);
-        let service = kit.service();
+        let held = tenants.clone();
+        kit.sessions
+            .expect_rotate_refresh()
+            .withf(|command, _| {
+                command.tenant.as_ref().map(TenantSlug::as_str) == Some("springfield")
+            })
+            .returning(move |_, _| {
+                Ok(RotateOutcome::Rotated {
+                    session: session.clone(),
+                    user: user.clone(),
+                    tenants: held.clone(),
+                })
+            });
+        kit.apps.expect_current_key().returning(|_| Ok(Some(key())));
+        let signed = Arc::new(Mutex::new(None));
+        let seen = Arc::clone(&signed);
+        kit.tokens.expect_sign_access().returning(move |_, claims| {
+            *seen.lock().unwrap() = Some(claims.clone());
+            Ok("signed".into())
+        });
         let scoped = RefreshRequest {
-            tenant: Some("acme".into()),
+            tenant: Some(TenantSlug::parse("springfield").unwrap()),
             ..request()
         };
 
         // Act
-        let result = service.refresh(scoped).await;
+        kit.service().refresh(scoped).await.unwrap();
 
         // Assert
-        assert_eq!(result.unwrap_err(), AuthError::TenantNotFound);
+        let claims = signed.lock().unwrap().clone().unwrap();
+        assert_eq!(claims.tenants, tenants);
+        assert_eq!(claims.tenant.as_deref(), Some("springfield"));
+        assert_eq!(
+            claims.roles,
+            Some(vec!["grader".to_owned(), "teacher".to_owned()])
+        );
+        assert_eq!(claims.tenants_truncated, None);
+    }
+
+    #[tokio::test]
+    async fn a_tenant_without_membership_is_refused() {
+        let mut kit = Kit::new();
+        kit.sessions
+            .expect_rotate_refresh()
+            .returning(|_, _| Ok(RotateOutcome::TenantNotFound));
+        let scoped = RefreshRequest {
+            tenant: Some(TenantSlug::parse("acme").unwrap()),
+            ..request()
+        };
+        assert_eq!(
+            kit.service().refresh(scoped).await.unwrap_err(),
+            AuthError::TenantNotFound
+        );
     }
 }

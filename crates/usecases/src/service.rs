@@ -7,7 +7,7 @@ use auth_domain::session::TokenPolicy;
 use auth_domain::{AuditEvent, AuditKind};
 use auth_ports::{
     AppStore, AuditLog, Clock, KeyedHasher, Notifier, OtpStore, RandomSource, RateLimiter,
-    SecretHasher, SessionStore, StoreHealth, TokenCodec,
+    SecretHasher, SessionStore, StoreHealth, TenantStore, TokenCodec,
 };
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -20,6 +20,7 @@ pub struct Ports {
     pub apps: Arc<dyn AppStore>,
     pub otps: Arc<dyn OtpStore>,
     pub sessions: Arc<dyn SessionStore>,
+    pub tenants: Arc<dyn TenantStore>,
     pub limiter: Arc<dyn RateLimiter>,
     pub audit: Arc<dyn AuditLog>,
     pub health: Arc<dyn StoreHealth>,

@@ -7,7 +7,7 @@ use auth_domain::{App, AppSlug, SigningKey};
 use auth_ports::{
     MockAppStore, MockAuditLog, MockClock, MockKeyedHasher, MockNotifier, MockOtpStore,
     MockRandomSource, MockRateLimiter, MockSecretHasher, MockSessionStore, MockStoreHealth,
-    MockTokenCodec, RateDecision,
+    MockTenantStore, MockTokenCodec, RateDecision,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -37,6 +37,7 @@ pub fn app() -> App {
         secret_hash: "$argon2id$stand-in".into(),
         secret_version: 1,
         disabled: false,
+        revoke_sessions_on_role_change: false,
         created_at: NOW,
     }
 }
@@ -72,6 +73,7 @@ pub struct Kit {
     pub apps: MockAppStore,
     pub otps: MockOtpStore,
     pub sessions: MockSessionStore,
+    pub tenants: MockTenantStore,
     pub limiter: MockRateLimiter,
     pub audit: MockAuditLog,
     pub health: MockStoreHealth,
@@ -91,6 +93,7 @@ impl Kit {
             apps: MockAppStore::new(),
             otps: MockOtpStore::new(),
             sessions: MockSessionStore::new(),
+            tenants: MockTenantStore::new(),
             limiter: MockRateLimiter::new(),
             audit: MockAuditLog::new(),
             health: MockStoreHealth::new(),
@@ -155,6 +158,7 @@ impl Kit {
             apps: Arc::new(self.apps),
             otps: Arc::new(self.otps),
             sessions: Arc::new(self.sessions),
+            tenants: Arc::new(self.tenants),
             limiter: Arc::new(self.limiter),
             audit: Arc::new(self.audit),
             health: Arc::new(self.health),

@@ -3,7 +3,7 @@
 use auth_domain::claims::TenantRoles;
 use auth_domain::ids::{SessionId, base32};
 use auth_domain::session::{REFRESH_TOKEN_BYTES, RefreshToken};
-use auth_domain::{AccessClaims, App, User};
+use auth_domain::{AccessClaims, App, TenantClaims, TenantSlug, User};
 use auth_ports::{Digest, MacPurpose};
 use time::{Duration, OffsetDateTime};
 
@@ -30,6 +30,7 @@ impl AuthService {
         user: &User,
         session_id: &SessionId,
         now: OffsetDateTime,
+        tenants: TenantClaims,
     ) -> Result<String, AuthError> {
         let key = self.ports.apps.current_key(&app.id).await?.ok_or_else(|| {
             tracing::error!(app_id = %app.id, "app has no signing key");
@@ -48,10 +49,10 @@ impl AuthService {
             app_id: app.id.as_str().to_owned(),
             phone: user.phone.as_ref().map(|phone| phone.as_str().to_owned()),
             email: user.email.as_ref().map(|email| email.as_str().to_owned()),
-            tenants: TenantRoles::new(),
-            tenant: None,
-            roles: None,
-            tenants_truncated: None,
+            tenants: tenants.tenants,
+            tenant: tenants.scope.as_ref().map(|(slug, _)| slug.clone()),
+            roles: tenants.scope.map(|(_, roles)| roles),
+            tenants_truncated: tenants.truncated.then_some(true),
         };
         self.ports
             .tokens
@@ -85,11 +86,12 @@ impl AuthService {
             .mac(MacPurpose::RefreshToken, token.reveal().as_bytes())
     }
 
-    /// Tokens are not scoped to tenants yet: no tenant exists, so any tenant named is unknown.
-    pub(crate) fn check_tenant(tenant: Option<&str>) -> Result<(), AuthError> {
-        match tenant {
-            Some(_) => Err(AuthError::TenantNotFound),
-            None => Ok(()),
-        }
+    /// The tenant claims for a user with `tenants`, scoped to `scope` when asked.
+    pub(crate) fn tenant_claims(
+        tenants: &TenantRoles,
+        scope: Option<&TenantSlug>,
+    ) -> Result<TenantClaims, AuthError> {
+        TenantClaims::build(tenants, scope.map(TenantSlug::as_str))
+            .map_err(|_| AuthError::TenantNotFound)
     }
 }

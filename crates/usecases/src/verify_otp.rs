@@ -1,8 +1,8 @@
 //! POST /auth/verify-otp: a right code logs the person in; a wrong one costs a try.
 
-use auth_domain::AuditKind;
 use auth_domain::ids::{OtpId, SessionId, UserId};
 use auth_domain::otp::OtpCode;
+use auth_domain::{AuditKind, TenantSlug};
 use auth_ports::{NewLogin, VerifyOtp, VerifyOtpOutcome};
 
 use crate::limits::{DAY, HOUR};
@@ -14,7 +14,7 @@ pub struct VerifyOtpRequest {
     pub credentials: AppCredentials,
     pub otp_request_id: OtpId,
     pub code: OtpCode,
-    pub tenant: Option<String>,
+    pub tenant: Option<TenantSlug>,
     pub caller: Caller,
 }
 
@@ -42,7 +42,6 @@ impl AuthService {
             HOUR,
         )
         .await?;
-        Self::check_tenant(tenant.as_deref())?;
 
         let now = self.now();
         let refresh_token = self.fresh_refresh_token();
@@ -59,6 +58,7 @@ impl AuthService {
                 refresh_hash: self.refresh_hash(&refresh_token),
                 session_expires_at: now + self.settings.tokens.session_ttl,
             },
+            tenant: tenant.clone(),
         };
         let event = self
             .event(Some(&app.id), AuditKind::Login, &caller, now)
@@ -68,8 +68,12 @@ impl AuthService {
                 user,
                 is_new_user,
                 session,
+                tenants,
             } => {
-                let access_token = self.access_token(&app, &user, &session.id, now).await?;
+                let claims = Self::tenant_claims(&tenants, tenant.as_ref())?;
+                let access_token = self
+                    .access_token(&app, &user, &session.id, now, claims)
+                    .await?;
                 Ok(TokenGrant {
                     access_token,
                     expires_in: self.settings.tokens.access_ttl,
@@ -98,6 +102,7 @@ impl AuthService {
                 Err(AuthError::OtpInvalid { attempts_remaining })
             }
             VerifyOtpOutcome::Locked => Err(AuthError::OtpMaxAttempts),
+            VerifyOtpOutcome::TenantNotFound => Err(AuthError::TenantNotFound),
             VerifyOtpOutcome::Expired => Err(AuthError::OtpExpired),
             VerifyOtpOutcome::NotFound => Err(AuthError::OtpNotFound),
         }
@@ -154,6 +159,7 @@ mod tests {
             user,
             is_new_user: true,
             session,
+            tenants: auth_domain::claims::TenantRoles::new(),
         }
     }
 

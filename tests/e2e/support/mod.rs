@@ -48,6 +48,11 @@ pub fn wrong_code(code: &str) -> String {
     digits.into_iter().collect()
 }
 
+/// POSTs `fields` plus the app's `app_id` and `app_secret` to `path`.
+pub async fn post(server: &TestServer, app: &AppCreds, path: &str, fields: Value) -> Reply {
+    server.post(path, &app.body(fields)).await
+}
+
 pub async fn send_otp(server: &TestServer, app: &AppCreds, fields: Value) -> Reply {
     server.post("/auth/send-otp", &app.body(fields)).await
 }
@@ -123,6 +128,11 @@ impl Harness {
             "apps create must keep the requested slug"
         );
         Self { sink, server, app }
+    }
+
+    /// POSTs `fields` plus this harness's app credentials to `path`.
+    pub async fn post(&self, path: &str, fields: Value) -> Reply {
+        post(&self.server, &self.app, path, fields).await
     }
 
     pub async fn send_otp(&self, fields: Value) -> Reply {

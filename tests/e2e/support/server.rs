@@ -248,6 +248,16 @@ impl TestServer {
         }
     }
 
+    /// Runs `auth-engine ARGS…` (an operator command) on this server's directory, database and
+    /// configuration, and waits for it to exit. The caller judges the exit status and output.
+    pub async fn run_cli(&self, args: &[&str]) -> Output {
+        let mut command = command(self.dir.path(), &self.env, args);
+        tokio::time::timeout(CLI_TIMEOUT, command.output())
+            .await
+            .unwrap_or_else(|_| panic!("`auth-engine {}` did not finish in time", args.join(" ")))
+            .expect("run auth-engine")
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         Reply::from_request(self.client.get(self.url(path))).await
     }

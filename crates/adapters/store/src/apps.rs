@@ -79,6 +79,21 @@ impl AppStore for Store {
         rows.into_iter().map(KeyRow::into_domain).collect()
     }
 
+    async fn set_revoke_sessions_on_role_change(
+        &self,
+        slug: &str,
+        on: bool,
+    ) -> Result<bool, StoreError> {
+        let updated = with_conn!(self, |conn| {
+            diesel::update(apps::table.filter(apps::slug.eq(slug)))
+                .set(apps::revoke_sessions_on_role_change.eq(on))
+                .execute(conn)
+                .await
+        })
+        .map_err(query_error)?;
+        Ok(updated == 1)
+    }
+
     async fn find_key(&self, kid: &str) -> Result<Option<SigningKey>, StoreError> {
         let row: Option<KeyRow> = with_conn!(self, |conn| {
             signing_keys::table

@@ -9,6 +9,7 @@ mod models;
 mod otps;
 mod schema;
 mod sessions;
+mod tenants;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 

@@ -33,6 +33,7 @@ pub(crate) struct AppRow {
     pub secret_version: i64,
     pub disabled: bool,
     pub created_at: i64,
+    pub revoke_sessions_on_role_change: bool,
 }
 
 impl AppRow {
@@ -44,6 +45,7 @@ impl AppRow {
             secret_hash: app.secret_hash.clone(),
             secret_version: app.secret_version,
             disabled: app.disabled,
+            revoke_sessions_on_role_change: app.revoke_sessions_on_role_change,
             created_at: micros(app.created_at),
         }
     }
@@ -56,6 +58,7 @@ impl AppRow {
             secret_hash: self.secret_hash,
             secret_version: self.secret_version,
             disabled: self.disabled,
+            revoke_sessions_on_role_change: self.revoke_sessions_on_role_change,
             created_at: from_micros(self.created_at)?,
         })
     }

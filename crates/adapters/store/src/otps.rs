@@ -1,6 +1,7 @@
 //! OTP requests: superseding, counting tries and consuming a code, all with conditional updates.
 
 use async_trait::async_trait;
+use auth_domain::claims::TenantRoles;
 use auth_domain::ct::constant_time_eq;
 use auth_domain::{AuditEvent, AuditKind, Identifier};
 use auth_ports::{NewOtp, OtpStore, StoreError, VerifyOtp, VerifyOtpOutcome};
@@ -12,7 +13,8 @@ use crate::Store;
 use crate::audit::append;
 use crate::conn::{query_error, transaction, with_conn};
 use crate::models::{SessionRow, UserRow, micros};
-use crate::schema::{otp_requests, refresh_tokens, sessions, users};
+use crate::schema::{otp_requests, refresh_tokens, role_assignments, sessions, tenants, users};
+use crate::tenants::tenant_roles_of;
 
 /// What the transaction decided, before rows are turned back into domain values.
 enum Verdict {
@@ -20,7 +22,9 @@ enum Verdict {
         user: UserRow,
         is_new_user: bool,
         session: SessionRow,
+        tenants: TenantRoles,
     },
+    TenantNotFound,
     WrongCode {
         attempts_remaining: u32,
         kind: String,
@@ -110,7 +114,11 @@ impl OtpStore for Store {
                 let state: Option<(i64, Option<i64>, Option<i64>)> = otp_requests::table
                     .filter(otp_requests::id.eq(cmd.otp_id.as_str()))
                     .filter(otp_requests::app_id.eq(cmd.app_id.as_str()))
-                    .select((otp_requests::expires_at, otp_requests::consumed_at, otp_requests::superseded_at))
+                    .select((
+                        otp_requests::expires_at,
+                        otp_requests::consumed_at,
+                        otp_requests::superseded_at,
+                    ))
                     .first(conn)
                     .await
                     .optional()?;
@@ -122,13 +130,22 @@ impl OtpStore for Store {
             };
 
             if !constant_time_eq(&code_hash, &cmd.presented_hash) {
-                let attempts_remaining = u32::try_from((max_attempts - attempts).max(0)).unwrap_or(0);
-                let kind_of_event = if attempts_remaining == 0 { AuditKind::OtpLocked } else { AuditKind::OtpVerifyFailed };
+                let attempts_remaining =
+                    u32::try_from((max_attempts - attempts).max(0)).unwrap_or(0);
+                let kind_of_event = if attempts_remaining == 0 {
+                    AuditKind::OtpLocked
+                } else {
+                    AuditKind::OtpVerifyFailed
+                };
                 let event = audit
                     .with_kind(kind_of_event)
                     .details(serde_json::json!({ "attempts_remaining": attempts_remaining }));
                 append!(conn, event)?;
-                return Ok(Verdict::WrongCode { attempts_remaining, kind, identifier });
+                return Ok(Verdict::WrongCode {
+                    attempts_remaining,
+                    kind,
+                    identifier,
+                });
             }
 
             let consumed = diesel::update(
@@ -143,8 +160,12 @@ impl OtpStore for Store {
                 return Ok(Verdict::NotFound);
             }
 
-            let (phone, email) = if kind == "phone" { (Some(identifier.clone()), None) } else { (None, Some(identifier.clone())) };
-            let inserted = diesel::insert_into(users::table)
+            let (phone, email) = if kind == "phone" {
+                (Some(identifier.clone()), None)
+            } else {
+                (None, Some(identifier.clone()))
+            };
+            diesel::insert_into(users::table)
                 .values(UserRow {
                     id: cmd.login.new_user_id.as_str().to_owned(),
                     app_id: cmd.app_id.as_str().to_owned(),
@@ -155,12 +176,39 @@ impl OtpStore for Store {
                 .on_conflict_do_nothing()
                 .execute(conn)
                 .await?;
-            let by_identifier = users::table.filter(users::app_id.eq(cmd.app_id.as_str())).into_boxed();
+            let by_identifier = users::table
+                .filter(users::app_id.eq(cmd.app_id.as_str()))
+                .into_boxed();
             let by_identifier = match (&phone, &email) {
                 (Some(phone), _) => by_identifier.filter(users::phone.eq(phone.clone())),
-                (_, email) => by_identifier.filter(users::email.eq(email.clone().unwrap_or_default())),
+                (_, email) => {
+                    by_identifier.filter(users::email.eq(email.clone().unwrap_or_default()))
+                }
             };
-            let user: UserRow = by_identifier.select(UserRow::as_select()).first(conn).await?;
+            let user: UserRow = by_identifier
+                .select(UserRow::as_select())
+                .first(conn)
+                .await?;
+            let tenants = tenant_roles_of!(conn, cmd.app_id.as_str(), &user.id)?;
+            if cmd
+                .tenant
+                .as_ref()
+                .is_some_and(|scope| !tenants.contains_key(scope.as_str()))
+            {
+                // Undo the claimed try and the consumption: a right code asked for the wrong
+                // tenant must stay usable.
+                return Err(diesel::result::Error::RollbackTransaction);
+            }
+            // A user assigned a role before signing in already exists: new means first login.
+            let is_new_user = diesel::update(
+                users::table
+                    .find(&user.id)
+                    .filter(users::first_login_at.is_null()),
+            )
+            .set(users::first_login_at.eq(now))
+            .execute(conn)
+            .await?
+                == 1;
 
             let session = SessionRow {
                 id: cmd.login.session_id.as_str().to_owned(),
@@ -170,7 +218,10 @@ impl OtpStore for Store {
                 expires_at: micros(cmd.login.session_expires_at),
                 revoked_at: None,
             };
-            diesel::insert_into(sessions::table).values(&session).execute(conn).await?;
+            diesel::insert_into(sessions::table)
+                .values(&session)
+                .execute(conn)
+                .await?;
             diesel::insert_into(refresh_tokens::table)
                 .values((
                     refresh_tokens::token_hash.eq(cmd.login.refresh_hash.as_slice()),
@@ -183,22 +234,34 @@ impl OtpStore for Store {
             let event = audit
                 .actor(user.id.clone())
                 .subject(session.id.clone())
-                .details(serde_json::json!({ "otp_request_id": cmd.otp_id.as_str(), "is_new_user": inserted == 1 }));
+                .details(serde_json::json!({ "otp_request_id": cmd.otp_id.as_str(), "is_new_user": is_new_user }));
             append!(conn, event)?;
-            Ok(Verdict::LoggedIn { user, is_new_user: inserted == 1, session })
-        })
-        .map_err(query_error)?;
+            Ok(Verdict::LoggedIn {
+                user,
+                is_new_user,
+                session,
+                tenants,
+            })
+        });
+        let verdict = match verdict {
+            Ok(verdict) => verdict,
+            Err(diesel::result::Error::RollbackTransaction) => Verdict::TenantNotFound,
+            Err(error) => return Err(query_error(error)),
+        };
 
         Ok(match verdict {
             Verdict::LoggedIn {
                 user,
                 is_new_user,
                 session,
+                tenants,
             } => VerifyOtpOutcome::LoggedIn {
                 user: user.into_domain()?,
                 is_new_user,
                 session: session.into_domain()?,
+                tenants,
             },
+            Verdict::TenantNotFound => VerifyOtpOutcome::TenantNotFound,
             Verdict::WrongCode {
                 attempts_remaining,
                 kind,

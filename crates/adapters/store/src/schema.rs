@@ -9,6 +9,7 @@ diesel::table! {
         secret_version -> BigInt,
         disabled -> Bool,
         created_at -> BigInt,
+        revoke_sessions_on_role_change -> Bool,
     }
 }
 
@@ -29,6 +30,7 @@ diesel::table! {
         phone -> Nullable<Text>,
         email -> Nullable<Text>,
         created_at -> BigInt,
+        first_login_at -> Nullable<BigInt>,
     }
 }
 
@@ -95,8 +97,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    tenants (id) {
+        id -> Text,
+        app_id -> Text,
+        slug -> Text,
+        name -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    role_assignments (tenant_id, user_id, role) {
+        tenant_id -> Text,
+        user_id -> Text,
+        app_id -> Text,
+        role -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(signing_keys -> apps (app_id));
+diesel::joinable!(role_assignments -> tenants (tenant_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(role_assignments -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -108,4 +132,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     rate_counters,
     audit_events,
+    tenants,
+    role_assignments,
 );

@@ -1,6 +1,7 @@
 //! Sessions and refresh-token rotation: exactly one rotation per token, however many calls race.
 
 use async_trait::async_trait;
+use auth_domain::claims::TenantRoles;
 use auth_domain::ids::{AppId, SessionId};
 use auth_domain::session::Session;
 use auth_domain::{AuditEvent, AuditKind, User};
@@ -13,12 +14,14 @@ use crate::Store;
 use crate::audit::append;
 use crate::conn::{query_error, transaction, with_conn};
 use crate::models::{SessionRow, UserRow, micros};
-use crate::schema::{refresh_tokens, sessions, users};
+use crate::schema::{refresh_tokens, role_assignments, sessions, tenants, users};
+use crate::tenants::tenant_roles_of;
 
 /// What the rotation transaction decided, as rows.
 enum Verdict {
-    Rotated(SessionRow, UserRow),
-    Retried(SessionRow, UserRow),
+    Rotated(SessionRow, UserRow, TenantRoles),
+    Retried(SessionRow, UserRow, TenantRoles),
+    TenantNotFound,
     Reused,
     Revoked,
     Expired,
@@ -83,8 +86,17 @@ impl SessionStore for Store {
                     .execute(conn)
                     .await?;
                 let (session, user) = session_with_user!(conn, &session_id)?;
+                let tenants = tenant_roles_of!(conn, cmd.app_id.as_str(), &user.id)?;
+                if cmd
+                    .tenant
+                    .as_ref()
+                    .is_some_and(|scope| !tenants.contains_key(scope.as_str()))
+                {
+                    // Undo the rotation: a token asked for the wrong tenant stays current.
+                    return Err(diesel::result::Error::RollbackTransaction);
+                }
                 append!(conn, audit.actor(user.id.clone()).subject(session_id))?;
-                return Ok(Verdict::Rotated(session, user));
+                return Ok(Verdict::Rotated(session, user, tenants));
             }
 
             let presented: Option<(String, Option<i64>, Option<Vec<u8>>)> = refresh_tokens::table
@@ -118,12 +130,20 @@ impl SessionStore for Store {
                     .await?
                     == 1;
             if successor_is_current && now < rotated_at.saturating_add(grace) {
+                let tenants = tenant_roles_of!(conn, cmd.app_id.as_str(), &user.id)?;
+                if cmd
+                    .tenant
+                    .as_ref()
+                    .is_some_and(|scope| !tenants.contains_key(scope.as_str()))
+                {
+                    return Err(diesel::result::Error::RollbackTransaction);
+                }
                 let event = audit
                     .actor(user.id.clone())
                     .subject(session_id)
                     .details(serde_json::json!({ "retry": true }));
                 append!(conn, event)?;
-                return Ok(Verdict::Retried(session, user));
+                return Ok(Verdict::Retried(session, user, tenants));
             }
 
             diesel::update(
@@ -141,18 +161,31 @@ impl SessionStore for Store {
                 .details(serde_json::json!({ "rotated_at_micros": rotated_at }));
             append!(conn, event)?;
             Ok(Verdict::Reused)
-        })
-        .map_err(query_error)?;
+        });
+        let verdict = match verdict {
+            Ok(verdict) => verdict,
+            Err(diesel::result::Error::RollbackTransaction) => Verdict::TenantNotFound,
+            Err(error) => return Err(query_error(error)),
+        };
 
         Ok(match verdict {
-            Verdict::Rotated(session, user) => {
+            Verdict::Rotated(session, user, tenants) => {
                 let (session, user) = into_domain((session, user))?;
-                RotateOutcome::Rotated { session, user }
+                RotateOutcome::Rotated {
+                    session,
+                    user,
+                    tenants,
+                }
             }
-            Verdict::Retried(session, user) => {
+            Verdict::Retried(session, user, tenants) => {
                 let (session, user) = into_domain((session, user))?;
-                RotateOutcome::Retried { session, user }
+                RotateOutcome::Retried {
+                    session,
+                    user,
+                    tenants,
+                }
             }
+            Verdict::TenantNotFound => RotateOutcome::TenantNotFound,
             Verdict::Reused => RotateOutcome::Reused,
             Verdict::Revoked => RotateOutcome::Revoked,
             Verdict::Expired => RotateOutcome::Expired,

@@ -15,3 +15,4 @@ mod audit;
 mod limits;
 mod otps;
 mod sessions;
+mod tenants;

@@ -31,6 +31,7 @@ async fn the_right_code_logs_in_a_new_user(store: Store) {
         user,
         is_new_user,
         session,
+        ..
     } = outcome
     else {
         panic!("the right code must log in");
@@ -72,6 +73,7 @@ async fn a_second_login_finds_the_same_user(store: Store) {
         user,
         is_new_user,
         session,
+        ..
     } = outcome
     else {
         panic!("the right code must log in");

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use auth_domain::AuditKind;
+use auth_domain::claims::TenantRoles;
 use auth_domain::ids::AppId;
 use auth_ports::{Digest, LogoutOutcome, RotateOutcome, RotateRefresh, SessionStore as _};
 use auth_store::Store;
@@ -32,6 +33,7 @@ fn rotate(
         successor_hash: successor,
         now,
         reuse_grace: GRACE,
+        tenant: None,
     }
 }
 
@@ -81,7 +83,8 @@ async fn a_refresh_rotates_and_a_quick_retry_gets_the_same_session(store: Store)
         rotated,
         RotateOutcome::Rotated {
             session: session.clone(),
-            user: user.clone()
+            user: user.clone(),
+            tenants: TenantRoles::new(),
         }
     );
     assert_eq!(
@@ -95,7 +98,8 @@ async fn a_refresh_rotates_and_a_quick_retry_gets_the_same_session(store: Store)
         retried,
         RotateOutcome::Retried {
             session: session.clone(),
-            user: user.clone()
+            user: user.clone(),
+            tenants: TenantRoles::new(),
         }
     );
     assert_eq!(
@@ -104,7 +108,14 @@ async fn a_refresh_rotates_and_a_quick_retry_gets_the_same_session(store: Store)
     );
     // The successor is the session's current token.
     let next = rotate_at(&store, &app.id, digest(SUCCESSOR), digest(12), retry_at).await;
-    assert_eq!(next, RotateOutcome::Rotated { session, user });
+    assert_eq!(
+        next,
+        RotateOutcome::Rotated {
+            session,
+            user,
+            tenants: TenantRoles::new(),
+        }
+    );
 }
 
 contract!(a_rotated_token_replayed_after_the_grace_window_revokes_the_session);

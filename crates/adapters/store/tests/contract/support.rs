@@ -1,12 +1,14 @@
 //! The two backends every case runs on, and the fixtures the cases share.
 
-use auth_domain::ids::{AppId, EventId, OtpId, RANDOM_ID_BYTES, SessionId, UserId};
+use auth_domain::ids::{AppId, EventId, OtpId, RANDOM_ID_BYTES, SessionId, TenantId, UserId};
 use auth_domain::session::Session;
 use auth_domain::{
-    App, AppSlug, AuditContext, AuditEvent, AuditKind, Identifier, Phone, SigningKey, User,
+    App, AppSlug, AuditContext, AuditEvent, AuditKind, Identifier, Phone, RoleName, SigningKey,
+    Tenant, TenantSlug, User,
 };
 use auth_ports::{
-    AppStore as _, Digest, NewApp, NewLogin, NewOtp, OtpStore as _, VerifyOtp, VerifyOtpOutcome,
+    AppStore as _, Digest, NewApp, NewLogin, NewOtp, OtpStore as _, RoleChange, UserRef, VerifyOtp,
+    VerifyOtpOutcome,
 };
 use auth_store::test_support::{ScratchDatabase, audit_events, execute_sql, postgres_admin_url};
 use auth_store::{DatabaseUrl, Store};
@@ -140,6 +142,10 @@ pub(crate) fn user_id() -> UserId {
     UserId::from_random(&random_part())
 }
 
+pub(crate) fn tenant_id() -> TenantId {
+    TenantId::from_random(&random_part())
+}
+
 /// A phone number per `n`.
 pub(crate) fn phone(n: u16) -> Identifier {
     Identifier::Phone(Phone::parse(&format!("+91987650{n:04}")).unwrap())
@@ -167,6 +173,7 @@ pub(crate) fn new_app(slug: &str) -> NewApp {
             secret_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".to_owned(),
             secret_version: 1,
             disabled: false,
+            revoke_sessions_on_role_change: false,
             created_at: t0(),
         },
         key: SigningKey {
@@ -188,6 +195,31 @@ pub(crate) async fn app(store: &Store) -> App {
         .await
         .unwrap();
     app
+}
+
+/// A tenant of `app_id` called `slug`, with a fresh id, created at [`t0`].
+pub(crate) fn tenant(app_id: &AppId, slug: &str) -> Tenant {
+    Tenant {
+        id: tenant_id(),
+        app_id: app_id.clone(),
+        slug: TenantSlug::parse(slug).unwrap(),
+        name: format!("Tenant {slug}"),
+        created_at: t0(),
+    }
+}
+
+/// Gives (or takes) `role` to `user` in the app's tenant `slug` at [`t0`]; a user it creates gets
+/// a fresh id, and a revoke leaves the user's sessions alone.
+pub(crate) fn change(app_id: &AppId, slug: &str, user: UserRef, role: &str) -> RoleChange {
+    RoleChange {
+        app_id: app_id.clone(),
+        tenant: TenantSlug::parse(slug).unwrap(),
+        user,
+        role: RoleName::parse(role).unwrap(),
+        now: t0(),
+        new_user_id: user_id(),
+        revoke_sessions: false,
+    }
 }
 
 /// Stores a code for `identifier`, sent at `at`, whose hash is [`RIGHT_CODE`].
@@ -234,6 +266,7 @@ pub(crate) fn verify(
             refresh_hash,
             session_expires_at: now + SESSION_TTL,
         },
+        tenant: None,
     }
 }
 

@@ -1,0 +1,205 @@
+//! The tenant and role endpoints.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use auth_domain::ids::UserId;
+use auth_domain::{Email, Identifier, Phone, RoleName, TenantSlug};
+use auth_ports::UserRef;
+use auth_usecases::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MembershipQuery, RoleRequest};
+
+use crate::AppState;
+use crate::body::JsonBody;
+use crate::dto::{MembershipBody, TenantBody};
+use crate::routes::{Answer, app_call, auth_fail, fail, resource};
+
+const MAX_SLUG_CHARS: usize = 63;
+const MAX_NAME_CHARS: usize = 100;
+const MAX_ROLE_CHARS: usize = 64;
+const MAX_ID_CHARS: usize = 100;
+
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
+        .service(resource("/tenants/create").route(web::post().to(create_tenant)))
+        .service(resource("/tenants/list").route(web::post().to(list_tenants)))
+        .service(resource("/roles/assign").route(web::post().to(assign_role)))
+        .service(resource("/roles/revoke").route(web::post().to(revoke_role)))
+        .service(resource("/roles/list").route(web::post().to(list_roles)));
+}
+
+fn slug(body: &mut JsonBody, name: &str) -> Option<TenantSlug> {
+    let raw = body.required_str(name, MAX_SLUG_CHARS);
+    body.parsed(name, raw, TenantSlug::parse)
+}
+
+fn page_size(body: &mut JsonBody) -> u32 {
+    body.optional_u32("limit", 1, MAX_PAGE_SIZE)
+        .unwrap_or(DEFAULT_PAGE_SIZE)
+}
+
+/// Refuses the request with the problems found, or hands back what was read.
+fn read<T>(request: &HttpRequest, body: JsonBody, value: Option<T>) -> Result<T, crate::Failure> {
+    body.finish().map_err(fail(request))?;
+    value.ok_or_else(|| {
+        fail(request)(auth_usecases::AuthError::invalid_field("body", "is incomplete").into())
+    })
+}
+
+async fn create_tenant(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Answer {
+    let mut body = JsonBody::read(&request, payload)
+        .await
+        .map_err(fail(&request))?;
+    let (credentials, caller) = app_call(&mut body, &request);
+    let slug = slug(&mut body, "slug");
+    let name = body.required_str("name", MAX_NAME_CHARS);
+    let (slug, name) = read(&request, body, slug.zip(name))?;
+    let tenant = state
+        .service
+        .create_tenant(&credentials, slug, &name, &caller)
+        .await
+        .map_err(auth_fail(&request))?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "tenant": TenantBody::from(&tenant) })))
+}
+
+async fn list_tenants(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Answer {
+    let mut body = JsonBody::read(&request, payload)
+        .await
+        .map_err(fail(&request))?;
+    let (credentials, caller) = app_call(&mut body, &request);
+    let cursor = body.optional_str("cursor", MAX_SLUG_CHARS);
+    let cursor = body.parsed("cursor", cursor, TenantSlug::parse);
+    let limit = page_size(&mut body);
+    let cursor = read(&request, body, Some(cursor))?;
+    let page = state
+        .service
+        .list_tenants(&credentials, cursor, limit, &caller)
+        .await
+        .map_err(auth_fail(&request))?;
+    let tenants: Vec<TenantBody> = page.items.iter().map(TenantBody::from).collect();
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({ "tenants": tenants, "next_cursor": page.next_cursor })))
+}
+
+/// Exactly one of `user_id`, `phone` or `email`.
+fn user_ref(body: &mut JsonBody) -> Option<UserRef> {
+    let user_id = body.optional_str("user_id", MAX_ID_CHARS);
+    let phone = body.optional_str("phone", 16);
+    let email = body.optional_str("email", 254);
+    match (user_id, phone, email) {
+        (Some(id), None, None) => body
+            .parsed("user_id", Some(id), UserId::parse)
+            .map(UserRef::Id),
+        (None, Some(phone), None) => body
+            .parsed("phone", Some(phone), Phone::parse)
+            .map(|p| UserRef::Identifier(Identifier::Phone(p))),
+        (None, None, Some(email)) => body
+            .parsed("email", Some(email), Email::parse)
+            .map(|e| UserRef::Identifier(Identifier::Email(e))),
+        (None, None, None) => {
+            body.problem("user_id", "one of user_id, phone or email is required");
+            None
+        }
+        _ => {
+            body.problem("user_id", "give exactly one of user_id, phone or email");
+            None
+        }
+    }
+}
+
+async fn role_request(
+    request: &HttpRequest,
+    payload: web::Payload,
+) -> Result<RoleRequest, crate::Failure> {
+    let mut body = JsonBody::read(request, payload)
+        .await
+        .map_err(fail(request))?;
+    let (credentials, caller) = app_call(&mut body, request);
+    let tenant = slug(&mut body, "tenant");
+    let role = body.required_str("role", MAX_ROLE_CHARS);
+    let role = body.parsed("role", role, RoleName::parse);
+    let user = user_ref(&mut body);
+    let (tenant, (role, user)) = read(request, body, tenant.zip(role.zip(user)))?;
+    Ok(RoleRequest {
+        credentials,
+        tenant,
+        role,
+        user,
+        caller,
+    })
+}
+
+async fn assign_role(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Answer {
+    let role = role_request(&request, payload).await?;
+    let membership = state
+        .service
+        .assign_role(role)
+        .await
+        .map_err(auth_fail(&request))?;
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({ "membership": MembershipBody::from(&membership) })))
+}
+
+async fn revoke_role(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Answer {
+    let role = role_request(&request, payload).await?;
+    let membership = state
+        .service
+        .revoke_role(role)
+        .await
+        .map_err(auth_fail(&request))?;
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({ "membership": MembershipBody::from(&membership) })))
+}
+
+async fn list_roles(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Answer {
+    let mut body = JsonBody::read(&request, payload)
+        .await
+        .map_err(fail(&request))?;
+    let (credentials, caller) = app_call(&mut body, &request);
+    let user_id = body.optional_str("user_id", MAX_ID_CHARS);
+    let tenant = body.optional_str("tenant", MAX_SLUG_CHARS);
+    let cursor = body.optional_str("cursor", MAX_ID_CHARS);
+    let query = match (user_id, tenant) {
+        (Some(user_id), None) => {
+            let user_id = body.parsed("user_id", Some(user_id), UserId::parse);
+            let after = body.parsed("cursor", cursor, TenantSlug::parse);
+            user_id.map(|user_id| MembershipQuery::User { user_id, after })
+        }
+        (None, Some(tenant)) => {
+            let tenant = body.parsed("tenant", Some(tenant), TenantSlug::parse);
+            let after = body.parsed("cursor", cursor, UserId::parse);
+            tenant.map(|tenant| MembershipQuery::Tenant { tenant, after })
+        }
+        _ => {
+            body.problem("user_id", "give exactly one of user_id or tenant");
+            None
+        }
+    };
+    let limit = page_size(&mut body);
+    let query = read(&request, body, query)?;
+    let page = state
+        .service
+        .list_memberships(&credentials, query, limit, &caller)
+        .await
+        .map_err(auth_fail(&request))?;
+    let memberships: Vec<MembershipBody> = page.items.iter().map(MembershipBody::from).collect();
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({ "memberships": memberships, "next_cursor": page.next_cursor })))
+}
