@@ -6,6 +6,8 @@
 #[cfg(test)]
 mod errors;
 #[cfg(test)]
+mod licenses;
+#[cfg(test)]
 mod otp;
 #[cfg(test)]
 mod postgres;

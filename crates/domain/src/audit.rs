@@ -19,6 +19,14 @@ pub enum AuditKind {
     TenantCreated,
     RoleAssigned,
     RoleRevoked,
+    LicenseGenerated,
+    LicenseActivated,
+    LicenseActivationFailed,
+    LicenseVerifyFailed,
+    LicenseDeactivated,
+    LicenseSuspended,
+    LicenseReinstated,
+    LicenseRevoked,
 }
 
 impl AuditKind {
@@ -39,6 +47,14 @@ impl AuditKind {
             Self::TenantCreated => "tenant_created",
             Self::RoleAssigned => "role_assigned",
             Self::RoleRevoked => "role_revoked",
+            Self::LicenseGenerated => "license_generated",
+            Self::LicenseActivated => "license_activated",
+            Self::LicenseActivationFailed => "license_activation_failed",
+            Self::LicenseVerifyFailed => "license_verify_failed",
+            Self::LicenseDeactivated => "license_deactivated",
+            Self::LicenseSuspended => "license_suspended",
+            Self::LicenseReinstated => "license_reinstated",
+            Self::LicenseRevoked => "license_revoked",
         }
     }
 
@@ -52,12 +68,20 @@ impl AuditKind {
             | Self::Logout
             | Self::TenantCreated
             | Self::RoleAssigned
-            | Self::RoleRevoked => Outcome::Success,
+            | Self::RoleRevoked
+            | Self::LicenseGenerated
+            | Self::LicenseActivated
+            | Self::LicenseDeactivated
+            | Self::LicenseSuspended
+            | Self::LicenseReinstated
+            | Self::LicenseRevoked => Outcome::Success,
             Self::AppAuthFailed
             | Self::OtpVerifyFailed
             | Self::OtpLocked
             | Self::RefreshReuseDetected
-            | Self::RateLimited => Outcome::Failure,
+            | Self::RateLimited
+            | Self::LicenseActivationFailed
+            | Self::LicenseVerifyFailed => Outcome::Failure,
         }
     }
 }

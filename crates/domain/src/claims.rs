@@ -34,3 +34,30 @@ pub struct AccessClaims {
 
 /// The JOSE `typ` of access tokens.
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
+/// The JOSE `typ` of license tokens.
+pub const LICENSE_TOKEN_TYP: &str = "license+jwt";
+
+/// The claims of a license token: what a client checks offline against the app's JWKS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenseClaims {
+    pub iss: String,
+    /// The app slug.
+    pub aud: String,
+    /// The license id.
+    pub sub: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub nbf: i64,
+    pub jti: String,
+    pub app_id: String,
+    /// The activation id.
+    pub act: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    /// base64url of SHA-256 of the device fingerprint, which the client can recompute.
+    pub device: String,
+    /// `metadata.entitlements` of the license, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entitlements: Option<serde_json::Value>,
+}

@@ -94,6 +94,10 @@ id_type!(/// One audit record.
     EventId, "evt_");
 id_type!(/// A tenant: one organisation within an app.
     TenantId, "ten_");
+id_type!(/// A software license.
+    LicenseId, "lic_");
+id_type!(/// One device's activation of a license.
+    ActivationId, "act_");
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,7 @@ pub mod claims;
 pub mod ct;
 pub mod identifier;
 pub mod ids;
+pub mod license;
 pub mod otp;
 pub mod session;
 pub mod tenant;

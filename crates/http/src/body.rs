@@ -120,6 +120,23 @@ impl JsonBody {
         }
     }
 
+    /// A JSON object field of at most `max_bytes` once serialized, if present.
+    pub fn optional_object(&mut self, name: &str, max_bytes: usize) -> Option<Value> {
+        match self.take(name)? {
+            Value::Object(map) if Value::Object(map.clone()).to_string().len() <= max_bytes => {
+                Some(Value::Object(map))
+            }
+            Value::Object(_) => {
+                self.problem(name, format!("must be at most {max_bytes} bytes of JSON"));
+                None
+            }
+            _ => {
+                self.problem(name, "must be a JSON object");
+                None
+            }
+        }
+    }
+
     /// A boolean field, if present.
     pub fn optional_bool(&mut self, name: &str) -> Option<bool> {
         match self.take(name)? {

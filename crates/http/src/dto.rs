@@ -1,6 +1,8 @@
 //! Response bodies, exactly as API.md shapes them.
 
+use auth_domain::license::License;
 use auth_domain::{Membership, Tenant, User};
+use auth_ports::Activation;
 use auth_usecases::{MeView, OtpSent, TokenGrant};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -131,6 +133,57 @@ impl From<&Membership> for MembershipBody {
             user_id: membership.user_id.as_str().to_owned(),
             tenant: membership.tenant.as_str().to_owned(),
             roles: membership.roles.clone(),
+        }
+    }
+}
+
+/// A license as the API shows it: never its key (the generate response adds that alone).
+#[derive(Debug, Serialize)]
+pub struct LicenseBody {
+    id: String,
+    product: Option<String>,
+    status: &'static str,
+    max_activations: u32,
+    activations: u32,
+    expires_at: Option<String>,
+    user_id: Option<String>,
+    tenant: Option<String>,
+    metadata: serde_json::Value,
+    created_at: String,
+}
+
+impl From<&License> for LicenseBody {
+    fn from(license: &License) -> Self {
+        Self {
+            id: license.id.as_str().to_owned(),
+            product: license.product.clone(),
+            status: license.status.as_str(),
+            max_activations: license.max_activations,
+            activations: license.active_seats,
+            expires_at: license.expires_at.map(rfc3339),
+            user_id: license.user_id.as_ref().map(|id| id.as_str().to_owned()),
+            tenant: license.tenant.clone(),
+            metadata: license.metadata.clone(),
+            created_at: rfc3339(license.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ActivationBody {
+    id: String,
+    license_id: String,
+    device_name: Option<String>,
+    created_at: String,
+}
+
+impl From<&Activation> for ActivationBody {
+    fn from(activation: &Activation) -> Self {
+        Self {
+            id: activation.id.as_str().to_owned(),
+            license_id: activation.license_id.as_str().to_owned(),
+            device_name: activation.device_name.clone(),
+            created_at: rfc3339(activation.created_at),
         }
     }
 }

@@ -4,6 +4,7 @@ mod body;
 mod context;
 mod dto;
 mod error;
+mod license_routes;
 mod metrics;
 mod routes;
 mod tenant_routes;

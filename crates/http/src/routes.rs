@@ -35,6 +35,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(resource("/readyz").route(web::get().to(readyz)))
         .service(resource("/metrics").route(web::get().to(metrics)))
         .configure(crate::tenant_routes::configure)
+        .configure(crate::license_routes::configure)
         .default_service(web::to(not_found));
 }
 

@@ -1,6 +1,7 @@
 //! Hashing, signing and key handling, as the use cases need them.
 
 use async_trait::async_trait;
+use auth_domain::claims::LicenseClaims;
 use auth_domain::{AccessClaims, SigningKey};
 
 /// A 32-byte keyed digest (HMAC-SHA256).
@@ -19,12 +20,19 @@ pub enum MacPurpose {
     AppSecret,
     /// A person's identifier in rate-limit counter names, so counters hold no personal data.
     RateLimitKey,
+    /// The lookup hash of a license key.
+    LicenseKey,
+    /// A device fingerprint at rest.
+    DeviceFingerprint,
 }
 
 /// Keyed hashing under keys derived from the master key.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 pub trait KeyedHasher: Send + Sync {
     fn mac(&self, purpose: MacPurpose, data: &[u8]) -> Digest;
+    /// Plain SHA-256, for values a client must be able to recompute (a device fingerprint in a
+    /// license token).
+    fn sha256(&self, data: &[u8]) -> Digest;
 }
 
 /// Slow one-way hashing of app secrets (argon2id).
@@ -72,6 +80,8 @@ pub trait TokenCodec: Send + Sync {
     ///
     /// MUST fail with [`TokenError::Invalid`] if the stored public key does not parse.
     fn public_jwk(&self, key: &SigningKey) -> Result<PublicJwk, TokenError>;
+    /// Signs license-token claims with the app's key (`typ: license+jwt`, `kid`).
+    fn sign_license(&self, key: &SigningKey, claims: &LicenseClaims) -> Result<String, TokenError>;
 }
 
 /// The public members of an RSA signing key (RFC 7517/7518), base64url without padding.

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod crypto;
+mod licenses;
 mod notifier;
 mod store;
 mod system;
@@ -9,6 +10,10 @@ mod tenants;
 pub use crypto::{
     Digest, KeyMaterial, KeyedHasher, MacPurpose, PublicJwk, SecretHasher, TokenCodec, TokenError,
 };
+pub use licenses::{
+    Activate, ActivateOutcome, Activation, CreateLicenseError, DeactivateOutcome, LicenseRef,
+    LicenseStore, NewLicense, StatusOutcome,
+};
 pub use notifier::{DeliveryError, Notifier, OtpMessage};
 pub use store::*;
 pub use system::{Clock, RandomSource};
@@ -16,6 +21,8 @@ pub use tenants::{CreateTenantError, MembershipError, RoleChange, TenantStore, U
 
 #[cfg(feature = "mocks")]
 pub use crypto::{MockKeyedHasher, MockSecretHasher, MockTokenCodec};
+#[cfg(feature = "mocks")]
+pub use licenses::MockLicenseStore;
 #[cfg(feature = "mocks")]
 pub use notifier::MockNotifier;
 #[cfg(feature = "mocks")]

@@ -218,6 +218,18 @@ impl Config {
                 1,
                 1_000_000,
             )?,
+            license_checks_per_key_per_hour: env.number(
+                "AUTH_LICENSE_CHECKS_PER_KEY_PER_HOUR",
+                60,
+                1,
+                1_000_000,
+            )?,
+            license_checks_per_ip_per_hour: env.number(
+                "AUTH_LICENSE_CHECKS_PER_IP_PER_HOUR",
+                600,
+                1,
+                1_000_000,
+            )?,
         };
         let config = Self {
             environment,

@@ -59,6 +59,18 @@ pub enum AuthError {
     TenantExists,
     #[error("no such user in this app")]
     UserNotFound,
+    #[error("no such license in this app")]
+    LicenseNotFound,
+    #[error("this license has been revoked")]
+    LicenseRevoked,
+    #[error("this license is suspended")]
+    LicenseSuspended,
+    #[error("this license has expired")]
+    LicenseExpired,
+    #[error("every seat of this license is taken; deactivate a device first")]
+    ActivationLimitReached,
+    #[error("this device holds no seat on this license")]
+    DeviceNotActivated,
     #[error("the code could not be delivered; nothing was created")]
     DeliveryFailed,
     #[error("a dependency is unavailable; retry later")]

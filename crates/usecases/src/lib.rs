@@ -3,6 +3,7 @@
 mod app_auth;
 mod apps;
 mod error;
+mod licenses;
 mod limits;
 mod logout;
 mod maintenance;
@@ -20,6 +21,7 @@ mod verify_otp;
 pub use app_auth::AppCredentials;
 pub use apps::CreatedApp;
 pub use error::{AuthError, FieldProblem};
+pub use licenses::{Activated, LicenseName, LicenseTerms, MAX_LICENSE_TOKEN_LIFETIME};
 pub use logout::LogoutRequest;
 pub use me::MeView;
 pub use refresh::RefreshRequest;

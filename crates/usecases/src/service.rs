@@ -6,8 +6,8 @@ use auth_domain::otp::OtpPolicy;
 use auth_domain::session::TokenPolicy;
 use auth_domain::{AuditEvent, AuditKind};
 use auth_ports::{
-    AppStore, AuditLog, Clock, KeyedHasher, Notifier, OtpStore, RandomSource, RateLimiter,
-    SecretHasher, SessionStore, StoreHealth, TenantStore, TokenCodec,
+    AppStore, AuditLog, Clock, KeyedHasher, LicenseStore, Notifier, OtpStore, RandomSource,
+    RateLimiter, SecretHasher, SessionStore, StoreHealth, TenantStore, TokenCodec,
 };
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -21,6 +21,7 @@ pub struct Ports {
     pub otps: Arc<dyn OtpStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub tenants: Arc<dyn TenantStore>,
+    pub licenses: Arc<dyn LicenseStore>,
     pub limiter: Arc<dyn RateLimiter>,
     pub audit: Arc<dyn AuditLog>,
     pub health: Arc<dyn StoreHealth>,
@@ -47,6 +48,10 @@ pub struct Limits {
     pub failures_per_identifier_per_day: u32,
     /// Wrong app secrets (each an argon2 verification) one caller address may present per hour.
     pub app_auth_failures_per_ip_per_hour: u32,
+    /// License activations and checks per key per hour, so keys cannot be probed.
+    pub license_checks_per_key_per_hour: u32,
+    /// License activations and checks per end-user IP per hour.
+    pub license_checks_per_ip_per_hour: u32,
 }
 
 impl Default for Limits {
@@ -57,6 +62,8 @@ impl Default for Limits {
             verifies_per_ip_per_hour: 120,
             failures_per_identifier_per_day: 15,
             app_auth_failures_per_ip_per_hour: 60,
+            license_checks_per_key_per_hour: 60,
+            license_checks_per_ip_per_hour: 600,
         }
     }
 }

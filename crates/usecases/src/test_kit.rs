@@ -5,9 +5,9 @@ use auth_domain::otp::OtpPolicy;
 use auth_domain::session::TokenPolicy;
 use auth_domain::{App, AppSlug, SigningKey};
 use auth_ports::{
-    MockAppStore, MockAuditLog, MockClock, MockKeyedHasher, MockNotifier, MockOtpStore,
-    MockRandomSource, MockRateLimiter, MockSecretHasher, MockSessionStore, MockStoreHealth,
-    MockTenantStore, MockTokenCodec, RateDecision,
+    MockAppStore, MockAuditLog, MockClock, MockKeyedHasher, MockLicenseStore, MockNotifier,
+    MockOtpStore, MockRandomSource, MockRateLimiter, MockSecretHasher, MockSessionStore,
+    MockStoreHealth, MockTenantStore, MockTokenCodec, RateDecision,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -74,6 +74,7 @@ pub struct Kit {
     pub otps: MockOtpStore,
     pub sessions: MockSessionStore,
     pub tenants: MockTenantStore,
+    pub licenses: MockLicenseStore,
     pub limiter: MockRateLimiter,
     pub audit: MockAuditLog,
     pub health: MockStoreHealth,
@@ -94,6 +95,7 @@ impl Kit {
             otps: MockOtpStore::new(),
             sessions: MockSessionStore::new(),
             tenants: MockTenantStore::new(),
+            licenses: MockLicenseStore::new(),
             limiter: MockRateLimiter::new(),
             audit: MockAuditLog::new(),
             health: MockStoreHealth::new(),
@@ -159,6 +161,7 @@ impl Kit {
             otps: Arc::new(self.otps),
             sessions: Arc::new(self.sessions),
             tenants: Arc::new(self.tenants),
+            licenses: Arc::new(self.licenses),
             limiter: Arc::new(self.limiter),
             audit: Arc::new(self.audit),
             health: Arc::new(self.health),

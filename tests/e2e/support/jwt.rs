@@ -70,3 +70,28 @@ pub async fn verified_claims(server: &TestServer, app: &AppCreds, token: &str) -
     verify_with_kid(token, &jwks, &app.app_slug)
         .unwrap_or_else(|error| panic!("access token does not verify: {error}"))
 }
+
+/// The JOSE `typ` of the license tokens that `/licenses/activate` returns.
+pub const LICENSE_TOKEN_TYP: &str = "license+jwt";
+
+/// Verifies a license token the way a client does offline: the header must say RS256 and
+/// `typ: license+jwt` (jsonwebtoken's `Validation` does not look at `typ`), and the key its `kid`
+/// names in `jwks` must verify it for `audience` (signature, `iss`, `aud`, `exp`, `nbf`).
+pub fn verify_license_token(token: &str, jwks: &Value, audience: &str) -> Result<Value, String> {
+    let header = decode_header(token).map_err(|error| format!("undecodable header: {error}"))?;
+    if header.alg != Algorithm::RS256 {
+        return Err(format!("alg is {:?}, not RS256", header.alg));
+    }
+    if header.typ.as_deref() != Some(LICENSE_TOKEN_TYP) {
+        return Err(format!("typ is {:?}, not {LICENSE_TOKEN_TYP}", header.typ));
+    }
+    verify_with_kid(token, jwks, audience)
+}
+
+/// The claims of a license token verified against its app's published keys; panics when it does
+/// not verify.
+pub async fn verified_license_claims(server: &TestServer, app: &AppCreds, token: &str) -> Value {
+    let jwks = fetch_jwks(server, app).await;
+    verify_license_token(token, &jwks, &app.app_slug)
+        .unwrap_or_else(|error| panic!("license token does not verify: {error}"))
+}

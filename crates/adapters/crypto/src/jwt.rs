@@ -1,7 +1,7 @@
 //! RS256 JWTs signed and verified with ring; keys generated with `rsa` (ring cannot generate RSA).
 
 use async_trait::async_trait;
-use auth_domain::claims::ACCESS_TOKEN_TYP;
+use auth_domain::claims::{ACCESS_TOKEN_TYP, LICENSE_TOKEN_TYP, LicenseClaims};
 use auth_domain::{AccessClaims, SigningKey};
 use auth_ports::{KeyMaterial, PublicJwk, TokenCodec, TokenError};
 use base64::Engine as _;
@@ -101,6 +101,37 @@ impl RsaTokens {
             .insert(key.kid.clone(), Arc::clone(&parts));
         Ok(parts)
     }
+
+    /// An RS256 JWS of `claims` with header `{alg, typ, kid}`.
+    fn sign(
+        &self,
+        key: &SigningKey,
+        typ: &str,
+        claims: &impl serde::Serialize,
+    ) -> Result<String, TokenError> {
+        let header = Header {
+            alg: "RS256".into(),
+            typ: typ.into(),
+            kid: key.kid.clone(),
+        };
+        let header = serde_json::to_vec(&header).map_err(|_| TokenError::Invalid)?;
+        let claims = serde_json::to_vec(claims).map_err(|_| TokenError::Invalid)?;
+        let mut token = URL_SAFE_NO_PAD.encode(header);
+        token.push('.');
+        token.push_str(&URL_SAFE_NO_PAD.encode(claims));
+        let pair = self.signer(key)?;
+        let mut signature = vec![0u8; pair.public().modulus_len()];
+        pair.sign(
+            &signature::RSA_PKCS1_SHA256,
+            &self.rng,
+            token.as_bytes(),
+            &mut signature,
+        )
+        .map_err(|_| TokenError::Invalid)?;
+        token.push('.');
+        token.push_str(&URL_SAFE_NO_PAD.encode(signature));
+        Ok(token)
+    }
 }
 
 fn generate_material(vault: &KeyVault) -> KeyMaterial {
@@ -144,28 +175,11 @@ impl TokenCodec for RsaTokens {
     }
 
     fn sign_access(&self, key: &SigningKey, claims: &AccessClaims) -> Result<String, TokenError> {
-        let header = Header {
-            alg: "RS256".into(),
-            typ: ACCESS_TOKEN_TYP.into(),
-            kid: key.kid.clone(),
-        };
-        let header = serde_json::to_vec(&header).map_err(|_| TokenError::Invalid)?;
-        let claims = serde_json::to_vec(claims).map_err(|_| TokenError::Invalid)?;
-        let mut token = URL_SAFE_NO_PAD.encode(header);
-        token.push('.');
-        token.push_str(&URL_SAFE_NO_PAD.encode(claims));
-        let pair = self.signer(key)?;
-        let mut signature = vec![0u8; pair.public().modulus_len()];
-        pair.sign(
-            &signature::RSA_PKCS1_SHA256,
-            &self.rng,
-            token.as_bytes(),
-            &mut signature,
-        )
-        .map_err(|_| TokenError::Invalid)?;
-        token.push('.');
-        token.push_str(&URL_SAFE_NO_PAD.encode(signature));
-        Ok(token)
+        self.sign(key, ACCESS_TOKEN_TYP, claims)
+    }
+
+    fn sign_license(&self, key: &SigningKey, claims: &LicenseClaims) -> Result<String, TokenError> {
+        self.sign(key, LICENSE_TOKEN_TYP, claims)
     }
 
     fn peek_kid(&self, token: &str) -> Option<String> {

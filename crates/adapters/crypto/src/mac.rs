@@ -13,6 +13,8 @@ pub struct HmacKeys {
     refresh_successor: hmac::Key,
     app_secret: hmac::Key,
     rate_limit_key: hmac::Key,
+    license_key: hmac::Key,
+    device_fingerprint: hmac::Key,
 }
 
 impl HmacKeys {
@@ -25,6 +27,8 @@ impl HmacKeys {
             refresh_successor: key("hmac/refresh-successor"),
             app_secret: key("hmac/app-secret"),
             rate_limit_key: key("hmac/rate-limit-key"),
+            license_key: key("hmac/license-key"),
+            device_fingerprint: key("hmac/device-fingerprint"),
         }
     }
 }
@@ -37,10 +41,18 @@ impl KeyedHasher for HmacKeys {
             MacPurpose::RefreshSuccessor => &self.refresh_successor,
             MacPurpose::AppSecret => &self.app_secret,
             MacPurpose::RateLimitKey => &self.rate_limit_key,
+            MacPurpose::LicenseKey => &self.license_key,
+            MacPurpose::DeviceFingerprint => &self.device_fingerprint,
         };
         let tag = hmac::sign(key, data);
         let mut digest = [0u8; 32];
         digest.copy_from_slice(tag.as_ref());
+        digest
+    }
+
+    fn sha256(&self, data: &[u8]) -> Digest {
+        let mut digest = [0u8; 32];
+        digest.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, data).as_ref());
         digest
     }
 }

@@ -3,6 +3,7 @@
 mod apps;
 mod audit;
 mod conn;
+mod licenses;
 mod limits;
 mod migrate;
 mod models;

@@ -134,4 +134,38 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     tenants,
     role_assignments,
+    licenses,
+    activations,
 );
+
+diesel::table! {
+    licenses (id) {
+        id -> Text,
+        app_id -> Text,
+        key_hash -> Binary,
+        user_id -> Nullable<Text>,
+        tenant -> Nullable<Text>,
+        product -> Nullable<Text>,
+        max_activations -> BigInt,
+        active_seats -> BigInt,
+        status -> Text,
+        expires_at -> Nullable<BigInt>,
+        metadata -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    activations (id) {
+        id -> Text,
+        license_id -> Text,
+        app_id -> Text,
+        device_hash -> Binary,
+        device_name -> Nullable<Text>,
+        created_at -> BigInt,
+        deactivated_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(activations -> licenses (license_id));

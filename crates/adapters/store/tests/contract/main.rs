@@ -12,6 +12,7 @@ mod support;
 
 mod apps;
 mod audit;
+mod licenses;
 mod limits;
 mod otps;
 mod sessions;

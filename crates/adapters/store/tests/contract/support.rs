@@ -1,14 +1,17 @@
 //! The two backends every case runs on, and the fixtures the cases share.
 
-use auth_domain::ids::{AppId, EventId, OtpId, RANDOM_ID_BYTES, SessionId, TenantId, UserId};
+use auth_domain::ids::{
+    ActivationId, AppId, EventId, LicenseId, OtpId, RANDOM_ID_BYTES, SessionId, TenantId, UserId,
+};
+use auth_domain::license::{License, LicenseStatus};
 use auth_domain::session::Session;
 use auth_domain::{
     App, AppSlug, AuditContext, AuditEvent, AuditKind, Identifier, Phone, RoleName, SigningKey,
     Tenant, TenantSlug, User,
 };
 use auth_ports::{
-    AppStore as _, Digest, NewApp, NewLogin, NewOtp, OtpStore as _, RoleChange, UserRef, VerifyOtp,
-    VerifyOtpOutcome,
+    Activate, AppStore as _, Digest, NewApp, NewLogin, NewOtp, OtpStore as _, RoleChange, UserRef,
+    VerifyOtp, VerifyOtpOutcome,
 };
 use auth_store::test_support::{ScratchDatabase, audit_events, execute_sql, postgres_admin_url};
 use auth_store::{DatabaseUrl, Store};
@@ -144,6 +147,14 @@ pub(crate) fn user_id() -> UserId {
 
 pub(crate) fn tenant_id() -> TenantId {
     TenantId::from_random(&random_part())
+}
+
+pub(crate) fn license_id() -> LicenseId {
+    LicenseId::from_random(&random_part())
+}
+
+pub(crate) fn activation_id() -> ActivationId {
+    ActivationId::from_random(&random_part())
 }
 
 /// A phone number per `n`.
@@ -311,4 +322,35 @@ pub(crate) async fn count_rows(store: &Store, table: &str, app_id: &AppId) -> us
     )
     .await
     .unwrap()
+}
+
+/// An active `pro` license of `app_id` with `max_activations` seats, none taken, that never
+/// expires, created at [`t0`]. Ids grow with every call, so later licenses list after earlier ones.
+pub(crate) fn license(app_id: &AppId, max_activations: u32) -> License {
+    License {
+        id: license_id(),
+        app_id: app_id.clone(),
+        user_id: None,
+        tenant: None,
+        product: Some("pro".to_owned()),
+        max_activations,
+        active_seats: 0,
+        status: LicenseStatus::Active,
+        expires_at: None,
+        metadata: serde_json::json!({}),
+        created_at: t0(),
+    }
+}
+
+/// Device `device` (its hash is `digest(device)`) asking for a seat on the license whose key hashes
+/// to `key` at `now`; a new activation would get a fresh id.
+pub(crate) fn activate(app_id: &AppId, key: Digest, device: u8, now: OffsetDateTime) -> Activate {
+    Activate {
+        app_id: app_id.clone(),
+        key_hash: key,
+        device_hash: digest(device),
+        device_name: Some(format!("Device {device}")),
+        activation_id: activation_id(),
+        now,
+    }
 }

@@ -1,0 +1,2 @@
+DROP TABLE activations;
+DROP TABLE licenses;
