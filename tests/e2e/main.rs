@@ -4,6 +4,8 @@
 
 // Compiled only as a test target; cfg(test) also tells clippy that this is all test code.
 #[cfg(test)]
+mod audit;
+#[cfg(test)]
 mod errors;
 #[cfg(test)]
 mod licenses;

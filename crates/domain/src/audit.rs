@@ -173,3 +173,91 @@ impl AuditEvent {
         self
     }
 }
+
+impl AuditKind {
+    /// Every event the engine writes: the catalogue, which docs/audit-log.md documents.
+    pub const ALL: [Self; 21] = [
+        Self::AppCreated,
+        Self::AppAuthFailed,
+        Self::OtpSent,
+        Self::OtpVerifyFailed,
+        Self::OtpLocked,
+        Self::Login,
+        Self::Refresh,
+        Self::RefreshReuseDetected,
+        Self::Logout,
+        Self::RateLimited,
+        Self::TenantCreated,
+        Self::RoleAssigned,
+        Self::RoleRevoked,
+        Self::LicenseGenerated,
+        Self::LicenseActivated,
+        Self::LicenseActivationFailed,
+        Self::LicenseVerifyFailed,
+        Self::LicenseDeactivated,
+        Self::LicenseSuspended,
+        Self::LicenseReinstated,
+        Self::LicenseRevoked,
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AuditKind;
+    use std::collections::BTreeSet;
+
+    /// Names a kind by exhaustive match: a new variant does not compile until it is placed here,
+    /// and so until it is in [`AuditKind::ALL`] and the documented catalogue.
+    fn listed(kind: AuditKind) -> bool {
+        match kind {
+            AuditKind::AppCreated
+            | AuditKind::AppAuthFailed
+            | AuditKind::OtpSent
+            | AuditKind::OtpVerifyFailed
+            | AuditKind::OtpLocked
+            | AuditKind::Login
+            | AuditKind::Refresh
+            | AuditKind::RefreshReuseDetected
+            | AuditKind::Logout
+            | AuditKind::RateLimited
+            | AuditKind::TenantCreated
+            | AuditKind::RoleAssigned
+            | AuditKind::RoleRevoked
+            | AuditKind::LicenseGenerated
+            | AuditKind::LicenseActivated
+            | AuditKind::LicenseActivationFailed
+            | AuditKind::LicenseVerifyFailed
+            | AuditKind::LicenseDeactivated
+            | AuditKind::LicenseSuspended
+            | AuditKind::LicenseReinstated
+            | AuditKind::LicenseRevoked => AuditKind::ALL.contains(&kind),
+        }
+    }
+
+    /// Every record is written from an `AuditKind`, so the names the engine can write are exactly
+    /// `ALL`'s; docs/audit-log.md's catalogue must list the same names.
+    #[test]
+    fn the_engine_writes_only_catalogued_event_names() {
+        assert!(AuditKind::ALL.iter().all(|kind| listed(*kind)));
+        let written: BTreeSet<&str> = AuditKind::ALL.iter().map(|kind| kind.as_str()).collect();
+        assert_eq!(
+            written.len(),
+            AuditKind::ALL.len(),
+            "two kinds share a name"
+        );
+        let doc = include_str!("../../../docs/audit-log.md");
+        // The catalogue is the table under the first heading that names it, up to the next heading.
+        let start = doc
+            .lines()
+            .position(|l| l.starts_with('#') && l.to_lowercase().contains("catalogue"))
+            .unwrap();
+        let catalogued: BTreeSet<&str> = doc
+            .lines()
+            .skip(start + 1)
+            .take_while(|line| !line.starts_with('#'))
+            .filter_map(|line| line.strip_prefix("| `")?.split('`').next())
+            .filter(|name| name.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            .collect();
+        assert_eq!(catalogued, written);
+    }
+}

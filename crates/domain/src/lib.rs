@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod chain;
 pub mod claims;
 pub mod ct;
 pub mod identifier;

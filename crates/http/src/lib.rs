@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod audit_routes;
 mod body;
 mod context;
 mod dto;

@@ -11,7 +11,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::AppState;
 use crate::body::JsonBody;
 use crate::dto::{ActivationBody, LicenseBody};
-use crate::routes::{Answer, app_call, auth_fail, fail, resource};
+use crate::routes::{Answer, app_call, auth_fail, fail, read, resource};
 
 const MAX_KEY_CHARS: usize = 64;
 const MAX_FINGERPRINT_CHARS: usize = 512;
@@ -43,6 +43,13 @@ fn optional_user(body: &mut JsonBody) -> Option<UserId> {
 fn optional_tenant(body: &mut JsonBody) -> Option<TenantSlug> {
     let raw = body.optional_str("tenant", 63);
     body.parsed("tenant", raw, TenantSlug::parse)
+}
+
+/// The required `key` and `device_fingerprint` of a seat operation.
+fn key_and_device(body: &mut JsonBody) -> Option<(String, String)> {
+    let key = body.required_str("key", MAX_KEY_CHARS);
+    let fingerprint = body.required_str("device_fingerprint", MAX_FINGERPRINT_CHARS);
+    key.zip(fingerprint)
 }
 
 async fn generate(
@@ -96,15 +103,9 @@ async fn activate(
         .await
         .map_err(fail(&request))?;
     let (credentials, caller) = app_call(&mut body, &request);
-    let key = body.required_str("key", MAX_KEY_CHARS);
-    let fingerprint = body.required_str("device_fingerprint", MAX_FINGERPRINT_CHARS);
+    let key_and_device = key_and_device(&mut body);
     let device_name = body.optional_str("device_name", MAX_NAME_CHARS);
-    body.finish().map_err(fail(&request))?;
-    let (Some(key), Some(fingerprint)) = (key, fingerprint) else {
-        return Err(fail(&request)(
-            auth_usecases::AuthError::invalid_field("key", "is required").into(),
-        ));
-    };
+    let (key, fingerprint) = read(&request, body, key_and_device)?;
     let activated = state
         .service
         .activate_license(&credentials, &key, &fingerprint, device_name, &caller)
@@ -147,14 +148,8 @@ async fn deactivate(
         .await
         .map_err(fail(&request))?;
     let (credentials, caller) = app_call(&mut body, &request);
-    let key = body.required_str("key", MAX_KEY_CHARS);
-    let fingerprint = body.required_str("device_fingerprint", MAX_FINGERPRINT_CHARS);
-    body.finish().map_err(fail(&request))?;
-    let (Some(key), Some(fingerprint)) = (key, fingerprint) else {
-        return Err(fail(&request)(
-            auth_usecases::AuthError::invalid_field("key", "is required").into(),
-        ));
-    };
+    let key_and_device = key_and_device(&mut body);
+    let (key, fingerprint) = read(&request, body, key_and_device)?;
     let freed = state
         .service
         .deactivate_license(&credentials, &key, &fingerprint, &caller)
@@ -186,12 +181,7 @@ async fn change_status(
             None
         }
     };
-    body.finish().map_err(fail(&request))?;
-    let Some(name) = name else {
-        return Err(fail(&request)(
-            auth_usecases::AuthError::invalid_field("key", "is required").into(),
-        ));
-    };
+    let name = read(&request, body, name)?;
     let changed = state
         .service
         .change_license_status(&credentials, name, action, reason, &caller)

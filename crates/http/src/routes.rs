@@ -36,6 +36,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(resource("/metrics").route(web::get().to(metrics)))
         .configure(crate::tenant_routes::configure)
         .configure(crate::license_routes::configure)
+        .configure(crate::audit_routes::configure)
         .default_service(web::to(not_found));
 }
 
@@ -64,6 +65,16 @@ async fn not_found(request: HttpRequest) -> Answer {
 
 async fn method_not_allowed(request: HttpRequest) -> Answer {
     Err(fail(&request)(ApiError::MethodNotAllowed))
+}
+
+/// Refuses the request with the problems found, or hands back what was read.
+pub(crate) fn read<T>(
+    request: &HttpRequest,
+    body: JsonBody,
+    value: Option<T>,
+) -> Result<T, Failure> {
+    body.finish().map_err(fail(request))?;
+    value.ok_or_else(|| fail(request)(AuthError::invalid_field("body", "is incomplete").into()))
 }
 
 /// The fields every app call carries: credentials and the optional end-user context.
@@ -123,13 +134,7 @@ async fn send_otp(
             None
         }
     };
-    body.finish().map_err(fail(&request))?;
-    let Some(identifier) = identifier else {
-        return Err(auth_fail(&request)(AuthError::invalid_field(
-            "phone",
-            "is required",
-        )));
-    };
+    let identifier = read(&request, body, identifier)?;
     let sent = state
         .service
         .send_otp(SendOtp {
@@ -157,13 +162,7 @@ async fn verify_otp(
     let code = body.required_str("otp", 16);
     let code = body.parsed("otp", code, OtpCode::parse);
     let tenant = tenant(&mut body);
-    body.finish().map_err(fail(&request))?;
-    let (Some(otp_request_id), Some(code)) = (otp_id, code) else {
-        return Err(auth_fail(&request)(AuthError::invalid_field(
-            "otp",
-            "is required",
-        )));
-    };
+    let (otp_request_id, code) = read(&request, body, otp_id.zip(code))?;
     let grant = state
         .service
         .verify_otp(VerifyOtpRequest {
@@ -199,13 +198,10 @@ async fn refresh(
     let (credentials, caller) = app_call(&mut body, &request);
     let token = refresh_token(&mut body);
     let tenant = tenant(&mut body);
-    body.finish().map_err(fail(&request))?;
-    let Some(refresh_token) = token.map_err(auth_fail(&request))? else {
-        return Err(auth_fail(&request)(AuthError::invalid_field(
-            "refresh_token",
-            "is required",
-        )));
-    };
+    let token = read(&request, body, Some(token))?;
+    let refresh_token = token.map_err(auth_fail(&request))?.ok_or_else(|| {
+        auth_fail(&request)(AuthError::invalid_field("refresh_token", "is required"))
+    })?;
     let grant = state
         .service
         .refresh(RefreshRequest {
@@ -231,13 +227,10 @@ async fn logout(request: HttpRequest, payload: web::Payload, state: web::Data<Ap
     let (credentials, caller) = app_call(&mut body, &request);
     let token = refresh_token(&mut body);
     let all_sessions = body.optional_bool("all_sessions").unwrap_or(false);
-    body.finish().map_err(fail(&request))?;
-    let Some(refresh_token) = token.map_err(auth_fail(&request))? else {
-        return Err(auth_fail(&request)(AuthError::invalid_field(
-            "refresh_token",
-            "is required",
-        )));
-    };
+    let token = read(&request, body, Some(token))?;
+    let refresh_token = token.map_err(auth_fail(&request))?.ok_or_else(|| {
+        auth_fail(&request)(AuthError::invalid_field("refresh_token", "is required"))
+    })?;
     let revoked = state
         .service
         .logout(LogoutRequest {

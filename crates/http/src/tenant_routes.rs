@@ -9,7 +9,7 @@ use auth_usecases::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MembershipQuery, RoleReque
 use crate::AppState;
 use crate::body::JsonBody;
 use crate::dto::{MembershipBody, TenantBody};
-use crate::routes::{Answer, app_call, auth_fail, fail, resource};
+use crate::routes::{Answer, app_call, auth_fail, fail, read, resource};
 
 const MAX_SLUG_CHARS: usize = 63;
 const MAX_NAME_CHARS: usize = 100;
@@ -33,14 +33,6 @@ fn slug(body: &mut JsonBody, name: &str) -> Option<TenantSlug> {
 fn page_size(body: &mut JsonBody) -> u32 {
     body.optional_u32("limit", 1, MAX_PAGE_SIZE)
         .unwrap_or(DEFAULT_PAGE_SIZE)
-}
-
-/// Refuses the request with the problems found, or hands back what was read.
-fn read<T>(request: &HttpRequest, body: JsonBody, value: Option<T>) -> Result<T, crate::Failure> {
-    body.finish().map_err(fail(request))?;
-    value.ok_or_else(|| {
-        fail(request)(auth_usecases::AuthError::invalid_field("body", "is incomplete").into())
-    })
 }
 
 async fn create_tenant(

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod audit;
 mod crypto;
 mod licenses;
 mod notifier;
@@ -7,6 +8,7 @@ mod store;
 mod system;
 mod tenants;
 
+pub use audit::{AuditChain, EventFilter};
 pub use crypto::{
     Digest, KeyMaterial, KeyedHasher, MacPurpose, PublicJwk, SecretHasher, TokenCodec, TokenError,
 };
@@ -19,6 +21,8 @@ pub use store::*;
 pub use system::{Clock, RandomSource};
 pub use tenants::{CreateTenantError, MembershipError, RoleChange, TenantStore, UserRef};
 
+#[cfg(feature = "mocks")]
+pub use audit::MockAuditChain;
 #[cfg(feature = "mocks")]
 pub use crypto::{MockKeyedHasher, MockSecretHasher, MockTokenCodec};
 #[cfg(feature = "mocks")]

@@ -1,5 +1,6 @@
 //! `auth-engine`: the server and the operator's commands.
 
+mod audit;
 mod config;
 mod wiring;
 
@@ -33,6 +34,29 @@ enum Command {
     Apps {
         #[command(subcommand)]
         command: AppsCommand,
+    },
+    /// Verify or export the tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Recompute every chain (or one app's) and report the first broken link; exits 1 if any.
+    Verify {
+        /// Only this app's chain.
+        #[arg(long)]
+        app: Option<String>,
+    },
+    /// Write one app's sealed records with their links as JSON Lines.
+    Export {
+        #[arg(long)]
+        app: String,
+        /// Only records that occurred at or after this RFC 3339 time.
+        #[arg(long)]
+        since: Option<String>,
     },
 }
 
@@ -88,6 +112,7 @@ fn main() -> ExitCode {
                         revoke_sessions_on_role_change,
                     },
             } => configure_app(&config, &slug, revoke_sessions_on_role_change).await,
+            Command::Audit { command } => audit::run(&config, command).await,
         }
     });
     match result {
@@ -118,7 +143,7 @@ fn init_logging(config: &Config) {
     };
 }
 
-async fn migrate(config: &Config) -> Result<Store, String> {
+pub(crate) async fn migrate(config: &Config) -> Result<Store, String> {
     let store = Store::connect(&config.database_url, config.pool_size)
         .map_err(|e| format!("database: {e}"))?;
     store
@@ -199,6 +224,7 @@ async fn serve(config: Config) -> Result<(), String> {
         .unwrap_or_else(|| format!("http://{bound}"));
     let service = Arc::new(wiring::service(&config, &store, &master, issuer)?);
     tokio::spawn(purge_periodically(Arc::clone(&service)));
+    tokio::spawn(audit::seal_periodically(Arc::clone(&service)));
     let state = AppState {
         service,
         random: Arc::new(auth_crypto::OsRandom),

@@ -90,6 +90,7 @@ pub fn service(
         otps: store.clone(),
         sessions: store.clone(),
         tenants: store.clone(),
+        chain: store.clone(),
         licenses: store.clone(),
         limiter: store.clone(),
         audit: store.clone(),

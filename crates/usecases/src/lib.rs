@@ -2,6 +2,7 @@
 
 mod app_auth;
 mod apps;
+mod audit;
 mod error;
 mod licenses;
 mod limits;
@@ -20,6 +21,7 @@ mod verify_otp;
 
 pub use app_auth::AppCredentials;
 pub use apps::CreatedApp;
+pub use audit::{ChainBreak, ChainReport, ExportedRecord, MAX_EVENTS_PAGE};
 pub use error::{AuthError, FieldProblem};
 pub use licenses::{Activated, LicenseName, LicenseTerms, MAX_LICENSE_TOKEN_LIFETIME};
 pub use logout::LogoutRequest;

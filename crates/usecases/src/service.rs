@@ -6,8 +6,8 @@ use auth_domain::otp::OtpPolicy;
 use auth_domain::session::TokenPolicy;
 use auth_domain::{AuditEvent, AuditKind};
 use auth_ports::{
-    AppStore, AuditLog, Clock, KeyedHasher, LicenseStore, Notifier, OtpStore, RandomSource,
-    RateLimiter, SecretHasher, SessionStore, StoreHealth, TenantStore, TokenCodec,
+    AppStore, AuditChain, AuditLog, Clock, KeyedHasher, LicenseStore, Notifier, OtpStore,
+    RandomSource, RateLimiter, SecretHasher, SessionStore, StoreHealth, TenantStore, TokenCodec,
 };
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -24,6 +24,7 @@ pub struct Ports {
     pub licenses: Arc<dyn LicenseStore>,
     pub limiter: Arc<dyn RateLimiter>,
     pub audit: Arc<dyn AuditLog>,
+    pub chain: Arc<dyn AuditChain>,
     pub health: Arc<dyn StoreHealth>,
     pub notifier: Arc<dyn Notifier>,
     pub tokens: Arc<dyn TokenCodec>,

@@ -5,9 +5,9 @@ use auth_domain::otp::OtpPolicy;
 use auth_domain::session::TokenPolicy;
 use auth_domain::{App, AppSlug, SigningKey};
 use auth_ports::{
-    MockAppStore, MockAuditLog, MockClock, MockKeyedHasher, MockLicenseStore, MockNotifier,
-    MockOtpStore, MockRandomSource, MockRateLimiter, MockSecretHasher, MockSessionStore,
-    MockStoreHealth, MockTenantStore, MockTokenCodec, RateDecision,
+    MockAppStore, MockAuditChain, MockAuditLog, MockClock, MockKeyedHasher, MockLicenseStore,
+    MockNotifier, MockOtpStore, MockRandomSource, MockRateLimiter, MockSecretHasher,
+    MockSessionStore, MockStoreHealth, MockTenantStore, MockTokenCodec, RateDecision,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -77,6 +77,7 @@ pub struct Kit {
     pub licenses: MockLicenseStore,
     pub limiter: MockRateLimiter,
     pub audit: MockAuditLog,
+    pub chain: MockAuditChain,
     pub health: MockStoreHealth,
     pub notifier: MockNotifier,
     pub tokens: MockTokenCodec,
@@ -98,6 +99,7 @@ impl Kit {
             licenses: MockLicenseStore::new(),
             limiter: MockRateLimiter::new(),
             audit: MockAuditLog::new(),
+            chain: MockAuditChain::new(),
             health: MockStoreHealth::new(),
             notifier: MockNotifier::new(),
             tokens: MockTokenCodec::new(),
@@ -164,6 +166,7 @@ impl Kit {
             licenses: Arc::new(self.licenses),
             limiter: Arc::new(self.limiter),
             audit: Arc::new(self.audit),
+            chain: Arc::new(self.chain),
             health: Arc::new(self.health),
             notifier: Arc::new(self.notifier),
             tokens: Arc::new(self.tokens),

@@ -6,10 +6,12 @@
     reason = "each test module uses a different part of the kit"
 )]
 
+pub mod database;
 pub mod http;
 pub mod jwt;
 pub mod proxy;
 pub mod server;
+pub mod sha256;
 pub mod webhook;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -209,6 +209,16 @@ impl TestServer {
         format!("{}{path}", self.base_url)
     }
 
+    /// The directory the process runs in; its SQLite database is `data/auth-engine.db` there.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The value this process was given for the environment variable `key`, if any.
+    pub fn configured(&self, key: &str) -> Option<&str> {
+        self.env.get(key).map(String::as_str)
+    }
+
     pub fn client(&self) -> &reqwest::Client {
         &self.client
     }

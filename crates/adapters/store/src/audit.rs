@@ -5,27 +5,42 @@ use auth_domain::AuditEvent;
 use auth_ports::{AuditLog, StoreError, StoreHealth};
 
 use crate::Store;
-use crate::conn::{query_error, with_conn};
+use crate::conn::{query_error, transaction, with_conn};
 
-/// Appends `event` on `$conn`, in whatever transaction `$conn` is in; evaluates to
-/// `Result<(), diesel::result::Error>`. A macro so it compiles for each backend's connection.
+/// Appends `event` on `$conn`, in whatever transaction `$conn` is in, and queues it for sealing in
+/// the same transaction; evaluates to `Result<(), diesel::result::Error>`. A macro so it compiles
+/// for each backend's connection.
 macro_rules! append {
-    ($conn:expr, $event:expr) => {
-        diesel_async::RunQueryDsl::execute(
+    ($conn:expr, $event:expr) => {{
+        let row = $crate::models::NewAuditRow::from_domain($event);
+        let chain = row.app_id.clone().unwrap_or_default();
+        match diesel_async::RunQueryDsl::get_result::<i64>(
             diesel::insert_into($crate::schema::audit_events::table)
-                .values($crate::models::NewAuditRow::from_domain($event)),
+                .values(row)
+                .returning($crate::schema::audit_events::seq),
             $conn,
         )
         .await
-        .map(|_| ())
-    };
+        {
+            Ok(seq) => diesel_async::RunQueryDsl::execute(
+                diesel::insert_into($crate::schema::audit_pending::table).values((
+                    diesel::ExpressionMethods::eq($crate::schema::audit_pending::seq, seq),
+                    diesel::ExpressionMethods::eq($crate::schema::audit_pending::chain, chain),
+                )),
+                $conn,
+            )
+            .await
+            .map(|_| ()),
+            Err(error) => Err(error),
+        }
+    }};
 }
 pub(crate) use append;
 
 #[async_trait]
 impl AuditLog for Store {
     async fn append(&self, event: AuditEvent) -> Result<(), StoreError> {
-        with_conn!(self, |conn| append!(conn, event)).map_err(query_error)
+        transaction!(self, |conn| { append!(conn, event) }).map_err(query_error)
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod apps;
 mod audit;
+mod chain;
 mod conn;
 mod licenses;
 mod limits;

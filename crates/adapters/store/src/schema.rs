@@ -136,6 +136,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     role_assignments,
     licenses,
     activations,
+    audit_pending,
+    audit_chain,
 );
 
 diesel::table! {
@@ -169,3 +171,22 @@ diesel::table! {
 }
 
 diesel::joinable!(activations -> licenses (license_id));
+
+diesel::table! {
+    audit_pending (seq) {
+        seq -> BigInt,
+        chain -> Text,
+    }
+}
+
+diesel::table! {
+    audit_chain (chain, position) {
+        chain -> Text,
+        position -> BigInt,
+        event_seq -> BigInt,
+        link -> Binary,
+    }
+}
+
+diesel::joinable!(audit_pending -> audit_events (seq));
+diesel::joinable!(audit_chain -> audit_events (event_seq));

@@ -1,7 +1,8 @@
 //! The audit log is append-only, enforced by the database itself; and the store answers a ping.
 
 use auth_domain::AuditKind;
-use auth_ports::{AuditLog as _, StoreHealth as _};
+use auth_domain::chain::ChainLink;
+use auth_ports::{AuditChain as _, AuditLog as _, EventFilter, StoreHealth as _};
 use auth_store::Store;
 use auth_store::test_support::{audit_events, execute_sql};
 
@@ -28,4 +29,83 @@ async fn audit_records_cannot_be_changed_or_removed(store: Store) {
 contract!(a_reachable_store_answers_a_ping);
 async fn a_reachable_store_answers_a_ping(store: Store) {
     assert_eq!(store.ping().await, Ok(()));
+}
+
+contract!(every_record_waits_to_be_sealed_and_each_position_is_taken_once);
+async fn every_record_waits_to_be_sealed_and_each_position_is_taken_once(store: Store) {
+    let app = app(&store).await;
+    store
+        .append(event(&app.id, AuditKind::AppAuthFailed, t0()))
+        .await
+        .unwrap();
+    let chain = app.id.as_str();
+
+    let pending = store.pending(chain, 10).await.unwrap();
+    let links: Vec<ChainLink> = pending
+        .iter()
+        .zip(1..)
+        .map(|(record, position)| ChainLink {
+            position,
+            event_seq: record.seq,
+            link: [7; 32],
+        })
+        .collect();
+    let first = store.append_links(chain, links.clone()).await.unwrap();
+    let again = store.append_links(chain, links).await.unwrap();
+
+    assert_eq!(
+        pending.iter().map(|r| r.event.as_str()).collect::<Vec<_>>(),
+        ["app_created", "app_auth_failed"]
+    );
+    assert!(first, "the first sealer takes positions 1 and 2");
+    assert!(
+        !again,
+        "a second sealer with the same positions must lose, writing nothing"
+    );
+    assert!(store.pending(chain, 10).await.unwrap().is_empty());
+    assert_eq!(
+        store.chain_head(chain).await.unwrap().map(|h| h.position),
+        Some(2)
+    );
+    assert!(
+        store
+            .pending_chains(10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c != chain)
+    );
+    let listed = store
+        .sealed_events(chain, 0, &EventFilter::default(), 10)
+        .await
+        .unwrap();
+    assert_eq!(listed.iter().map(|(p, _)| *p).collect::<Vec<_>>(), [1, 2]);
+    let sealed_links = execute_sql(&store, "UPDATE audit_chain SET position = position + 10").await;
+    assert!(
+        sealed_links.is_err(),
+        "links are append-only too: {sealed_links:?}"
+    );
+}
+
+contract!(a_record_written_behind_the_engines_back_is_outside_the_chain);
+async fn a_record_written_behind_the_engines_back_is_outside_the_chain(store: Store) {
+    let app = app(&store).await;
+    let forged = format!(
+        "INSERT INTO audit_events (id, app_id, event, outcome, details, occurred_at) \
+         VALUES ('evt_forged', '{}', 'login', 'success', '{{}}', 1)",
+        app.id
+    );
+
+    execute_sql(&store, &forged).await.unwrap();
+
+    let outside = store.outside_chain(app.id.as_str(), 10).await.unwrap();
+    assert_eq!(
+        outside.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["evt_forged"]
+    );
+    assert_eq!(
+        store.pending(app.id.as_str(), 10).await.unwrap().len(),
+        1,
+        "only app_created waits"
+    );
 }

@@ -1,0 +1,263 @@
+//! The audit hash chain: records waiting in `audit_pending`, links in `audit_chain`.
+
+use async_trait::async_trait;
+use auth_domain::chain::{ChainLink, StoredEvent};
+use auth_ports::{AuditChain, EventFilter, StoreError};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use crate::Store;
+use crate::conn::{is_unique_violation, query_error, transaction, with_conn};
+use crate::models::micros;
+use crate::schema::{audit_chain, audit_events, audit_pending};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+struct EventRow {
+    seq: i64,
+    id: String,
+    app_id: Option<String>,
+    event: String,
+    outcome: String,
+    actor: Option<String>,
+    subject: Option<String>,
+    client_ip: Option<String>,
+    user_agent: Option<String>,
+    request_id: Option<String>,
+    details: String,
+    occurred_at: i64,
+}
+
+impl From<EventRow> for StoredEvent {
+    fn from(row: EventRow) -> Self {
+        Self {
+            seq: row.seq,
+            id: row.id,
+            app_id: row.app_id,
+            event: row.event,
+            outcome: row.outcome,
+            actor: row.actor,
+            subject: row.subject,
+            client_ip: row.client_ip,
+            user_agent: row.user_agent,
+            request_id: row.request_id,
+            details: row.details,
+            occurred_at: row.occurred_at,
+        }
+    }
+}
+
+fn link_of(position: i64, event_seq: i64, link: &[u8]) -> Result<ChainLink, StoreError> {
+    let link: [u8; 32] = link
+        .try_into()
+        .map_err(|_| StoreError::Internal("a stored link is not 32 bytes".into()))?;
+    Ok(ChainLink {
+        position,
+        event_seq,
+        link,
+    })
+}
+
+fn limit(count: u32) -> i64 {
+    i64::from(count.max(1))
+}
+
+#[async_trait]
+impl AuditChain for Store {
+    async fn pending_chains(&self, count: u32) -> Result<Vec<String>, StoreError> {
+        with_conn!(self, |conn| {
+            audit_pending::table
+                .select(audit_pending::chain)
+                .distinct()
+                .order(audit_pending::chain)
+                .limit(limit(count))
+                .load(conn)
+                .await
+        })
+        .map_err(query_error)
+    }
+
+    async fn chain_head(&self, chain: &str) -> Result<Option<ChainLink>, StoreError> {
+        let head: Option<(i64, i64, Vec<u8>)> = with_conn!(self, |conn| {
+            audit_chain::table
+                .filter(audit_chain::chain.eq(chain))
+                .order(audit_chain::position.desc())
+                .select((
+                    audit_chain::position,
+                    audit_chain::event_seq,
+                    audit_chain::link,
+                ))
+                .first(conn)
+                .await
+                .optional()
+        })
+        .map_err(query_error)?;
+        head.map(|(position, seq, link)| link_of(position, seq, &link))
+            .transpose()
+    }
+
+    async fn pending(&self, chain: &str, count: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows: Vec<EventRow> = with_conn!(self, |conn| {
+            audit_pending::table
+                .inner_join(audit_events::table)
+                .filter(audit_pending::chain.eq(chain))
+                .order(audit_pending::seq.asc())
+                .limit(limit(count))
+                .select(EventRow::as_select())
+                .load(conn)
+                .await
+        })
+        .map_err(query_error)?;
+        Ok(rows.into_iter().map(StoredEvent::from).collect())
+    }
+
+    async fn append_links(&self, chain: &str, links: Vec<ChainLink>) -> Result<bool, StoreError> {
+        let appended = transaction!(self, |conn| {
+            for link in &links {
+                diesel::insert_into(audit_chain::table)
+                    .values((
+                        audit_chain::chain.eq(chain),
+                        audit_chain::position.eq(link.position),
+                        audit_chain::event_seq.eq(link.event_seq),
+                        audit_chain::link.eq(link.link.as_slice()),
+                    ))
+                    .execute(conn)
+                    .await?;
+            }
+            let seqs: Vec<i64> = links.iter().map(|link| link.event_seq).collect();
+            let removed =
+                diesel::delete(audit_pending::table.filter(audit_pending::seq.eq_any(&seqs)))
+                    .execute(conn)
+                    .await?;
+            if removed != links.len() {
+                // Another sealer sealed some of these first: undo everything.
+                return Err(diesel::result::Error::RollbackTransaction);
+            }
+            Ok(())
+        });
+        match appended {
+            Ok(()) => Ok(true),
+            Err(diesel::result::Error::RollbackTransaction) => Ok(false),
+            Err(error) if is_unique_violation(&error) => Ok(false),
+            Err(error) => Err(query_error(error)),
+        }
+    }
+
+    async fn sealed_events(
+        &self,
+        chain: &str,
+        after: i64,
+        filter: &EventFilter,
+        count: u32,
+    ) -> Result<Vec<(i64, StoredEvent)>, StoreError> {
+        let rows: Vec<(i64, EventRow)> = with_conn!(self, |conn| {
+            let mut query = audit_chain::table
+                .inner_join(audit_events::table)
+                .filter(audit_chain::chain.eq(chain))
+                .filter(audit_chain::position.gt(after))
+                .into_boxed();
+            if let Some(since) = filter.since {
+                query = query.filter(audit_events::occurred_at.ge(micros(since)));
+            }
+            if let Some(until) = filter.until {
+                query = query.filter(audit_events::occurred_at.lt(micros(until)));
+            }
+            if let Some(event) = &filter.event {
+                query = query.filter(audit_events::event.eq(event));
+            }
+            if let Some(user_id) = &filter.user_id {
+                query = query.filter(
+                    audit_events::actor
+                        .eq(user_id)
+                        .or(audit_events::subject.eq(user_id)),
+                );
+            }
+            query
+                .order(audit_chain::position.asc())
+                .limit(limit(count))
+                .select((audit_chain::position, EventRow::as_select()))
+                .load(conn)
+                .await
+        })
+        .map_err(query_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|(position, row)| (position, row.into()))
+            .collect())
+    }
+
+    async fn links(
+        &self,
+        chain: &str,
+        from: i64,
+        count: u32,
+    ) -> Result<Vec<(ChainLink, Option<StoredEvent>)>, StoreError> {
+        let rows: Vec<(i64, i64, Vec<u8>, Option<EventRow>)> = with_conn!(self, |conn| {
+            audit_chain::table
+                .left_join(audit_events::table)
+                .filter(audit_chain::chain.eq(chain))
+                .filter(audit_chain::position.ge(from))
+                .order(audit_chain::position.asc())
+                .limit(limit(count))
+                .select((
+                    audit_chain::position,
+                    audit_chain::event_seq,
+                    audit_chain::link,
+                    Option::<EventRow>::as_select(),
+                ))
+                .load(conn)
+                .await
+        })
+        .map_err(query_error)?;
+        rows.into_iter()
+            .map(|(position, seq, link, row)| {
+                Ok((link_of(position, seq, &link)?, row.map(StoredEvent::from)))
+            })
+            .collect()
+    }
+
+    async fn chains(&self) -> Result<Vec<String>, StoreError> {
+        with_conn!(self, |conn| {
+            let sealed: Vec<String> = audit_chain::table
+                .select(audit_chain::chain)
+                .distinct()
+                .load(conn)
+                .await
+                .map_err(query_error)?;
+            let waiting: Vec<String> = audit_pending::table
+                .select(audit_pending::chain)
+                .distinct()
+                .load(conn)
+                .await
+                .map_err(query_error)?;
+            let mut all: Vec<String> = sealed.into_iter().chain(waiting).collect();
+            all.sort();
+            all.dedup();
+            Ok(all)
+        })
+    }
+
+    async fn outside_chain(&self, chain: &str, count: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows: Vec<EventRow> = with_conn!(self, |conn| {
+            let sealed = audit_chain::table.select(audit_chain::event_seq);
+            let waiting = audit_pending::table.select(audit_pending::seq);
+            let mut query = audit_events::table
+                .filter(audit_events::seq.ne_all(sealed))
+                .filter(audit_events::seq.ne_all(waiting))
+                .into_boxed();
+            query = if chain.is_empty() {
+                query.filter(audit_events::app_id.is_null())
+            } else {
+                query.filter(audit_events::app_id.eq(chain))
+            };
+            query
+                .order(audit_events::seq.asc())
+                .limit(limit(count))
+                .select(EventRow::as_select())
+                .load(conn)
+                .await
+        })
+        .map_err(query_error)?;
+        Ok(rows.into_iter().map(StoredEvent::from).collect())
+    }
+}

@@ -1,0 +1,421 @@
+//! The audit log: sealing records into each app's hash chain, listing them, verifying and exporting
+//! the chain.
+
+use auth_domain::chain::{ChainLink, GENESIS, StoredEvent};
+use auth_domain::ct::constant_time_eq;
+use auth_ports::EventFilter;
+
+use crate::tenants::Page;
+use crate::{AppCredentials, AuthError, AuthService, Caller};
+
+/// Records sealed per batch.
+const SEAL_BATCH: u32 = 500;
+/// Links read per batch when verifying or exporting.
+const READ_BATCH: u32 = 10_000;
+/// The most records one `/audit/events` page may ask for.
+pub const MAX_EVENTS_PAGE: u32 = 1000;
+
+/// Where a chain stops being what was sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainBreak {
+    pub position: Option<i64>,
+    pub event_id: Option<String>,
+    pub problem: String,
+}
+
+/// What verifying one chain found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainReport {
+    pub chain: String,
+    pub records: u64,
+    pub first_break: Option<ChainBreak>,
+}
+
+/// One sealed record with its place in the chain, as exported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportedRecord {
+    pub link: ChainLink,
+    pub previous: [u8; 32],
+    pub event: StoredEvent,
+}
+
+impl AuthService {
+    /// Seals every record of `chain` that is waiting, in the order they are found; safe to run in
+    /// any number of processes at once (a sealer that loses a race re-reads and goes on).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn seal(&self, chain: &str) -> Result<u64, AuthError> {
+        let audit = &self.ports.chain;
+        let mut sealed = 0;
+        let mut lost_races = 0;
+        loop {
+            let head = audit.chain_head(chain).await?;
+            let batch = audit.pending(chain, SEAL_BATCH).await?;
+            if batch.is_empty() {
+                return Ok(sealed);
+            }
+            let (mut position, mut previous) =
+                head.map_or((0, GENESIS), |head| (head.position, head.link));
+            let mut links = Vec::with_capacity(batch.len());
+            for event in &batch {
+                position += 1;
+                previous = self.ports.mac.sha256(&event.link_input(&previous));
+                links.push(ChainLink {
+                    position,
+                    event_seq: event.seq,
+                    link: previous,
+                });
+            }
+            let count = links.len() as u64;
+            if audit.append_links(chain, links).await? {
+                sealed += count;
+            } else {
+                lost_races += 1;
+                if lost_races > 10 {
+                    return Ok(sealed);
+                }
+            }
+        }
+    }
+
+    /// Seals every chain with waiting records.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn seal_all(&self) -> Result<u64, AuthError> {
+        let mut sealed = 0;
+        for chain in self.ports.chain.pending_chains(1000).await? {
+            sealed += self.seal(&chain).await?;
+        }
+        Ok(sealed)
+    }
+
+    /// A page of the app's records, oldest first, in chain order: a page never skips or repeats a
+    /// record, because positions are only ever appended.
+    ///
+    /// # Errors
+    /// Credential errors, store failures.
+    pub async fn audit_events(
+        &self,
+        credentials: &AppCredentials,
+        filter: EventFilter,
+        cursor: Option<i64>,
+        limit: u32,
+        caller: &Caller,
+    ) -> Result<Page<(i64, StoredEvent)>, AuthError> {
+        let app = self.authenticate(credentials, caller).await?;
+        // Seal first, so what committed before this call is listed now.
+        self.seal(app.id.as_str()).await?;
+        let events = self
+            .ports
+            .chain
+            .sealed_events(app.id.as_str(), cursor.unwrap_or(0), &filter, limit + 1)
+            .await?;
+        Ok(Page::from_overfetch(events, limit, |(position, _)| {
+            position.to_string()
+        }))
+    }
+
+    /// The chain names: an app id each, `""` for records of no app.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn audit_chains(&self) -> Result<Vec<String>, AuthError> {
+        Ok(self.ports.chain.chains().await?)
+    }
+
+    /// The chain of the app with this slug.
+    ///
+    /// # Errors
+    /// `invalid_request` for an unknown slug; store failures.
+    pub async fn audit_chain_of(&self, slug: &str) -> Result<String, AuthError> {
+        let app = self.ports.apps.find_app_by_slug(slug).await?;
+        app.map(|app| app.id.as_str().to_owned())
+            .ok_or_else(|| AuthError::invalid_field("app", "no app has this slug"))
+    }
+
+    /// Recomputes a chain from its first link and reports the first place it breaks.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn verify_chain(&self, chain: &str) -> Result<ChainReport, AuthError> {
+        let mut report = ChainReport {
+            chain: chain.to_owned(),
+            records: 0,
+            first_break: None,
+        };
+        let mut previous = GENESIS;
+        let mut expected = 1;
+        loop {
+            let batch = self.ports.chain.links(chain, expected, READ_BATCH).await?;
+            if batch.is_empty() {
+                break;
+            }
+            for (link, event) in batch {
+                let broken = |problem: String, event_id: Option<String>| ChainBreak {
+                    position: Some(link.position),
+                    event_id,
+                    problem,
+                };
+                if link.position != expected {
+                    report.first_break = Some(broken(
+                        format!("position {expected} is missing from the chain"),
+                        None,
+                    ));
+                    return Ok(report);
+                }
+                let Some(event) = event else {
+                    report.first_break = Some(broken(
+                        format!(
+                            "the record sealed here (seq {}) has been deleted",
+                            link.event_seq
+                        ),
+                        None,
+                    ));
+                    return Ok(report);
+                };
+                let recomputed = self.ports.mac.sha256(&event.link_input(&previous));
+                if !constant_time_eq(&recomputed, &link.link) {
+                    // Edited, or swapped with another record: either way this record is not what was sealed here.
+                    let problem = "the record differs from what was sealed here".to_owned();
+                    report.first_break = Some(broken(problem, Some(event.id)));
+                    return Ok(report);
+                }
+                previous = link.link;
+                expected += 1;
+                report.records += 1;
+            }
+        }
+        if let Some(stray) = self
+            .ports
+            .chain
+            .outside_chain(chain, 1)
+            .await?
+            .into_iter()
+            .next()
+        {
+            report.first_break = Some(ChainBreak {
+                position: None,
+                event_id: Some(stray.id.clone()),
+                problem: format!(
+                    "record {} (seq {}) is in the log but was never sealed: inserted behind the engine's back",
+                    stray.id, stray.seq
+                ),
+            });
+        }
+        Ok(report)
+    }
+
+    /// Sealed records of a chain from `from_position` on, with their links, for export.
+    ///
+    /// # Errors
+    /// Store failures; `internal_error` for a link whose record is gone (verify names it).
+    pub async fn export_chain(
+        &self,
+        chain: &str,
+        from_position: i64,
+        previous: [u8; 32],
+    ) -> Result<Vec<ExportedRecord>, AuthError> {
+        let mut previous = previous;
+        let mut records = Vec::new();
+        for (link, event) in self
+            .ports
+            .chain
+            .links(chain, from_position, READ_BATCH)
+            .await?
+        {
+            let event = event.ok_or(AuthError::Internal)?;
+            records.push(ExportedRecord {
+                previous,
+                event,
+                link: link.clone(),
+            });
+            previous = link.link;
+        }
+        Ok(records)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_kit::Kit;
+    use auth_domain::chain::{ChainLink, GENESIS, StoredEvent};
+    use std::sync::{Arc, Mutex};
+
+    fn event(seq: i64) -> StoredEvent {
+        StoredEvent {
+            seq,
+            id: format!("evt_{seq}"),
+            app_id: Some("app_a".into()),
+            event: "login".into(),
+            outcome: "success".into(),
+            actor: None,
+            subject: None,
+            client_ip: None,
+            user_agent: None,
+            request_id: None,
+            details: "{}".into(),
+            occurred_at: seq * 1_000_000,
+        }
+    }
+
+    /// A stand-in hash: the first 32 bytes of the input, XOR-folded with the rest.
+    fn fold(data: &[u8]) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        for (i, byte) in data.iter().enumerate() {
+            out[i % 32] ^= byte.rotate_left(u32::try_from(i % 7).unwrap());
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn sealing_links_each_record_to_the_one_before_from_the_head_on() {
+        // Arrange
+        let mut kit = Kit::new();
+        kit.mac.expect_sha256().returning(fold);
+        let head = ChainLink {
+            position: 4,
+            event_seq: 3,
+            link: [1; 32],
+        };
+        kit.chain
+            .expect_chain_head()
+            .returning(move |_| Ok(Some(head.clone())));
+        let mut served = false;
+        kit.chain.expect_pending().returning(move |_, _| {
+            let batch = if served {
+                vec![]
+            } else {
+                vec![event(9), event(7)]
+            };
+            served = true;
+            Ok(batch)
+        });
+        let appended = Arc::new(Mutex::new(Vec::new()));
+        let keep = Arc::clone(&appended);
+        kit.chain.expect_append_links().returning(move |_, links| {
+            keep.lock().unwrap().extend(links);
+            Ok(true)
+        });
+
+        // Act
+        let sealed = kit.service().seal("app_a").await.unwrap();
+
+        // Assert
+        let links = appended.lock().unwrap().clone();
+        let first = fold(&event(9).link_input(&[1; 32]));
+        let second = fold(&event(7).link_input(&first));
+        assert_eq!(sealed, 2);
+        assert_eq!(
+            links,
+            [
+                ChainLink {
+                    position: 5,
+                    event_seq: 9,
+                    link: first
+                },
+                ChainLink {
+                    position: 6,
+                    event_seq: 7,
+                    link: second
+                },
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_sealer_that_loses_a_race_rereads_the_head_and_goes_on() {
+        // Arrange: the first append loses to another process, which moved the head.
+        let mut kit = Kit::new();
+        kit.mac.expect_sha256().returning(fold);
+        let heads = Arc::new(Mutex::new(vec![
+            Some(ChainLink {
+                position: 1,
+                event_seq: 1,
+                link: [2; 32],
+            }),
+            None,
+        ]));
+        kit.chain
+            .expect_chain_head()
+            .returning(move |_| Ok(heads.lock().unwrap().pop().unwrap_or(None)));
+        let pendings = Arc::new(Mutex::new(vec![vec![], vec![event(2)], vec![event(2)]]));
+        kit.chain
+            .expect_pending()
+            .returning(move |_, _| Ok(pendings.lock().unwrap().pop().unwrap_or_default()));
+        let attempts = Arc::new(Mutex::new(Vec::new()));
+        let keep = Arc::clone(&attempts);
+        kit.chain.expect_append_links().returning(move |_, links| {
+            let mut seen = keep.lock().unwrap();
+            seen.push(links[0].position);
+            Ok(seen.len() > 1)
+        });
+
+        // Act
+        let sealed = kit.service().seal("app_a").await.unwrap();
+
+        // Assert
+        assert_eq!(sealed, 1);
+        assert_eq!(*attempts.lock().unwrap(), [1, 2]);
+    }
+
+    #[tokio::test]
+    async fn verifying_names_the_first_record_that_differs_from_its_link() {
+        // Arrange: three sealed records; the second was edited after sealing.
+        let mut kit = Kit::new();
+        kit.mac.expect_sha256().returning(fold);
+        let l1 = fold(&event(1).link_input(&GENESIS));
+        let l2 = fold(&event(2).link_input(&l1));
+        let l3 = fold(&event(3).link_input(&l2));
+        let mut edited = event(2);
+        edited.details = r#"{"forged":true}"#.into();
+        let mut served = false;
+        kit.chain.expect_links().returning(move |_, _, _| {
+            let batch = if served {
+                vec![]
+            } else {
+                vec![
+                    (
+                        ChainLink {
+                            position: 1,
+                            event_seq: 1,
+                            link: l1,
+                        },
+                        Some(event(1)),
+                    ),
+                    (
+                        ChainLink {
+                            position: 2,
+                            event_seq: 2,
+                            link: l2,
+                        },
+                        Some(edited.clone()),
+                    ),
+                    (
+                        ChainLink {
+                            position: 3,
+                            event_seq: 3,
+                            link: l3,
+                        },
+                        Some(event(3)),
+                    ),
+                ]
+            };
+            served = true;
+            Ok(batch)
+        });
+        kit.chain
+            .expect_outside_chain()
+            .returning(|_, _| Ok(vec![]));
+
+        // Act
+        let report = kit.service().verify_chain("app_a").await.unwrap();
+
+        // Assert
+        let broken = report.first_break.unwrap();
+        assert_eq!(report.records, 1);
+        assert_eq!(broken.position, Some(2));
+        assert_eq!(broken.event_id.as_deref(), Some("evt_2"));
+    }
+}

@@ -1,0 +1,244 @@
+//! Someone with the database owner's rights lifts the append-only triggers and edits, deletes,
+//! swaps or inserts records: `audit verify` fails and names where. On SQLite and on Postgres (the
+//! Postgres cases are skipped without `TEST_DATABASE_URL`).
+
+use auth_store::Store;
+use serde_json::{Value, json};
+
+use super::backend::{Backend, Deployment};
+use super::{Reader, int, mentions_position, text, verify};
+use crate::support::database::{open, quoted, refused_sql, sql};
+use crate::support::unique_phone;
+
+/// What is done to the sealed log.
+#[derive(Debug, Clone, Copy)]
+enum Tampering {
+    /// One record's `details` rewritten.
+    Edit,
+    /// One record removed.
+    Delete,
+    /// Two records' `event` and `details` exchanged: the log reordered.
+    Swap,
+    /// A record written straight into the table, copying a real one.
+    Insert,
+}
+
+/// What the BROKEN line must name.
+#[derive(Debug)]
+struct Expected {
+    position: Option<i64>,
+    record: Option<String>,
+    words: Option<&'static str>,
+}
+
+const FORGED_ID: &str = "evt_forgedforgedforgedforgedforged";
+
+/// Seals ≥ 6 records, checks they verify, applies `tampering` and checks that verify names it.
+async fn tampering_is_caught(backend: Backend, tampering: Tampering) {
+    // Arrange
+    let Some(mut deployment) = Deployment::start(backend).await else {
+        return;
+    };
+    let h = &deployment.h;
+    let first = h.login(&unique_phone()).await;
+    h.login(&unique_phone()).await;
+    h.refresh(&first.str("refresh_token")).await.assert_ok();
+    // Listing seals every record committed so far.
+    let events = Reader::of(h).all(json!({})).await;
+    assert!(events.len() >= 6, "{events:?}");
+    verify(&h.server, Some(&h.app.app_slug))
+        .await
+        .assert_intact();
+    let store = open(&h.server);
+
+    // Act
+    let expected = tamper(backend, &store, tampering, &events).await;
+    let verdict = verify(&h.server, Some(&h.app.app_slug)).await;
+
+    // Assert
+    let line = verdict.broken_line();
+    if let Some(position) = expected.position {
+        assert!(
+            mentions_position(line, position),
+            "{tampering:?} at position {position} is not named: {line}"
+        );
+    }
+    if let Some(record) = &expected.record {
+        assert!(
+            line.contains(record.as_str()),
+            "{tampering:?} of {record} is not named: {line}"
+        );
+    }
+    if let Some(words) = expected.words {
+        assert!(
+            line.contains(words),
+            "{tampering:?} is not called `{words}`: {line}"
+        );
+    }
+    drop(store);
+    deployment.h.server.stop().await;
+}
+
+/// Does `tampering` to the sealed `events` (app_created, otp_sent, login, …) behind the engine.
+async fn tamper(
+    backend: Backend,
+    store: &Store,
+    tampering: Tampering,
+    events: &[Value],
+) -> Expected {
+    let (earlier, target) = (&events[1], &events[2]);
+    let target_id = text(target, "id");
+    match tampering {
+        Tampering::Edit => {
+            let edit = format!(
+                "UPDATE audit_events SET details = '{{\"tampered\":true}}' WHERE id = {}",
+                quoted(target_id)
+            );
+            refused_sql(store, &edit).await;
+            backend.lift_append_only(store).await;
+            assert_eq!(sql(store, &edit).await, 1, "{edit}");
+            Expected {
+                position: Some(int(target, "seq")),
+                record: Some(target_id.to_owned()),
+                words: None,
+            }
+        }
+        Tampering::Delete => {
+            let delete = format!("DELETE FROM audit_events WHERE id = {}", quoted(target_id));
+            refused_sql(store, &delete).await;
+            backend.lift_append_only(store).await;
+            backend.allow_dangling_links(store).await;
+            let unsealed = format!(
+                "DELETE FROM audit_pending WHERE seq IN (SELECT seq FROM audit_events WHERE id = {})",
+                quoted(target_id)
+            );
+            assert_eq!(
+                sql(store, &unsealed).await,
+                0,
+                "a listed record still waits to be sealed"
+            );
+            assert_eq!(sql(store, &delete).await, 1, "{delete}");
+            Expected {
+                position: Some(int(target, "seq")),
+                record: None,
+                words: Some("deleted"),
+            }
+        }
+        Tampering::Swap => {
+            backend.lift_append_only(store).await;
+            for (record, other) in [(earlier, target), (target, earlier)] {
+                let swap = format!(
+                    "UPDATE audit_events SET event = {}, details = {} WHERE id = {}",
+                    quoted(text(other, "event")),
+                    quoted(&other["details"].to_string()),
+                    quoted(text(record, "id"))
+                );
+                assert_eq!(sql(store, &swap).await, 1, "{swap}");
+            }
+            Expected {
+                position: Some(int(earlier, "seq")),
+                record: Some(text(earlier, "id").to_owned()),
+                words: None,
+            }
+        }
+        Tampering::Insert => {
+            let insert = format!(
+                "INSERT INTO audit_events (id, app_id, event, outcome, actor, subject, client_ip, \
+                 user_agent, request_id, details, occurred_at) \
+                 SELECT {}, app_id, event, outcome, actor, subject, client_ip, user_agent, \
+                 request_id, details, occurred_at FROM audit_events WHERE id = {}",
+                quoted(FORGED_ID),
+                quoted(target_id)
+            );
+            assert_eq!(sql(store, &insert).await, 1, "{insert}");
+            Expected {
+                position: None,
+                record: Some(FORGED_ID.to_owned()),
+                words: None,
+            }
+        }
+    }
+}
+
+/// Without lifting anything, the database refuses to change the records or their chain.
+async fn the_database_refuses_to_rewrite_the_log(backend: Backend) {
+    // Arrange
+    let Some(mut deployment) = Deployment::start(backend).await else {
+        return;
+    };
+    let h = &deployment.h;
+    h.login(&unique_phone()).await;
+    Reader::of(h).all(json!({})).await;
+    let store = open(&h.server);
+
+    // Act
+    let mut statements = vec![
+        "UPDATE audit_events SET outcome = 'failure'",
+        "DELETE FROM audit_events",
+        "UPDATE audit_chain SET position = position + 1000",
+        "DELETE FROM audit_chain",
+    ];
+    if backend == Backend::Postgres {
+        statements.extend(["TRUNCATE audit_events", "TRUNCATE audit_chain"]);
+    }
+    for statement in statements {
+        refused_sql(&store, statement).await;
+    }
+
+    // Assert
+    verify(&h.server, Some(&h.app.app_slug))
+        .await
+        .assert_intact();
+    drop(store);
+    deployment.h.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_edited_record_is_named_with_its_position_on_sqlite() {
+    tampering_is_caught(Backend::Sqlite, Tampering::Edit).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_deleted_record_is_reported_at_its_position_on_sqlite() {
+    tampering_is_caught(Backend::Sqlite, Tampering::Delete).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_swapped_records_are_caught_at_the_first_of_them_on_sqlite() {
+    tampering_is_caught(Backend::Sqlite, Tampering::Swap).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_record_inserted_behind_the_engines_back_is_named_on_sqlite() {
+    tampering_is_caught(Backend::Sqlite, Tampering::Insert).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_database_refuses_to_rewrite_the_log_on_sqlite() {
+    the_database_refuses_to_rewrite_the_log(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_edited_record_is_named_with_its_position_on_postgres() {
+    tampering_is_caught(Backend::Postgres, Tampering::Edit).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_deleted_record_is_reported_at_its_position_on_postgres() {
+    tampering_is_caught(Backend::Postgres, Tampering::Delete).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_swapped_records_are_caught_at_the_first_of_them_on_postgres() {
+    tampering_is_caught(Backend::Postgres, Tampering::Swap).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_record_inserted_behind_the_engines_back_is_named_on_postgres() {
+    tampering_is_caught(Backend::Postgres, Tampering::Insert).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_database_refuses_to_rewrite_the_log_on_postgres() {
+    the_database_refuses_to_rewrite_the_log(Backend::Postgres).await;
+}
