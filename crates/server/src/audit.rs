@@ -28,6 +28,10 @@ pub async fn run(config: &Config, command: AuditCommand) -> Result<(), String> {
     let master = wiring::master_key(config)?;
     let service = wiring::service(config, &store, &master, String::new())?;
     match command {
+        AuditCommand::Seal => {
+            let sealed = service.seal_all().await.map_err(|e| e.to_string())?;
+            writeln!(std::io::stdout(), "sealed {sealed} records").map_err(|e| e.to_string())
+        }
         AuditCommand::Verify { app } => verify(&service, app.as_deref()).await,
         AuditCommand::Export { app, since } => export(&service, &app, since.as_deref()).await,
     }

@@ -44,6 +44,8 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AuditCommand {
+    /// Seal every record waiting to join its chain, then exit (the server also does this each second).
+    Seal,
     /// Recompute every chain (or one app's) and report the first broken link; exits 1 if any.
     Verify {
         /// Only this app's chain.

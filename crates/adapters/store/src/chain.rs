@@ -239,11 +239,12 @@ impl AuditChain for Store {
 
     async fn outside_chain(&self, chain: &str, count: u32) -> Result<Vec<StoredEvent>, StoreError> {
         let rows: Vec<EventRow> = with_conn!(self, |conn| {
-            let sealed = audit_chain::table.select(audit_chain::event_seq);
-            let waiting = audit_pending::table.select(audit_pending::seq);
+            // Anti-joins, which both backends plan well on large logs.
             let mut query = audit_events::table
-                .filter(audit_events::seq.ne_all(sealed))
-                .filter(audit_events::seq.ne_all(waiting))
+                .left_join(audit_chain::table)
+                .left_join(audit_pending::table)
+                .filter(audit_chain::event_seq.is_null())
+                .filter(audit_pending::seq.is_null())
                 .into_boxed();
             query = if chain.is_empty() {
                 query.filter(audit_events::app_id.is_null())
