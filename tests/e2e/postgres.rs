@@ -1,24 +1,15 @@
 //! The production store: Postgres, shared by several engine processes, and a database outage.
 //! Skipped (with a note) when `TEST_DATABASE_URL` is not set; under `CI=true` that is a failure.
 
+use crate::support::database::scratch_database;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use auth_store::test_support::{ScratchDatabase, postgres_admin_url};
 use serde_json::json;
 use tokio::time::Instant;
 
 use crate::support::proxy::{TcpProxy, upstream_of, via_local_port};
 use crate::support::{Harness, Reply, TestServer, fire_at_once, refresh, unique_phone};
-
-/// A fresh, empty database of its own, or None when no Postgres is configured.
-async fn scratch_database() -> Option<ScratchDatabase> {
-    let Some(admin_url) = postgres_admin_url() else {
-        eprintln!("skipped: TEST_DATABASE_URL is not set, so there is no Postgres to test against");
-        return None;
-    };
-    Some(ScratchDatabase::create(&admin_url).await)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn login_and_refresh_work_on_postgres() {

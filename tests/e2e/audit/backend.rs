@@ -1,8 +1,9 @@
 //! The two databases the log must hold up on, and how someone with the database owner's rights gets
 //! past the append-only triggers that stop everybody else.
 
+use crate::support::database::scratch_database;
 use auth_store::Store;
-use auth_store::test_support::{ScratchDatabase, postgres_admin_url};
+use auth_store::test_support::ScratchDatabase;
 
 use crate::support::database::sql;
 use crate::support::{Harness, TestServer, TestServerBuilder};
@@ -42,15 +43,6 @@ impl Deployment {
             _database: database,
         })
     }
-}
-
-/// A fresh, empty database of its own, or None when no Postgres is configured.
-async fn scratch_database() -> Option<ScratchDatabase> {
-    let Some(admin_url) = postgres_admin_url() else {
-        eprintln!("skipped: TEST_DATABASE_URL is not set, so there is no Postgres to test against");
-        return None;
-    };
-    Some(ScratchDatabase::create(&admin_url).await)
 }
 
 impl Backend {

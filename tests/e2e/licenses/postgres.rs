@@ -1,19 +1,9 @@
 //! Seats stay exact when several engine processes share one Postgres database.
 //! Skipped (with a note) when `TEST_DATABASE_URL` is not set.
 
-use auth_store::test_support::{ScratchDatabase, postgres_admin_url};
-
 use super::{Vendor, activation, assert_verdict, seats, the_only_winner};
+use crate::support::database::scratch_database;
 use crate::support::{Harness, TestServer, fire_at_once};
-
-/// A fresh, empty database of its own, or None when no Postgres is configured.
-async fn scratch_database() -> Option<ScratchDatabase> {
-    let Some(admin_url) = postgres_admin_url() else {
-        eprintln!("skipped: TEST_DATABASE_URL is not set, so there is no Postgres to test against");
-        return None;
-    };
-    Some(ScratchDatabase::create(&admin_url).await)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_processes_racing_twenty_devices_for_the_last_seat_give_exactly_one() {

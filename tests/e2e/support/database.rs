@@ -1,7 +1,7 @@
 //! Raw SQL on a test server's database: for tests that play an operator (or an intruder) who can
 //! reach the database directly, past the engine.
 
-use auth_store::test_support::execute_sql;
+use auth_store::test_support::{ScratchDatabase, execute_sql, postgres_admin_url};
 use auth_store::{DatabaseUrl, Store};
 
 use super::TestServer;
@@ -44,4 +44,13 @@ pub async fn refused_sql(store: &Store, statement: &str) -> String {
 /// `text` as an SQL string literal.
 pub fn quoted(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
+}
+
+/// A fresh, empty database of its own, or None when no Postgres is configured.
+pub async fn scratch_database() -> Option<ScratchDatabase> {
+    let Some(admin_url) = postgres_admin_url() else {
+        eprintln!("skipped: TEST_DATABASE_URL is not set, so there is no Postgres to test against");
+        return None;
+    };
+    Some(ScratchDatabase::create(&admin_url).await)
 }
