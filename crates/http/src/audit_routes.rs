@@ -8,7 +8,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::AppState;
 use crate::body::JsonBody;
-use crate::routes::{Answer, app_call, auth_fail, fail, resource};
+use crate::routes::{Answer, app_body, auth_fail, fail, resource};
 
 const DEFAULT_EVENTS_PAGE: u32 = 100;
 
@@ -32,10 +32,7 @@ fn rfc3339(micros: i64) -> String {
 }
 
 async fn events(request: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Answer {
-    let mut body = JsonBody::read(&request, payload)
-        .await
-        .map_err(fail(&request))?;
-    let (credentials, caller) = app_call(&mut body, &request);
+    let (mut body, credentials, caller) = app_body(&request, payload).await?;
     let since = time_field(&mut body, "since");
     let until = time_field(&mut body, "until");
     let event = body.optional_str("event", 64);

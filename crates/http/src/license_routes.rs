@@ -11,7 +11,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::AppState;
 use crate::body::JsonBody;
 use crate::dto::{ActivationBody, LicenseBody};
-use crate::routes::{Answer, app_call, auth_fail, fail, read, resource};
+use crate::routes::{Answer, app_body, auth_fail, fail, read, resource};
 
 const MAX_KEY_CHARS: usize = 64;
 const MAX_FINGERPRINT_CHARS: usize = 512;
@@ -57,10 +57,7 @@ async fn generate(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Answer {
-    let mut body = JsonBody::read(&request, payload)
-        .await
-        .map_err(fail(&request))?;
-    let (credentials, caller) = app_call(&mut body, &request);
+    let (mut body, credentials, caller) = app_body(&request, payload).await?;
     let user_id = optional_user(&mut body);
     let tenant = optional_tenant(&mut body);
     let product = body.optional_str("product", MAX_NAME_CHARS);
@@ -99,10 +96,7 @@ async fn activate(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Answer {
-    let mut body = JsonBody::read(&request, payload)
-        .await
-        .map_err(fail(&request))?;
-    let (credentials, caller) = app_call(&mut body, &request);
+    let (mut body, credentials, caller) = app_body(&request, payload).await?;
     let key_and_device = key_and_device(&mut body);
     let device_name = body.optional_str("device_name", MAX_NAME_CHARS);
     let (key, fingerprint) = read(&request, body, key_and_device)?;
@@ -119,10 +113,7 @@ async fn activate(
 }
 
 async fn verify(request: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Answer {
-    let mut body = JsonBody::read(&request, payload)
-        .await
-        .map_err(fail(&request))?;
-    let (credentials, caller) = app_call(&mut body, &request);
+    let (mut body, credentials, caller) = app_body(&request, payload).await?;
     let key = body.required_str("key", MAX_KEY_CHARS);
     let fingerprint = body.optional_str("device_fingerprint", MAX_FINGERPRINT_CHARS);
     body.finish().map_err(fail(&request))?;
@@ -144,10 +135,7 @@ async fn deactivate(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Answer {
-    let mut body = JsonBody::read(&request, payload)
-        .await
-        .map_err(fail(&request))?;
-    let (credentials, caller) = app_call(&mut body, &request);
+    let (mut body, credentials, caller) = app_body(&request, payload).await?;
     let key_and_device = key_and_device(&mut body);
     let (key, fingerprint) = read(&request, body, key_and_device)?;
     let freed = state
@@ -164,10 +152,7 @@ async fn change_status(
     state: web::Data<AppState>,
     action: LicenseAction,
 ) -> Answer {
-    let mut body = JsonBody::read(&request, payload)
-        .await
-        .map_err(fail(&request))?;
-    let (credentials, caller) = app_call(&mut body, &request);
+    let (mut body, credentials, caller) = app_body(&request, payload).await?;
     let key = body.optional_str("key", MAX_KEY_CHARS);
     let id = body.optional_str("license_id", MAX_ID_CHARS);
     let reason = body.optional_str("reason", MAX_REASON_CHARS);
@@ -211,10 +196,7 @@ async fn revoke(request: HttpRequest, payload: web::Payload, state: web::Data<Ap
 }
 
 async fn list(request: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Answer {
-    let mut body = JsonBody::read(&request, payload)
-        .await
-        .map_err(fail(&request))?;
-    let (credentials, caller) = app_call(&mut body, &request);
+    let (mut body, credentials, caller) = app_body(&request, payload).await?;
     let user_id = optional_user(&mut body);
     let tenant = optional_tenant(&mut body);
     let cursor = body.optional_str("cursor", MAX_ID_CHARS);

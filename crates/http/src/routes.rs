@@ -77,8 +77,20 @@ pub(crate) fn read<T>(
     value.ok_or_else(|| fail(request)(AuthError::invalid_field("body", "is incomplete").into()))
 }
 
+/// Reads an app call's JSON body and the fields every app call carries.
+pub(crate) async fn app_body(
+    request: &HttpRequest,
+    payload: web::Payload,
+) -> Result<(JsonBody, AppCredentials, Caller), Failure> {
+    let mut body = JsonBody::read(request, payload)
+        .await
+        .map_err(fail(request))?;
+    let (credentials, caller) = app_call(&mut body, request);
+    Ok((body, credentials, caller))
+}
+
 /// The fields every app call carries: credentials and the optional end-user context.
-pub(crate) fn app_call(body: &mut JsonBody, request: &HttpRequest) -> (AppCredentials, Caller) {
+fn app_call(body: &mut JsonBody, request: &HttpRequest) -> (AppCredentials, Caller) {
     let app_id = body
         .required_str("app_id", MAX_ID_CHARS)
         .unwrap_or_default();
@@ -112,10 +124,7 @@ async fn send_otp(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Answer {
-    let mut body = JsonBody::read(&request, payload)
-        .await
-        .map_err(fail(&request))?;
-    let (credentials, caller) = app_call(&mut body, &request);
+    let (mut body, credentials, caller) = app_body(&request, payload).await?;
     let phone = body.optional_str("phone", 16);
     let email = body.optional_str("email", 254);
     let identifier = match (phone, email) {
@@ -153,10 +162,7 @@ async fn verify_otp(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Answer {
-    let mut body = JsonBody::read(&request, payload)
-        .await
-        .map_err(fail(&request))?;
-    let (credentials, caller) = app_call(&mut body, &request);
+    let (mut body, credentials, caller) = app_body(&request, payload).await?;
     let otp_id = body.required_str("otp_request_id", MAX_ID_CHARS);
     let otp_id = body.parsed("otp_request_id", otp_id, OtpId::parse);
     let code = body.required_str("otp", 16);
@@ -192,10 +198,7 @@ async fn refresh(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Answer {
-    let mut body = JsonBody::read(&request, payload)
-        .await
-        .map_err(fail(&request))?;
-    let (credentials, caller) = app_call(&mut body, &request);
+    let (mut body, credentials, caller) = app_body(&request, payload).await?;
     let token = refresh_token(&mut body);
     let tenant = tenant(&mut body);
     let token = read(&request, body, Some(token))?;
@@ -221,10 +224,7 @@ async fn refresh(
 }
 
 async fn logout(request: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Answer {
-    let mut body = JsonBody::read(&request, payload)
-        .await
-        .map_err(fail(&request))?;
-    let (credentials, caller) = app_call(&mut body, &request);
+    let (mut body, credentials, caller) = app_body(&request, payload).await?;
     let token = refresh_token(&mut body);
     let all_sessions = body.optional_bool("all_sessions").unwrap_or(false);
     let token = read(&request, body, Some(token))?;

@@ -9,7 +9,7 @@ use auth_usecases::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MembershipQuery, RoleReque
 use crate::AppState;
 use crate::body::JsonBody;
 use crate::dto::{MembershipBody, TenantBody};
-use crate::routes::{Answer, app_call, auth_fail, fail, read, resource};
+use crate::routes::{Answer, app_body, auth_fail, read, resource};
 
 const MAX_SLUG_CHARS: usize = 63;
 const MAX_NAME_CHARS: usize = 100;
@@ -40,10 +40,7 @@ async fn create_tenant(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Answer {
-    let mut body = JsonBody::read(&request, payload)
-        .await
-        .map_err(fail(&request))?;
-    let (credentials, caller) = app_call(&mut body, &request);
+    let (mut body, credentials, caller) = app_body(&request, payload).await?;
     let slug = slug(&mut body, "slug");
     let name = body.required_str("name", MAX_NAME_CHARS);
     let (slug, name) = read(&request, body, slug.zip(name))?;
@@ -60,10 +57,7 @@ async fn list_tenants(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Answer {
-    let mut body = JsonBody::read(&request, payload)
-        .await
-        .map_err(fail(&request))?;
-    let (credentials, caller) = app_call(&mut body, &request);
+    let (mut body, credentials, caller) = app_body(&request, payload).await?;
     let cursor = body.optional_str("cursor", MAX_SLUG_CHARS);
     let cursor = body.parsed("cursor", cursor, TenantSlug::parse);
     let limit = page_size(&mut body);
@@ -108,10 +102,7 @@ async fn role_request(
     request: &HttpRequest,
     payload: web::Payload,
 ) -> Result<RoleRequest, crate::Failure> {
-    let mut body = JsonBody::read(request, payload)
-        .await
-        .map_err(fail(request))?;
-    let (credentials, caller) = app_call(&mut body, request);
+    let (mut body, credentials, caller) = app_body(request, payload).await?;
     let tenant = slug(&mut body, "tenant");
     let role = body.required_str("role", MAX_ROLE_CHARS);
     let role = body.parsed("role", role, RoleName::parse);
@@ -161,10 +152,7 @@ async fn list_roles(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Answer {
-    let mut body = JsonBody::read(&request, payload)
-        .await
-        .map_err(fail(&request))?;
-    let (credentials, caller) = app_call(&mut body, &request);
+    let (mut body, credentials, caller) = app_body(&request, payload).await?;
     let user_id = body.optional_str("user_id", MAX_ID_CHARS);
     let tenant = body.optional_str("tenant", MAX_SLUG_CHARS);
     let cursor = body.optional_str("cursor", MAX_ID_CHARS);
