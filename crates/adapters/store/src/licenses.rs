@@ -55,13 +55,14 @@ impl LicenseRow {
         })
     }
 
-    fn standing(&self, now: i64) -> VerifyCode {
-        match self.status.as_str() {
-            "revoked" => VerifyCode::Revoked,
-            "suspended" => VerifyCode::Suspended,
-            _ if self.expires_at.is_some_and(|at| at <= now) => VerifyCode::Expired,
-            _ => VerifyCode::Valid,
-        }
+    /// The domain's verdict on this row at `now` ([`License::standing`]), for use inside a
+    /// transaction: a row that does not parse fails the transaction.
+    fn standing(&self, now: OffsetDateTime) -> Result<VerifyCode, diesel::result::Error> {
+        let license = self
+            .clone()
+            .into_domain()
+            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+        Ok(license.standing(now))
     }
 }
 
@@ -119,10 +120,6 @@ fn failure(audit: AuditEvent, kind: AuditKind, reason: &str) -> AuditEvent {
     audit
         .with_kind(kind)
         .details(serde_json::json!({ "reason": reason }))
-}
-
-fn reason(code: VerifyCode) -> &'static str {
-    code.as_str()
 }
 
 /// What the activation transaction decided, as rows.
@@ -214,11 +211,11 @@ impl LicenseStore for Store {
                 return Ok(Decided::NotFound);
             };
             let audit = audit.subject(license.id.clone());
-            let standing = license.standing(now);
+            let standing = license.standing(cmd.now)?;
             if standing != VerifyCode::Valid {
                 append!(
                     conn,
-                    failure(audit, AuditKind::LicenseActivationFailed, reason(standing))
+                    failure(audit, AuditKind::LicenseActivationFailed, standing.as_str())
                 )?;
                 return Ok(Decided::Refused(standing));
             }
@@ -309,7 +306,6 @@ impl LicenseStore for Store {
         now: OffsetDateTime,
         audit: AuditEvent,
     ) -> Result<(Option<License>, VerifyCode), StoreError> {
-        let now = micros(now);
         let (row, code) = transaction!(self, |conn| {
             let license: Option<LicenseRow> = licenses::table
                 .filter(licenses::app_id.eq(app_id.as_str()))
@@ -318,13 +314,15 @@ impl LicenseStore for Store {
                 .first(conn)
                 .await
                 .optional()?;
-            let code = match (&license, device_hash) {
-                (None, _) => VerifyCode::NotFound,
-                (Some(license), _) if license.standing(now) != VerifyCode::Valid => {
-                    license.standing(now)
-                }
-                (Some(_), None) => VerifyCode::Valid,
-                (Some(license), Some(device)) => {
+            let standing = license
+                .as_ref()
+                .map(|license| license.standing(now))
+                .transpose()?;
+            let code = match (&license, device_hash, standing) {
+                (None, _, _) | (_, _, None) => VerifyCode::NotFound,
+                (Some(_), _, Some(standing)) if standing != VerifyCode::Valid => standing,
+                (Some(_), None, _) => VerifyCode::Valid,
+                (Some(license), Some(device), _) => {
                     if live_activation!(conn, &license.id, device.as_slice())?.is_some() {
                         VerifyCode::Valid
                     } else if license.active_seats == 0 {
@@ -408,8 +406,8 @@ impl LicenseStore for Store {
             let Some(row) = row else {
                 return Ok(None);
             };
-            let status =
-                LicenseStatus::parse(&row.status).map_err(|_| diesel::result::Error::NotFound)?;
+            let status = LicenseStatus::parse(&row.status)
+                .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
             let next = match action.apply(status) {
                 Err(_) => return Ok(Some(Err(()))),
                 Ok(None) => return Ok(Some(Ok(row))),
