@@ -27,6 +27,7 @@ pub enum AuditKind {
     LicenseSuspended,
     LicenseReinstated,
     LicenseRevoked,
+    AuditArchived,
 }
 
 impl AuditKind {
@@ -55,6 +56,7 @@ impl AuditKind {
             Self::LicenseSuspended => "license_suspended",
             Self::LicenseReinstated => "license_reinstated",
             Self::LicenseRevoked => "license_revoked",
+            Self::AuditArchived => "audit_archived",
         }
     }
 
@@ -74,7 +76,8 @@ impl AuditKind {
             | Self::LicenseDeactivated
             | Self::LicenseSuspended
             | Self::LicenseReinstated
-            | Self::LicenseRevoked => Outcome::Success,
+            | Self::LicenseRevoked
+            | Self::AuditArchived => Outcome::Success,
             Self::AppAuthFailed
             | Self::OtpVerifyFailed
             | Self::OtpLocked
@@ -176,7 +179,7 @@ impl AuditEvent {
 
 impl AuditKind {
     /// Every event the engine writes: the catalogue, which docs/audit-log.md documents.
-    pub const ALL: [Self; 21] = [
+    pub const ALL: [Self; 22] = [
         Self::AppCreated,
         Self::AppAuthFailed,
         Self::OtpSent,
@@ -198,6 +201,7 @@ impl AuditKind {
         Self::LicenseSuspended,
         Self::LicenseReinstated,
         Self::LicenseRevoked,
+        Self::AuditArchived,
     ];
 }
 
@@ -230,7 +234,8 @@ mod tests {
             | AuditKind::LicenseDeactivated
             | AuditKind::LicenseSuspended
             | AuditKind::LicenseReinstated
-            | AuditKind::LicenseRevoked => AuditKind::ALL.contains(&kind),
+            | AuditKind::LicenseRevoked
+            | AuditKind::AuditArchived => AuditKind::ALL.contains(&kind),
         }
     }
 

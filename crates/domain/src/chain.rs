@@ -1,6 +1,7 @@
 //! The audit log's hash chain: each app's records, in the order they were sealed, linked by
 //! SHA-256 over a canonical encoding, so any edit, deletion, reordering or insertion shows.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// A record as stored, read back for sealing, listing or verification.
@@ -80,6 +81,103 @@ pub fn chain_key(app_id: Option<&str>) -> String {
     app_id.unwrap_or_default().to_owned()
 }
 
+/// A sealed record with its place in the chain: one line of an export or an archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportedRecord {
+    pub link: ChainLink,
+    /// The link of the position before (the genesis before position 1).
+    pub previous: [u8; 32],
+    pub event: StoredEvent,
+}
+
+impl ExportedRecord {
+    /// The documented export line: the covered fields, `position`, `prev_link` and `link`.
+    #[must_use]
+    pub fn to_line(&self) -> Value {
+        let event = &self.event;
+        json!({
+            "position": self.link.position,
+            "seq": event.seq,
+            "id": event.id,
+            "app_id": event.app_id,
+            "occurred_at": event.occurred_at,
+            "event": event.event,
+            "outcome": event.outcome,
+            "actor": event.actor,
+            "subject": event.subject,
+            "client_ip": event.client_ip,
+            "user_agent": event.user_agent,
+            "request_id": event.request_id,
+            "details": event.details_value(),
+            "prev_link": hex(&self.previous),
+            "link": hex(&self.link.link),
+        })
+    }
+}
+
+/// The JOSE `typ` of a signed checkpoint.
+pub const CHECKPOINT_TYP: &str = "audit-checkpoint+jwt";
+
+/// What a checkpoint vouches for, signed with the app's key: positions `from_position..=position`
+/// of the app's chain followed `prev_link`, ended with `link`, and have been archived. Whatever
+/// remains of the chain continues from `link`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointClaims {
+    pub iss: String,
+    /// The chain: the app's id.
+    pub app_id: String,
+    pub iat: i64,
+    pub from_position: i64,
+    /// Hex of the link before `from_position`.
+    pub prev_link: String,
+    pub position: i64,
+    /// Hex of the link at `position`.
+    pub link: String,
+    /// Records archived: `position - from_position + 1`.
+    pub records: i64,
+    /// The archive took records that occurred before this instant (microseconds since the epoch).
+    pub before: i64,
+}
+
+/// A chain's archived prefix, as the database keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub chain: String,
+    pub from_position: i64,
+    pub position: i64,
+    pub link: [u8; 32],
+    /// The compact JWS of the [`CheckpointClaims`].
+    pub token: String,
+}
+
+impl Checkpoint {
+    /// The line that stands for this checkpoint in an export or an archive.
+    #[must_use]
+    pub fn to_line(&self) -> Value {
+        json!({ "checkpoint": self.token })
+    }
+
+    /// Whether `claims` say exactly what this stored checkpoint says.
+    #[must_use]
+    pub fn matches(&self, claims: &CheckpointClaims) -> bool {
+        claims.app_id == self.chain
+            && claims.from_position == self.from_position
+            && claims.position == self.position
+            && claims.link == hex(&self.link)
+            && claims.records == self.position - self.from_position + 1
+    }
+}
+
+/// Lower-case hex, as links are written in exports.
+#[must_use]
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut out, byte| {
+        let _ = write!(out, "{byte:02x}");
+        out
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +206,54 @@ mod tests {
             text,
             r#"{"actor":"usr_a","app_id":"app_a","client_ip":null,"details":{"a":{"b":3,"y":2},"z":1},"event":"login","id":"evt_a","occurred_at":1700000000000000,"outcome":"success","request_id":"req_a","seq":7,"subject":null,"user_agent":null}"#
         );
+    }
+
+    #[test]
+    fn hex_is_two_lower_case_digits_a_byte() {
+        assert_eq!(hex(&[0, 0xab, 0x10]), "00ab10");
+    }
+
+    #[test]
+    fn a_checkpoint_matches_only_claims_that_say_the_same() {
+        let checkpoint = Checkpoint {
+            chain: "app_a".into(),
+            from_position: 1,
+            position: 3,
+            link: [7; 32],
+            token: "t".into(),
+        };
+        let claims = CheckpointClaims {
+            iss: "https://auth.example".into(),
+            app_id: "app_a".into(),
+            iat: 0,
+            from_position: 1,
+            prev_link: hex(&GENESIS),
+            position: 3,
+            link: hex(&[7; 32]),
+            records: 3,
+            before: 0,
+        };
+        assert!(checkpoint.matches(&claims));
+        for changed in [
+            CheckpointClaims {
+                app_id: "app_b".into(),
+                ..claims.clone()
+            },
+            CheckpointClaims {
+                position: 4,
+                ..claims.clone()
+            },
+            CheckpointClaims {
+                link: hex(&[8; 32]),
+                ..claims.clone()
+            },
+            CheckpointClaims {
+                records: 2,
+                ..claims.clone()
+            },
+        ] {
+            assert!(!checkpoint.matches(&changed), "{changed:?}");
+        }
     }
 
     #[test]

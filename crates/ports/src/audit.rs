@@ -1,7 +1,8 @@
 //! The audit log's hash chain and its readers.
 
 use async_trait::async_trait;
-use auth_domain::chain::{ChainLink, StoredEvent};
+use auth_domain::AuditEvent;
+use auth_domain::chain::{ChainLink, Checkpoint, StoredEvent};
 use time::OffsetDateTime;
 
 use crate::StoreError;
@@ -50,4 +51,11 @@ pub trait AuditChain: Send + Sync {
     async fn chains(&self) -> Result<Vec<String>, StoreError>;
     /// Records of a chain that are neither sealed nor waiting to be: put there behind the engine's back.
     async fn outside_chain(&self, chain: &str, limit: u32) -> Result<Vec<StoredEvent>, StoreError>;
+    /// The newest checkpoint of a chain: its links start after it.
+    async fn latest_checkpoint(&self, chain: &str) -> Result<Option<Checkpoint>, StoreError>;
+    /// Stores `checkpoint`, drops the records and links it covers and appends `audit`, atomically.
+    ///
+    /// MUST return `Ok(false)` and write nothing when the chain's newest checkpoint does not end
+    /// right before `checkpoint.from_position` (another archive got there first).
+    async fn archive(&self, checkpoint: Checkpoint, audit: AuditEvent) -> Result<bool, StoreError>;
 }

@@ -1,6 +1,7 @@
 //! Hashing, signing and key handling, as the use cases need them.
 
 use async_trait::async_trait;
+use auth_domain::chain::CheckpointClaims;
 use auth_domain::claims::LicenseClaims;
 use auth_domain::{AccessClaims, SigningKey};
 
@@ -82,6 +83,18 @@ pub trait TokenCodec: Send + Sync {
     fn public_jwk(&self, key: &SigningKey) -> Result<PublicJwk, TokenError>;
     /// Signs license-token claims with the app's key (`typ: license+jwt`, `kid`).
     fn sign_license(&self, key: &SigningKey, claims: &LicenseClaims) -> Result<String, TokenError>;
+    /// Signs an audit checkpoint with the app's key (`typ: audit-checkpoint+jwt`, `kid`).
+    fn sign_checkpoint(
+        &self,
+        key: &SigningKey,
+        claims: &CheckpointClaims,
+    ) -> Result<String, TokenError>;
+    /// Verifies a checkpoint's signature, `alg` and `typ` with `key` and returns its claims.
+    fn verify_checkpoint(
+        &self,
+        token: &str,
+        key: &SigningKey,
+    ) -> Result<CheckpointClaims, TokenError>;
 }
 
 /// The public members of an RSA signing key (RFC 7517/7518), base64url without padding.

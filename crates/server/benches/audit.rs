@@ -1,13 +1,14 @@
 //! Audit-chain throughput: bulk-loads `AUDIT_N` records (default 200 000) straight into a fresh
-//! database, then times `auth-engine audit seal` and `auth-engine audit verify` on them, on SQLite
-//! and (with `TEST_DATABASE_URL`) Postgres, side by side. Run with
+//! database, then times `auth-engine audit seal`, `audit verify` and `audit archive` (of them all)
+//! on them, on SQLite and (with `TEST_DATABASE_URL`) Postgres, side by side. Run with
 //! `cargo bench -p auth-engine --bench audit`.
 
 #![allow(
     clippy::expect_used,
     clippy::unwrap_used,
     clippy::print_stdout,
-    reason = "a benchmark driver: it reports on stdout and fails loudly"
+    clippy::disallowed_methods,
+    reason = "a benchmark driver: it reports on stdout, fails loudly and reads the wall clock"
 )]
 
 use std::path::Path;
@@ -55,7 +56,7 @@ async fn bulk_load(store: &Store, app_id: &str, n: u64, postgres: bool) {
     let insert = format!(
         "INSERT INTO audit_events (id, app_id, event, outcome, actor, subject, client_ip, user_agent, request_id, details, occurred_at) \
          SELECT 'evt_bench' || i, '{app_id}', 'login', 'success', 'usr_bench', 'ses_bench', '203.0.113.7', 'bench/1.0', \
-         'req_bench' || i, '{{\"is_new_user\":false,\"otp_request_id\":\"otp_bench\"}}', 1800000000000000 + i FROM {numbers}"
+         'req_bench' || i, '{{\"is_new_user\":false,\"otp_request_id\":\"otp_bench\"}}', 1700000000000000 + i FROM {numbers}"
     );
     execute_sql(store, &insert)
         .await
@@ -91,12 +92,33 @@ async fn measure(backend: &str, database_url: &str, dir: &Path, n: u64) {
         report.contains("intact"),
         "the bench chain must verify: {report}"
     );
+    // Everything so far: the bench records (November 2023) and the app's own first record.
+    let now = time::OffsetDateTime::from(std::time::SystemTime::now())
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format now");
+    let out = dir.join(format!("{backend}-archive.jsonl"));
+    let out_arg = out.to_string_lossy().into_owned();
+    let (archived, archive) = cli(
+        dir,
+        database_url,
+        &[
+            "audit", "archive", "--app", "bench", "--before", &now, "--out", &out_arg,
+        ],
+    );
+    assert!(
+        archived.contains(&format!("archived {} records", n + 1)),
+        "{archived}"
+    );
+    let (report, _) = cli(dir, database_url, &["audit", "verify", "--app", "bench"]);
+    assert!(report.contains("intact"), "verify after archive: {report}");
+    let _ = std::fs::remove_file(&out);
     let per_second = |d: Duration| n as f64 / d.as_secs_f64();
     println!(
-        "{backend:<9} {n} records: load {:>6.2} s   seal {:>9.0} records/s   verify {:>9.0} records/s (verify / seal {:.2})",
+        "{backend:<9} {n} records: load {:>6.2} s   seal {:>9.0} records/s   verify {:>9.0} records/s   archive {:>9.0} records/s (verify / seal {:.2})",
         loaded.as_secs_f64(),
         per_second(seal),
         per_second(verify),
+        per_second(archive),
         seal.as_secs_f64() / verify.as_secs_f64(),
     );
 }

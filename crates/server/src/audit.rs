@@ -1,13 +1,17 @@
-//! `auth-engine audit verify|export`, and the background sealer.
+//! `auth-engine audit seal|verify|export|archive`, and the background sealer.
 
-use auth_usecases::{AuthService, ChainReport};
+use auth_usecases::{ArchiveChunk, AuthService, Caller, ChainReport};
 use std::io::Write as _;
+use std::path::Path;
 use std::sync::Arc;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::config::Config;
 use crate::{AuditCommand, migrate, wiring};
+
+/// Records archived per transaction, so a large archive never holds the database for long.
+const ARCHIVE_CHUNK: u32 = 10_000;
 
 /// How often each process seals waiting audit records.
 const SEAL_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
@@ -26,7 +30,11 @@ pub async fn seal_periodically(service: Arc<AuthService>) {
 pub async fn run(config: &Config, command: AuditCommand) -> Result<(), String> {
     let store = migrate(config).await?;
     let master = wiring::master_key(config)?;
-    let service = wiring::service(config, &store, &master, String::new())?;
+    let issuer = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.listen_addr));
+    let service = wiring::service(config, &store, &master, issuer)?;
     match command {
         AuditCommand::Seal => {
             let sealed = service.seal_all().await.map_err(|e| e.to_string())?;
@@ -34,6 +42,7 @@ pub async fn run(config: &Config, command: AuditCommand) -> Result<(), String> {
         }
         AuditCommand::Verify { app } => verify(&service, app.as_deref()).await,
         AuditCommand::Export { app, since } => export(&service, &app, since.as_deref()).await,
+        AuditCommand::Archive { app, before, out } => archive(&service, &app, &before, &out).await,
     }
 }
 
@@ -43,8 +52,15 @@ fn describe(report: &ChainReport) -> String {
     } else {
         report.chain.as_str()
     };
+    let archived = report
+        .archived_through
+        .map(|position| format!(" after the checkpoint at position {position}"))
+        .unwrap_or_default();
     match &report.first_break {
-        None => format!("chain {chain}: {} records, intact", report.records),
+        None => format!(
+            "chain {chain}: {} records{archived}, intact",
+            report.records
+        ),
         Some(broken) => {
             let position = broken
                 .position
@@ -90,8 +106,14 @@ async fn verify(service: &AuthService, app: Option<&str>) -> Result<(), String> 
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// An RFC 3339 time given as `--flag`, in microseconds since the epoch.
+fn parse_time(flag: &str, raw: &str) -> Result<OffsetDateTime, String> {
+    OffsetDateTime::parse(raw, &Rfc3339)
+        .map_err(|_| format!("--{flag} {raw}: not an RFC 3339 time"))
+}
+
+fn micros(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX)
 }
 
 async fn export(service: &AuthService, slug: &str, since: Option<&str>) -> Result<(), String> {
@@ -100,14 +122,18 @@ async fn export(service: &AuthService, slug: &str, since: Option<&str>) -> Resul
         .await
         .map_err(|e| format!("--app {slug}: {e}"))?;
     let since = since
-        .map(|raw| {
-            OffsetDateTime::parse(raw, &Rfc3339)
-                .map_err(|_| format!("--since {raw}: not an RFC 3339 time"))
-        })
+        .map(|raw| parse_time("since", raw))
         .transpose()?
-        .map(|at| i64::try_from(at.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX));
+        .map(micros);
+    let origin = service
+        .chain_origin(&chain)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let (mut from, mut previous) = (1, auth_domain::chain::GENESIS);
+    if let Some(checkpoint) = &origin.checkpoint {
+        writeln!(out, "{}", checkpoint.to_line()).map_err(|e| e.to_string())?;
+    }
+    let (mut from, mut previous) = (origin.position, origin.previous);
     loop {
         let batch = service
             .export_chain(&chain, from, previous)
@@ -121,26 +147,83 @@ async fn export(service: &AuthService, slug: &str, since: Option<&str>) -> Resul
             .iter()
             .filter(|r| since.is_none_or(|since| r.event.occurred_at >= since))
         {
-            let event = &record.event;
-            let line = serde_json::json!({
-                "position": record.link.position,
-                "seq": event.seq,
-                "id": event.id,
-                "app_id": event.app_id,
-                "occurred_at": event.occurred_at,
-                "event": event.event,
-                "outcome": event.outcome,
-                "actor": event.actor,
-                "subject": event.subject,
-                "client_ip": event.client_ip,
-                "user_agent": event.user_agent,
-                "request_id": event.request_id,
-                "details": event.details_value(),
-                "prev_link": hex(&record.previous),
-                "link": hex(&record.link.link),
-            });
-            writeln!(out, "{line}").map_err(|e| e.to_string())?;
+            writeln!(out, "{}", record.to_line()).map_err(|e| e.to_string())?;
         }
     }
     out.flush().map_err(|e| e.to_string())
+}
+
+/// Writes chunk after chunk of the app's oldest records to `out`, each followed by its checkpoint
+/// line and made durable before the database drops it.
+async fn archive(
+    service: &AuthService,
+    slug: &str,
+    before: &str,
+    out: &Path,
+) -> Result<(), String> {
+    let chain = service
+        .audit_chain_of(slug)
+        .await
+        .map_err(|e| format!("--app {slug}: {e}"))?;
+    let before_time = parse_time("before", before)?;
+    if before_time > auth_ports::Clock::now(&wiring::SystemClock) {
+        return Err(format!(
+            "--before {before}: is in the future; only records that already happened can be archived"
+        ));
+    }
+    // What committed before now joins the chain first, so it can be archived now.
+    service.seal(&chain).await.map_err(|e| e.to_string())?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(out)
+        .map_err(|e| format!("--out {}: {e}", out.display()))?;
+    let caller = Caller {
+        request_id: "cli".to_owned(),
+        ..Caller::default()
+    };
+    let mut archived: Vec<ArchiveChunk> = Vec::new();
+    loop {
+        let chunk = service
+            .next_archive_chunk(&chain, before_time, ARCHIVE_CHUNK)
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(chunk) = chunk else {
+            break;
+        };
+        let mut text = String::new();
+        for record in &chunk.records {
+            text.push_str(&record.to_line().to_string());
+            text.push('\n');
+        }
+        text.push_str(&chunk.checkpoint.to_line().to_string());
+        text.push('\n');
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|e| format!("writing {}: {e}; nothing more was dropped", out.display()))?;
+        service
+            .drop_archived(&chunk, &caller)
+            .await
+            .map_err(|e| e.to_string())?;
+        archived.push(chunk);
+    }
+    let mut stdout = std::io::stdout();
+    let (Some(first), Some(last)) = (archived.first(), archived.last()) else {
+        drop(file);
+        std::fs::remove_file(out).map_err(|e| format!("--out {}: {e}", out.display()))?;
+        return writeln!(
+            stdout,
+            "nothing to archive: no sealed record of {slug} occurred before {before}"
+        )
+        .map_err(|e| e.to_string());
+    };
+    let records: usize = archived.iter().map(|chunk| chunk.records.len()).sum();
+    writeln!(
+        stdout,
+        "archived {records} records of {slug} (positions {} to {}) to {}",
+        first.checkpoint.from_position,
+        last.checkpoint.position,
+        out.display()
+    )
+    .map_err(|e| e.to_string())
 }

@@ -35,7 +35,7 @@ enum Command {
         #[command(subcommand)]
         command: AppsCommand,
     },
-    /// Verify or export the tamper-evident audit log.
+    /// Verify, export or archive the tamper-evident audit log.
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
@@ -59,6 +59,18 @@ pub(crate) enum AuditCommand {
         /// Only records that occurred at or after this RFC 3339 time.
         #[arg(long)]
         since: Option<String>,
+    },
+    /// Move one app's records that occurred before a time into a file, then drop them from the
+    /// database behind a signed checkpoint.
+    Archive {
+        #[arg(long)]
+        app: String,
+        /// Archive the records that occurred before this RFC 3339 time (not in the future).
+        #[arg(long)]
+        before: String,
+        /// The archive file to create (JSON Lines); it must not exist yet.
+        #[arg(long)]
+        out: std::path::PathBuf,
     },
 }
 

@@ -1,7 +1,7 @@
 //! The audit log: sealing records into each app's hash chain, listing them, verifying and exporting
 //! the chain.
 
-use auth_domain::chain::{ChainLink, GENESIS, StoredEvent};
+use auth_domain::chain::{ChainLink, Checkpoint, ExportedRecord, GENESIS, StoredEvent};
 use auth_domain::ct::constant_time_eq;
 use auth_ports::EventFilter;
 
@@ -27,16 +27,21 @@ pub struct ChainBreak {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainReport {
     pub chain: String,
+    /// Records verified after the checkpoint (or from the genesis).
     pub records: u64,
+    /// The last position archived behind the newest checkpoint, if anything was archived.
+    pub archived_through: Option<i64>,
     pub first_break: Option<ChainBreak>,
 }
 
-/// One sealed record with its place in the chain, as exported.
+/// Where the links a chain still holds begin: after its newest checkpoint, or at the genesis.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExportedRecord {
-    pub link: ChainLink,
+pub struct ChainOrigin {
+    pub checkpoint: Option<Checkpoint>,
+    /// The first position still held.
+    pub position: i64,
+    /// The link before it.
     pub previous: [u8; 32],
-    pub event: StoredEvent,
 }
 
 impl AuthService {
@@ -55,8 +60,15 @@ impl AuthService {
             if batch.is_empty() {
                 return Ok(sealed);
             }
-            let (mut position, mut previous) =
-                head.map_or((0, GENESIS), |head| (head.position, head.link));
+            let (mut position, mut previous) = match head {
+                Some(head) => (head.position, head.link),
+                // No link held: a new chain, or one archived to its end, which goes on after
+                // its checkpoint.
+                None => {
+                    let origin = self.chain_origin(chain).await?;
+                    (origin.position - 1, origin.previous)
+                }
+            };
             let mut links = Vec::with_capacity(batch.len());
             for event in &batch {
                 position += 1;
@@ -135,51 +147,87 @@ impl AuthService {
             .ok_or_else(|| AuthError::invalid_field("app", "no app has this slug"))
     }
 
-    /// Recomputes a chain from its first link and reports the first place it breaks.
+    /// Where the chain's held links begin, as the database says; [`AuthService::checkpoint_break`]
+    /// says whether its checkpoint can be trusted.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn chain_origin(&self, chain: &str) -> Result<ChainOrigin, AuthError> {
+        let checkpoint = self.ports.chain.latest_checkpoint(chain).await?;
+        Ok(match checkpoint {
+            None => ChainOrigin {
+                checkpoint: None,
+                position: 1,
+                previous: GENESIS,
+            },
+            Some(checkpoint) => ChainOrigin {
+                position: checkpoint.position + 1,
+                previous: checkpoint.link,
+                checkpoint: Some(checkpoint),
+            },
+        })
+    }
+
+    /// Why the chain's checkpoint cannot be trusted, if it cannot: it must carry a valid signature
+    /// of one of the chain's app's own keys over exactly what the database says.
+    pub(crate) async fn checkpoint_break(
+        &self,
+        checkpoint: &Checkpoint,
+    ) -> Result<Option<ChainBreak>, AuthError> {
+        let key = match self.ports.tokens.peek_kid(&checkpoint.token) {
+            Some(kid) => self.ports.apps.find_key(&kid).await?,
+            None => None,
+        };
+        let claims = key
+            .filter(|key| key.app_id.as_str() == checkpoint.chain)
+            .and_then(|key| {
+                self.ports
+                    .tokens
+                    .verify_checkpoint(&checkpoint.token, &key)
+                    .ok()
+            });
+        let problem = match claims {
+            None => "the checkpoint here does not carry a valid signature of this app's key",
+            Some(claims) if !checkpoint.matches(&claims) => {
+                "the checkpoint here says something other than what its signature covers"
+            }
+            Some(_) => return Ok(None),
+        };
+        Ok(Some(ChainBreak {
+            position: Some(checkpoint.position),
+            event_id: None,
+            problem: problem.to_owned(),
+        }))
+    }
+
+    /// Recomputes a chain from its newest checkpoint (or its first link) and reports the first
+    /// place it breaks.
     ///
     /// # Errors
     /// Store failures.
     pub async fn verify_chain(&self, chain: &str) -> Result<ChainReport, AuthError> {
+        let origin = self.chain_origin(chain).await?;
         let mut report = ChainReport {
             chain: chain.to_owned(),
             records: 0,
+            archived_through: origin.checkpoint.as_ref().map(|c| c.position),
             first_break: None,
         };
-        let mut previous = GENESIS;
-        let mut expected = 1;
+        if let Some(checkpoint) = &origin.checkpoint {
+            report.first_break = self.checkpoint_break(checkpoint).await?;
+            if report.first_break.is_some() {
+                return Ok(report);
+            }
+        }
+        let (mut expected, mut previous) = (origin.position, origin.previous);
         loop {
             let batch = self.ports.chain.links(chain, expected, READ_BATCH).await?;
             if batch.is_empty() {
                 break;
             }
             for (link, event) in batch {
-                let broken = |problem: String, event_id: Option<String>| ChainBreak {
-                    position: Some(link.position),
-                    event_id,
-                    problem,
-                };
-                if link.position != expected {
-                    report.first_break = Some(broken(
-                        format!("position {expected} is missing from the chain"),
-                        None,
-                    ));
-                    return Ok(report);
-                }
-                let Some(event) = event else {
-                    report.first_break = Some(broken(
-                        format!(
-                            "the record sealed here (seq {}) has been deleted",
-                            link.event_seq
-                        ),
-                        None,
-                    ));
-                    return Ok(report);
-                };
-                let recomputed = self.ports.mac.sha256(&event.link_input(&previous));
-                if !constant_time_eq(&recomputed, &link.link) {
-                    // Edited, or swapped with another record: either way this record is not what was sealed here.
-                    let problem = "the record differs from what was sealed here".to_owned();
-                    report.first_break = Some(broken(problem, Some(event.id)));
+                if let Err(broken) = self.check_link(&link, event.as_ref(), expected, &previous) {
+                    report.first_break = Some(broken);
                     return Ok(report);
                 }
                 previous = link.link;
@@ -205,6 +253,44 @@ impl AuthService {
             });
         }
         Ok(report)
+    }
+
+    /// Whether `link` is the `expected` position, its record is there, and the record hashes with
+    /// `previous` to the link.
+    pub(crate) fn check_link(
+        &self,
+        link: &ChainLink,
+        event: Option<&StoredEvent>,
+        expected: i64,
+        previous: &[u8; 32],
+    ) -> Result<(), ChainBreak> {
+        let broken = |problem: String, event_id: Option<String>| ChainBreak {
+            position: Some(link.position),
+            event_id,
+            problem,
+        };
+        if link.position != expected {
+            return Err(broken(
+                format!("position {expected} is missing from the chain"),
+                None,
+            ));
+        }
+        let Some(event) = event else {
+            return Err(broken(
+                format!(
+                    "the record sealed here (seq {}) has been deleted",
+                    link.event_seq
+                ),
+                None,
+            ));
+        };
+        let recomputed = self.ports.mac.sha256(&event.link_input(previous));
+        if !constant_time_eq(&recomputed, &link.link) {
+            // Edited, or swapped with another record: either way this record is not what was sealed here.
+            let problem = "the record differs from what was sealed here".to_owned();
+            return Err(broken(problem, Some(event.id.clone())));
+        }
+        Ok(())
     }
 
     /// Sealed records of a chain from `from_position` on, with their links, for export.
@@ -325,10 +411,53 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_chain_archived_to_its_end_goes_on_after_its_checkpoint() {
+        // Arrange: no link is held; positions 1–7 are behind a checkpoint.
+        let mut kit = Kit::new();
+        kit.mac.expect_sha256().returning(fold);
+        kit.chain.expect_chain_head().returning(|_| Ok(None));
+        kit.chain.expect_latest_checkpoint().returning(|_| {
+            Ok(Some(auth_domain::chain::Checkpoint {
+                chain: "app_a".into(),
+                from_position: 1,
+                position: 7,
+                link: [4; 32],
+                token: "t".into(),
+            }))
+        });
+        let mut served = false;
+        kit.chain.expect_pending().returning(move |_, _| {
+            let batch = if served { vec![] } else { vec![event(30)] };
+            served = true;
+            Ok(batch)
+        });
+        let appended = Arc::new(Mutex::new(Vec::new()));
+        let keep = Arc::clone(&appended);
+        kit.chain.expect_append_links().returning(move |_, links| {
+            keep.lock().unwrap().extend(links);
+            Ok(true)
+        });
+
+        // Act
+        kit.service().seal("app_a").await.unwrap();
+
+        // Assert
+        assert_eq!(
+            *appended.lock().unwrap(),
+            [ChainLink {
+                position: 8,
+                event_seq: 30,
+                link: fold(&event(30).link_input(&[4; 32])),
+            }]
+        );
+    }
+
+    #[tokio::test]
     async fn a_sealer_that_loses_a_race_rereads_the_head_and_goes_on() {
         // Arrange: the first append loses to another process, which moved the head.
         let mut kit = Kit::new();
         kit.mac.expect_sha256().returning(fold);
+        kit.chain.expect_latest_checkpoint().returning(|_| Ok(None));
         let heads = Arc::new(Mutex::new(vec![
             Some(ChainLink {
                 position: 1,
@@ -408,6 +537,7 @@ mod tests {
         kit.chain
             .expect_outside_chain()
             .returning(|_, _| Ok(vec![]));
+        kit.chain.expect_latest_checkpoint().returning(|_| Ok(None));
 
         // Act
         let report = kit.service().verify_chain("app_a").await.unwrap();

@@ -2,6 +2,7 @@
 
 mod app_auth;
 mod apps;
+mod archive;
 mod audit;
 mod error;
 mod licenses;
@@ -21,7 +22,8 @@ mod verify_otp;
 
 pub use app_auth::AppCredentials;
 pub use apps::CreatedApp;
-pub use audit::{ChainBreak, ChainReport, ExportedRecord, MAX_EVENTS_PAGE};
+pub use archive::{ArchiveChunk, ArchiveError};
+pub use audit::{ChainBreak, ChainOrigin, ChainReport, MAX_EVENTS_PAGE};
 pub use error::{AuthError, FieldProblem};
 pub use licenses::{Activated, LicenseName, LicenseTerms, MAX_LICENSE_TOKEN_LIFETIME};
 pub use logout::LogoutRequest;

@@ -2,6 +2,7 @@
 //! and verifies with `auth-engine audit`, what a third party can check with SHA-256 alone, and what
 //! editing the database behind the engine's back looks like to `audit verify`.
 
+mod archive;
 mod backend;
 mod encoding;
 mod export;

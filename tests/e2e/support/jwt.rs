@@ -95,3 +95,32 @@ pub async fn verified_license_claims(server: &TestServer, app: &AppCreds, token:
     verify_license_token(token, &jwks, &app.app_slug)
         .unwrap_or_else(|error| panic!("license token does not verify: {error}"))
 }
+
+/// The JOSE `typ` of the checkpoints `auth-engine audit archive` signs.
+pub const CHECKPOINT_TYP: &str = "audit-checkpoint+jwt";
+
+/// Verifies an audit checkpoint as a third party would, with the app's JWKS: RS256, `typ:
+/// audit-checkpoint+jwt`, the key its `kid` names, and the engine as `iss`. A checkpoint is a
+/// statement, not a credential: it has no `exp` or `aud`.
+pub fn verify_checkpoint(token: &str, jwks: &Value) -> Result<Value, String> {
+    let header = decode_header(token).map_err(|error| format!("undecodable header: {error}"))?;
+    if header.alg != Algorithm::RS256 {
+        return Err(format!("alg is {:?}, not RS256", header.alg));
+    }
+    if header.typ.as_deref() != Some(CHECKPOINT_TYP) {
+        return Err(format!("typ is {:?}, not {CHECKPOINT_TYP}", header.typ));
+    }
+    let kid = header.kid.ok_or("checkpoint header has no kid")?;
+    let jwk = jwks_keys(jwks)
+        .iter()
+        .find(|key| key["kid"] == kid.as_str())
+        .ok_or_else(|| format!("kid {kid} is not in the JWKS {jwks}"))?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_issuer(&[PUBLIC_URL]);
+    validation.set_required_spec_claims(&["iss"]);
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    decode::<Value>(token, &decoding_key(jwk)?, &validation)
+        .map(|data| data.claims)
+        .map_err(|error| format!("verification failed: {error}"))
+}

@@ -1,6 +1,7 @@
 //! RS256 JWTs signed and verified with ring; keys generated with `rsa` (ring cannot generate RSA).
 
 use async_trait::async_trait;
+use auth_domain::chain::{CHECKPOINT_TYP, CheckpointClaims};
 use auth_domain::claims::{ACCESS_TOKEN_TYP, LICENSE_TOKEN_TYP, LicenseClaims};
 use auth_domain::{AccessClaims, SigningKey};
 use auth_ports::{KeyMaterial, PublicJwk, TokenCodec, TokenError};
@@ -132,6 +133,47 @@ impl RsaTokens {
         token.push_str(&URL_SAFE_NO_PAD.encode(signature));
         Ok(token)
     }
+
+    /// The claims of an RS256 JWS signed by `key` with header `typ`.
+    fn verify<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        key: &SigningKey,
+        typ: &str,
+    ) -> Result<T, TokenError> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(TokenError::Invalid);
+        }
+        let mut parts = token.split('.');
+        let (Some(header), Some(claims), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenError::Invalid);
+        };
+        let decode = |part: &str| {
+            URL_SAFE_NO_PAD
+                .decode(part)
+                .map_err(|_| TokenError::Invalid)
+        };
+        let parsed: Header =
+            serde_json::from_slice(&decode(header)?).map_err(|_| TokenError::Invalid)?;
+        if parsed.alg != "RS256" || parsed.typ != typ || parsed.kid != key.kid {
+            return Err(TokenError::Invalid);
+        }
+        let public = self.public_parts(key)?;
+        let signed = &token[..header.len() + 1 + claims.len()];
+        RsaPublicKeyComponents {
+            n: &public.n,
+            e: &public.e,
+        }
+        .verify(
+            &signature::RSA_PKCS1_2048_8192_SHA256,
+            signed.as_bytes(),
+            &decode(signature)?,
+        )
+        .map_err(|_| TokenError::Invalid)?;
+        serde_json::from_slice(&decode(claims)?).map_err(|_| TokenError::Invalid)
+    }
 }
 
 fn generate_material(vault: &KeyVault) -> KeyMaterial {
@@ -192,38 +234,23 @@ impl TokenCodec for RsaTokens {
     }
 
     fn verify_access(&self, token: &str, key: &SigningKey) -> Result<AccessClaims, TokenError> {
-        if token.len() > MAX_TOKEN_LEN {
-            return Err(TokenError::Invalid);
-        }
-        let mut parts = token.split('.');
-        let (Some(header), Some(claims), Some(signature), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TokenError::Invalid);
-        };
-        let decode = |part: &str| {
-            URL_SAFE_NO_PAD
-                .decode(part)
-                .map_err(|_| TokenError::Invalid)
-        };
-        let parsed: Header =
-            serde_json::from_slice(&decode(header)?).map_err(|_| TokenError::Invalid)?;
-        if parsed.alg != "RS256" || parsed.typ != ACCESS_TOKEN_TYP || parsed.kid != key.kid {
-            return Err(TokenError::Invalid);
-        }
-        let public = self.public_parts(key)?;
-        let signed = &token[..header.len() + 1 + claims.len()];
-        RsaPublicKeyComponents {
-            n: &public.n,
-            e: &public.e,
-        }
-        .verify(
-            &signature::RSA_PKCS1_2048_8192_SHA256,
-            signed.as_bytes(),
-            &decode(signature)?,
-        )
-        .map_err(|_| TokenError::Invalid)?;
-        serde_json::from_slice(&decode(claims)?).map_err(|_| TokenError::Invalid)
+        self.verify(token, key, ACCESS_TOKEN_TYP)
+    }
+
+    fn sign_checkpoint(
+        &self,
+        key: &SigningKey,
+        claims: &CheckpointClaims,
+    ) -> Result<String, TokenError> {
+        self.sign(key, CHECKPOINT_TYP, claims)
+    }
+
+    fn verify_checkpoint(
+        &self,
+        token: &str,
+        key: &SigningKey,
+    ) -> Result<CheckpointClaims, TokenError> {
+        self.verify(token, key, CHECKPOINT_TYP)
     }
 
     fn public_jwk(&self, key: &SigningKey) -> Result<PublicJwk, TokenError> {
@@ -233,5 +260,84 @@ impl TokenCodec for RsaTokens {
             n: URL_SAFE_NO_PAD.encode(&public.n),
             e: URL_SAFE_NO_PAD.encode(&public.e),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MasterKey;
+    use auth_domain::chain::{GENESIS, hex};
+    use auth_domain::ids::AppId;
+    use time::OffsetDateTime;
+
+    async fn tokens_and_key() -> (RsaTokens, SigningKey) {
+        let tokens = RsaTokens::new(KeyVault::new(&MasterKey::from_bytes([5; 32])));
+        let material = tokens.generate_key().await;
+        let key = SigningKey {
+            kid: material.kid,
+            app_id: AppId::from_trusted("app_a".into()),
+            encrypted_private_key: material.encrypted_private_key,
+            public_key_der: material.public_key_der,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        (tokens, key)
+    }
+
+    fn checkpoint() -> CheckpointClaims {
+        CheckpointClaims {
+            iss: "https://auth.example".into(),
+            app_id: "app_a".into(),
+            iat: 1,
+            from_position: 1,
+            prev_link: hex(&GENESIS),
+            position: 9,
+            link: hex(&[3; 32]),
+            records: 9,
+            before: 2,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_signed_checkpoint_verifies_and_an_altered_one_does_not() {
+        let (tokens, key) = tokens_and_key().await;
+        let token = tokens.sign_checkpoint(&key, &checkpoint()).unwrap();
+        assert_eq!(tokens.verify_checkpoint(&token, &key), Ok(checkpoint()));
+
+        let mut forged = checkpoint();
+        forged.position = 10;
+        let forged_claims = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap());
+        let parts: Vec<&str> = token.split('.').collect();
+        let spliced = format!("{}.{forged_claims}.{}", parts[0], parts[2]);
+        assert_eq!(
+            tokens.verify_checkpoint(&spliced, &key),
+            Err(TokenError::Invalid)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_checkpoint_is_not_an_access_token_nor_the_other_way_round() {
+        let (tokens, key) = tokens_and_key().await;
+        let token = tokens.sign_checkpoint(&key, &checkpoint()).unwrap();
+        assert_eq!(tokens.verify_access(&token, &key), Err(TokenError::Invalid));
+        let license = LicenseClaims {
+            iss: "https://auth.example".into(),
+            aud: "app".into(),
+            sub: "lic_a".into(),
+            exp: 2,
+            iat: 1,
+            nbf: 1,
+            jti: "j".into(),
+            app_id: "app_a".into(),
+            act: "act_a".into(),
+            product: None,
+            device: "d".into(),
+            entitlements: None,
+        };
+        let license = tokens.sign_license(&key, &license).unwrap();
+        assert_eq!(
+            tokens.verify_checkpoint(&license, &key),
+            Err(TokenError::Invalid)
+        );
     }
 }

@@ -1,15 +1,17 @@
 //! The audit hash chain: records waiting in `audit_pending`, links in `audit_chain`.
 
 use async_trait::async_trait;
-use auth_domain::chain::{ChainLink, StoredEvent};
+use auth_domain::AuditEvent;
+use auth_domain::chain::{ChainLink, Checkpoint, StoredEvent};
 use auth_ports::{AuditChain, EventFilter, StoreError};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use crate::Store;
-use crate::conn::{is_unique_violation, query_error, transaction, with_conn};
+use crate::audit::append;
+use crate::conn::{defer_foreign_keys, is_unique_violation, query_error, transaction, with_conn};
 use crate::models::micros;
-use crate::schema::{audit_chain, audit_events, audit_pending};
+use crate::schema::{audit_chain, audit_checkpoints, audit_events, audit_pending};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_events)]
@@ -47,10 +49,13 @@ impl From<EventRow> for StoredEvent {
     }
 }
 
+fn link_bytes(link: &[u8]) -> Result<[u8; 32], StoreError> {
+    link.try_into()
+        .map_err(|_| StoreError::Internal("a stored link is not 32 bytes".into()))
+}
+
 fn link_of(position: i64, event_seq: i64, link: &[u8]) -> Result<ChainLink, StoreError> {
-    let link: [u8; 32] = link
-        .try_into()
-        .map_err(|_| StoreError::Internal("a stored link is not 32 bytes".into()))?;
+    let link = link_bytes(link)?;
     Ok(ChainLink {
         position,
         event_seq,
@@ -230,7 +235,13 @@ impl AuditChain for Store {
                 .load(conn)
                 .await
                 .map_err(query_error)?;
-            let mut all: Vec<String> = sealed.into_iter().chain(waiting).collect();
+            let archived: Vec<String> = audit_checkpoints::table
+                .select(audit_checkpoints::chain)
+                .distinct()
+                .load(conn)
+                .await
+                .map_err(query_error)?;
+            let mut all: Vec<String> = sealed.into_iter().chain(waiting).chain(archived).collect();
             all.sort();
             all.dedup();
             Ok(all)
@@ -260,5 +271,98 @@ impl AuditChain for Store {
         })
         .map_err(query_error)?;
         Ok(rows.into_iter().map(StoredEvent::from).collect())
+    }
+
+    async fn latest_checkpoint(&self, chain: &str) -> Result<Option<Checkpoint>, StoreError> {
+        let row: Option<(i64, i64, Vec<u8>, String)> = with_conn!(self, |conn| {
+            audit_checkpoints::table
+                .filter(audit_checkpoints::chain.eq(chain))
+                .order(audit_checkpoints::position.desc())
+                .select((
+                    audit_checkpoints::from_position,
+                    audit_checkpoints::position,
+                    audit_checkpoints::link,
+                    audit_checkpoints::token,
+                ))
+                .first(conn)
+                .await
+                .optional()
+        })
+        .map_err(query_error)?;
+        row.map(|(from_position, position, link, token)| {
+            Ok(Checkpoint {
+                chain: chain.to_owned(),
+                from_position,
+                position,
+                link: link_bytes(&link)?,
+                token,
+            })
+        })
+        .transpose()
+    }
+
+    async fn archive(&self, checkpoint: Checkpoint, audit: AuditEvent) -> Result<bool, StoreError> {
+        let covered = checkpoint.position - checkpoint.from_position + 1;
+        let archived = transaction!(self, |conn| {
+            // Writing first takes SQLite's write lock before anything is read, so the transaction
+            // waits for other writers instead of failing on a stale snapshot.
+            diesel::insert_into(audit_checkpoints::table)
+                .values((
+                    audit_checkpoints::chain.eq(&checkpoint.chain),
+                    audit_checkpoints::from_position.eq(checkpoint.from_position),
+                    audit_checkpoints::position.eq(checkpoint.position),
+                    audit_checkpoints::link.eq(checkpoint.link.as_slice()),
+                    audit_checkpoints::token.eq(&checkpoint.token),
+                    audit_checkpoints::created_at.eq(micros(audit.occurred_at)),
+                ))
+                .execute(conn)
+                .await?;
+            let of_chain =
+                audit_checkpoints::table.filter(audit_checkpoints::chain.eq(&checkpoint.chain));
+            let previous: Option<i64> = of_chain
+                .filter(audit_checkpoints::from_position.lt(checkpoint.from_position))
+                .select(diesel::dsl::max(audit_checkpoints::position))
+                .first(conn)
+                .await?;
+            let later: i64 = of_chain
+                .filter(audit_checkpoints::from_position.gt(checkpoint.from_position))
+                .count()
+                .get_result(conn)
+                .await?;
+            if previous.unwrap_or(0) + 1 != checkpoint.from_position || later > 0 || covered < 1 {
+                return Err(diesel::result::Error::RollbackTransaction);
+            }
+            // Records go first, while their links still show the checkpoint covers them; the
+            // links' foreign key is checked at commit, when both are gone.
+            diesel::sql_query(defer_foreign_keys(&*conn))
+                .execute(conn)
+                .await?;
+            let covered_links = audit_chain::table
+                .filter(audit_chain::chain.eq(&checkpoint.chain))
+                .filter(audit_chain::position.ge(checkpoint.from_position))
+                .filter(audit_chain::position.le(checkpoint.position));
+            let records = diesel::delete(
+                audit_events::table
+                    .filter(audit_events::seq.eq_any(covered_links.select(audit_chain::event_seq))),
+            )
+            .execute(conn)
+            .await?;
+            let links = diesel::delete(covered_links).execute(conn).await?;
+            if i64::try_from(records) != Ok(covered) || i64::try_from(links) != Ok(covered) {
+                return Err(diesel::result::Error::QueryBuilderError(
+                    format!(
+                        "the archive covers {covered} positions but {links} links and {records} records were found"
+                    )
+                    .into(),
+                ));
+            }
+            append!(conn, audit)
+        });
+        match archived {
+            Ok(()) => Ok(true),
+            Err(diesel::result::Error::RollbackTransaction) => Ok(false),
+            Err(error) if is_unique_violation(&error) => Ok(false),
+            Err(error) => Err(query_error(error)),
+        }
     }
 }

@@ -52,6 +52,25 @@ macro_rules! transaction {
 }
 pub(crate) use transaction;
 
+/// What must be spelled differently on each backend.
+pub(crate) trait Dialect {
+    /// Makes foreign-key checks wait for commit, for the rest of the current transaction.
+    const DEFER_FOREIGN_KEYS: &'static str;
+}
+
+impl Dialect for AsyncPgConnection {
+    const DEFER_FOREIGN_KEYS: &'static str = "SET CONSTRAINTS ALL DEFERRED";
+}
+
+impl Dialect for SqliteConn {
+    const DEFER_FOREIGN_KEYS: &'static str = "PRAGMA defer_foreign_keys = ON";
+}
+
+/// [`Dialect::DEFER_FOREIGN_KEYS`] of `conn`'s backend.
+pub(crate) fn defer_foreign_keys<C: Dialect>(_conn: &C) -> &'static str {
+    C::DEFER_FOREIGN_KEYS
+}
+
 pub(crate) fn pool_error(error: PoolError) -> StoreError {
     StoreError::Unavailable(error.to_string())
 }

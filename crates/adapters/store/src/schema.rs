@@ -190,3 +190,14 @@ diesel::table! {
 
 diesel::joinable!(audit_pending -> audit_events (seq));
 diesel::joinable!(audit_chain -> audit_events (event_seq));
+
+diesel::table! {
+    audit_checkpoints (chain, from_position) {
+        chain -> Text,
+        from_position -> BigInt,
+        position -> BigInt,
+        link -> Binary,
+        token -> Text,
+        created_at -> BigInt,
+    }
+}

@@ -11,6 +11,7 @@
 mod support;
 
 mod apps;
+mod archive;
 mod audit;
 mod licenses;
 mod limits;
