@@ -31,23 +31,42 @@ impl StoredEvent {
     /// the same way, times as integer microseconds, absent values as `null`.
     #[must_use]
     pub fn canonical(&self) -> Vec<u8> {
-        let details = self.details_value();
-        // serde_json's default map is ordered by key, so this encoding is canonical.
-        let record = json!({
-            "actor": self.actor,
-            "app_id": self.app_id,
-            "client_ip": self.client_ip,
-            "details": details,
-            "event": self.event,
-            "id": self.id,
-            "occurred_at": self.occurred_at,
-            "outcome": self.outcome,
-            "request_id": self.request_id,
-            "seq": self.seq,
-            "subject": self.subject,
-            "user_agent": self.user_agent,
-        });
-        record.to_string().into_bytes()
+        let mut out = Vec::with_capacity(256 + self.details.len());
+        self.write_canonical(&mut out);
+        out
+    }
+
+    /// Writes [`StoredEvent::canonical`] to `out`: field by field, in the byte order of the key
+    /// names, each value encoded exactly as `serde_json` encodes a `Value` (the encoding verify
+    /// and third parties recompute).
+    fn write_canonical(&self, out: &mut Vec<u8>) {
+        fn text(out: &mut Vec<u8>, key: &str, value: Option<&str>) {
+            out.extend_from_slice(key.as_bytes());
+            match value {
+                // Writing JSON into a Vec cannot fail.
+                Some(value) => drop(serde_json::to_writer(&mut *out, value)),
+                None => out.extend_from_slice(b"null"),
+            }
+        }
+        fn number(out: &mut Vec<u8>, key: &str, value: i64) {
+            out.extend_from_slice(key.as_bytes());
+            out.extend_from_slice(value.to_string().as_bytes());
+        }
+        text(out, "{\"actor\":", self.actor.as_deref());
+        text(out, ",\"app_id\":", self.app_id.as_deref());
+        text(out, ",\"client_ip\":", self.client_ip.as_deref());
+        out.extend_from_slice(b",\"details\":");
+        // serde_json's default map is ordered by key, so re-encoding a parsed value is canonical.
+        drop(serde_json::to_writer(&mut *out, &self.details_value()));
+        text(out, ",\"event\":", Some(&self.event));
+        text(out, ",\"id\":", Some(&self.id));
+        number(out, ",\"occurred_at\":", self.occurred_at);
+        text(out, ",\"outcome\":", Some(&self.outcome));
+        text(out, ",\"request_id\":", self.request_id.as_deref());
+        number(out, ",\"seq\":", self.seq);
+        text(out, ",\"subject\":", self.subject.as_deref());
+        text(out, ",\"user_agent\":", self.user_agent.as_deref());
+        out.push(b'}');
     }
 
     /// `details` as JSON: the stored object, or (for text that is not JSON, which only tampering
@@ -60,8 +79,9 @@ impl StoredEvent {
     /// The bytes hashed to make this record's link: the previous link, then the canonical record.
     #[must_use]
     pub fn link_input(&self, previous: &[u8; 32]) -> Vec<u8> {
-        let mut input = previous.to_vec();
-        input.extend_from_slice(&self.canonical());
+        let mut input = Vec::with_capacity(32 + 256 + self.details.len());
+        input.extend_from_slice(previous);
+        self.write_canonical(&mut input);
         input
     }
 }
@@ -206,6 +226,63 @@ mod tests {
             text,
             r#"{"actor":"usr_a","app_id":"app_a","client_ip":null,"details":{"a":{"b":3,"y":2},"z":1},"event":"login","id":"evt_a","occurred_at":1700000000000000,"outcome":"success","request_id":"req_a","seq":7,"subject":null,"user_agent":null}"#
         );
+    }
+
+    /// The encoding as `serde_json` makes it from a `Value`: what the docs tell third parties to do.
+    fn through_value(event: &StoredEvent) -> Vec<u8> {
+        json!({
+            "actor": event.actor,
+            "app_id": event.app_id,
+            "client_ip": event.client_ip,
+            "details": event.details_value(),
+            "event": event.event,
+            "id": event.id,
+            "occurred_at": event.occurred_at,
+            "outcome": event.outcome,
+            "request_id": event.request_id,
+            "seq": event.seq,
+            "subject": event.subject,
+            "user_agent": event.user_agent,
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    #[test]
+    fn the_canonical_encoding_spells_strings_exactly_as_serde_json_does() {
+        let awkward = [
+            "plain",
+            "\"quoted\" back\\slash",
+            "tab\tnew\nline\u{0}nul\u{1f}",
+            "日本語 é \u{2028} \u{1F600}",
+            "</script>",
+            "",
+        ];
+        for text in awkward {
+            let event = StoredEvent {
+                seq: -3,
+                id: text.into(),
+                app_id: None,
+                event: text.into(),
+                outcome: text.into(),
+                actor: Some(text.into()),
+                subject: None,
+                client_ip: Some(text.into()),
+                user_agent: Some(text.into()),
+                request_id: None,
+                details: json!({ "z": text, "a": [text, 1.5, null] }).to_string(),
+                occurred_at: i64::MIN,
+            };
+            assert_eq!(
+                String::from_utf8(event.canonical()).unwrap(),
+                String::from_utf8(through_value(&event)).unwrap()
+            );
+        }
+        let not_json = StoredEvent {
+            details: "not json {".into(),
+            ..event()
+        };
+        assert_eq!(not_json.canonical(), through_value(&not_json));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::{AppCredentials, AuthError, AuthService, Caller};
 /// Records sealed per batch.
 const SEAL_BATCH: u32 = 500;
 /// Links read per batch when verifying or exporting.
-const READ_BATCH: u32 = 10_000;
+const READ_BATCH: u32 = 2_000;
 /// The most records one `/audit/events` page may ask for.
 pub const MAX_EVENTS_PAGE: u32 = 1000;
 

@@ -67,6 +67,46 @@ fn limit(count: u32) -> i64 {
     i64::from(count.max(1))
 }
 
+impl Store {
+    /// Links from position `from` (up to `below`, when given), in position order, at most `count`,
+    /// each with its record if that still exists.
+    async fn link_rows(
+        &self,
+        chain: &str,
+        from: i64,
+        below: Option<i64>,
+        count: i64,
+    ) -> Result<Vec<(ChainLink, Option<StoredEvent>)>, StoreError> {
+        let rows: Vec<(i64, i64, Vec<u8>, Option<EventRow>)> = with_conn!(self, |conn| {
+            let mut query = audit_chain::table
+                .left_join(audit_events::table)
+                .filter(audit_chain::chain.eq(chain))
+                .filter(audit_chain::position.ge(from))
+                .into_boxed();
+            if let Some(below) = below {
+                query = query.filter(audit_chain::position.lt(below));
+            }
+            query
+                .order(audit_chain::position.asc())
+                .limit(count)
+                .select((
+                    audit_chain::position,
+                    audit_chain::event_seq,
+                    audit_chain::link,
+                    Option::<EventRow>::as_select(),
+                ))
+                .load(conn)
+                .await
+        })
+        .map_err(query_error)?;
+        rows.into_iter()
+            .map(|(position, seq, link, row)| {
+                Ok((link_of(position, seq, &link)?, row.map(StoredEvent::from)))
+            })
+            .collect()
+    }
+}
+
 #[async_trait]
 impl AuditChain for Store {
     async fn pending_chains(&self, count: u32) -> Result<Vec<String>, StoreError> {
@@ -197,28 +237,22 @@ impl AuditChain for Store {
         from: i64,
         count: u32,
     ) -> Result<Vec<(ChainLink, Option<StoredEvent>)>, StoreError> {
-        let rows: Vec<(i64, i64, Vec<u8>, Option<EventRow>)> = with_conn!(self, |conn| {
-            audit_chain::table
-                .left_join(audit_events::table)
-                .filter(audit_chain::chain.eq(chain))
-                .filter(audit_chain::position.ge(from))
-                .order(audit_chain::position.asc())
-                .limit(limit(count))
-                .select((
-                    audit_chain::position,
-                    audit_chain::event_seq,
-                    audit_chain::link,
-                    Option::<EventRow>::as_select(),
-                ))
-                .load(conn)
-                .await
-        })
-        .map_err(query_error)?;
-        rows.into_iter()
-            .map(|(position, seq, link, row)| {
-                Ok((link_of(position, seq, &link)?, row.map(StoredEvent::from)))
-            })
-            .collect()
+        let count = limit(count);
+        // In an intact chain positions have no gaps, so the next `count` positions are exactly
+        // this range: the primary key answers it directly, whatever the planner's statistics say
+        // (without them Postgres would sort every later link for each batch).
+        let mut links = self
+            .link_rows(chain, from, Some(from + count), count)
+            .await?;
+        let found = i64::try_from(links.len()).unwrap_or(count);
+        if found < count {
+            // The end of the chain, or a gap: whatever lies beyond the range comes next.
+            links.extend(
+                self.link_rows(chain, from + count, None, count - found)
+                    .await?,
+            );
+        }
+        Ok(links)
     }
 
     async fn chains(&self) -> Result<Vec<String>, StoreError> {

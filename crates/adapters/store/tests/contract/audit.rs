@@ -109,3 +109,43 @@ async fn a_record_written_behind_the_engines_back_is_outside_the_chain(store: St
         "only app_created waits"
     );
 }
+
+contract!(reading_links_steps_over_a_gap_to_the_next_positions);
+async fn reading_links_steps_over_a_gap_to_the_next_positions(store: Store) {
+    let app = app(&store).await;
+    for _ in 0..4 {
+        store
+            .append(event(&app.id, AuditKind::Login, t0()))
+            .await
+            .unwrap();
+    }
+    let chain = app.id.as_str();
+    let links: Vec<ChainLink> = store
+        .pending(chain, 10)
+        .await
+        .unwrap()
+        .iter()
+        .zip(1..)
+        .map(|(record, position)| ChainLink {
+            position,
+            event_seq: record.seq,
+            link: [1; 32],
+        })
+        .collect();
+    assert!(store.append_links(chain, links).await.unwrap());
+    // The owner lifts the guard (each backend's statement fails harmlessly on the other) and
+    // removes position 2.
+    let _ = execute_sql(&store, "DROP TRIGGER audit_chain_no_delete").await;
+    let _ = execute_sql(&store, "ALTER TABLE audit_chain DISABLE TRIGGER USER").await;
+    execute_sql(&store, "DELETE FROM audit_chain WHERE position = 2")
+        .await
+        .unwrap();
+
+    let positions = |links: Vec<(ChainLink, Option<auth_domain::chain::StoredEvent>)>| {
+        links.iter().map(|(l, _)| l.position).collect::<Vec<_>>()
+    };
+    assert_eq!(positions(store.links(chain, 1, 2).await.unwrap()), [1, 3]);
+    assert_eq!(positions(store.links(chain, 2, 2).await.unwrap()), [3, 4]);
+    assert_eq!(positions(store.links(chain, 4, 10).await.unwrap()), [4, 5]);
+    assert!(store.links(chain, 6, 10).await.unwrap().is_empty());
+}
