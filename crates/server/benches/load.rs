@@ -1,7 +1,9 @@
 //! Load driver: verify-otp and refresh against the real binary over loopback, on SQLite and (with
 //! `TEST_DATABASE_URL`) Postgres, side by side in one run, next to `/healthz` as the framework's
-//! own ceiling. Run with `cargo bench -p auth-engine --bench load`; `LOAD_N` and `LOAD_CONCURRENCY`
-//! change the request count (default 400) and the requests in flight (default 16).
+//! own ceiling. verify-otp also runs against a second server whose audit sealer is held off, in
+//! alternating halves, to show what sealing beside the logins costs them. Run with
+//! `cargo bench -p auth-engine --bench load`; `LOAD_N` and `LOAD_CONCURRENCY` change the request
+//! count per phase (default 400) and the requests in flight (default 16).
 
 #![allow(
     dead_code,
@@ -78,24 +80,74 @@ struct Report {
     backend: &'static str,
     healthz: Phase,
     verify: Phase,
+    /// verify-otp on a server whose sealer is held off: what the login costs without sealing
+    /// running beside it.
+    verify_unsealed: Phase,
     refresh: Phase,
 }
 
-async fn drive(
-    backend: &'static str,
-    database_url: Option<String>,
-    n: usize,
-    concurrency: usize,
-) -> Report {
+impl Phase {
+    /// Two measurements of the same phase as one.
+    fn merge(mut self, other: Self) -> Self {
+        self.requests += other.requests;
+        self.elapsed += other.elapsed;
+        self.latencies.extend(other.latencies);
+        self.latencies.sort();
+        self
+    }
+}
+
+/// A server with its own app and database; its sealer runs every `seal_interval_ms`.
+async fn start(database_url: Option<&str>, seal_interval_ms: &str) -> Arc<Harness> {
     let mut builder = TestServer::builder()
         .env("AUTH_LOG", "warn")
+        .env("AUTH_AUDIT_SEAL_INTERVAL_MS", seal_interval_ms)
         .env("AUTH_OTP_RESEND_COOLDOWN_SECS", "0")
         .env("AUTH_OTP_SENDS_PER_IP_PER_HOUR", "1000000")
         .env("AUTH_OTP_VERIFIES_PER_IP_PER_HOUR", "1000000");
-    if let Some(url) = &database_url {
+    if let Some(url) = database_url {
         builder = builder.postgres(url);
     }
-    let harness = Arc::new(Harness::start_with(builder).await);
+    Arc::new(Harness::start_with(builder).await)
+}
+
+/// `n` logins (verify-otp) with `concurrency` in flight; codes are requested outside the timed
+/// phase. Returns the phase and each login's refresh token.
+async fn logins(harness: &Arc<Harness>, n: usize, concurrency: usize) -> (Phase, Vec<String>) {
+    let mut codes = Vec::with_capacity(n);
+    for _ in 0..n {
+        codes.push(harness.request_code(&unique_phone()).await);
+    }
+    let codes = Arc::new(codes);
+    let tokens = Arc::new(std::sync::Mutex::new(vec![String::new(); n]));
+    let phase = measure(n, concurrency, |i| {
+        let (harness, codes, tokens) =
+            (Arc::clone(harness), Arc::clone(&codes), Arc::clone(&tokens));
+        async move {
+            let (otp_request_id, code) = &codes[i];
+            let reply = harness.verify_otp(otp_request_id, code).await;
+            tokens.lock().unwrap()[i] = reply.body["refresh_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            reply.status == 200
+        }
+    })
+    .await;
+    let tokens = tokens.lock().unwrap().clone();
+    (phase, tokens)
+}
+
+/// `database_urls`: two Postgres databases, or none for SQLite.
+async fn drive(
+    backend: &'static str,
+    database_urls: Option<[&str; 2]>,
+    n: usize,
+    concurrency: usize,
+) -> Report {
+    let harness = start(database_urls.map(|urls| urls[0]), "1000").await;
+    // The longest interval there is: its sealer does not run again during the run.
+    let unsealed = start(database_urls.map(|urls| urls[1]), "60000").await;
 
     let healthz = {
         let client = reqwest::Client::new();
@@ -113,43 +165,26 @@ async fn drive(
         .await
     };
 
-    // Codes are requested outside the timed phases: only verification is measured.
-    let mut codes = Vec::with_capacity(n);
-    for _ in 0..n {
-        codes.push(harness.request_code(&unique_phone()).await);
-    }
-    let codes = Arc::new(codes);
-    let tokens = Arc::new(std::sync::Mutex::new(vec![String::new(); n]));
-    let verify = measure(n, concurrency, |i| {
-        let (harness, codes, tokens) = (
-            Arc::clone(&harness),
-            Arc::clone(&codes),
-            Arc::clone(&tokens),
-        );
-        async move {
-            let (otp_request_id, code) = &codes[i];
-            let reply = harness.verify_otp(otp_request_id, code).await;
-            tokens.lock().unwrap()[i] = reply.body["refresh_token"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            reply.status == 200
-        }
-    })
-    .await;
+    // Sealing on and off, alternated so drift on the shared machine falls on both alike.
+    let (verify, mut tokens) = logins(&harness, n / 2, concurrency).await;
+    let (verify_unsealed, _) = logins(&unsealed, n / 2, concurrency).await;
+    let (more, more_tokens) = logins(&harness, n / 2, concurrency).await;
+    let verify = verify.merge(more);
+    tokens.extend(more_tokens);
+    let (more, _) = logins(&unsealed, n / 2, concurrency).await;
+    let verify_unsealed = verify_unsealed.merge(more);
 
-    let refresh = measure(n, concurrency, |i| {
+    let tokens = Arc::new(tokens);
+    let refresh = measure(tokens.len(), concurrency, |i| {
         let (harness, tokens) = (Arc::clone(&harness), Arc::clone(&tokens));
-        async move {
-            let token = tokens.lock().unwrap()[i].clone();
-            harness.refresh(&token).await.status == 200
-        }
+        async move { harness.refresh(&tokens[i]).await.status == 200 }
     })
     .await;
     Report {
         backend,
         healthz,
         verify,
+        verify_unsealed,
         refresh,
     }
 }
@@ -182,14 +217,17 @@ async fn main() {
 
     let mut reports = vec![drive("sqlite", None, n, concurrency).await];
     let scratch = match auth_store::test_support::postgres_admin_url() {
-        Some(admin) => Some(auth_store::test_support::ScratchDatabase::create(&admin).await),
+        Some(admin) => Some([
+            auth_store::test_support::ScratchDatabase::create(&admin).await,
+            auth_store::test_support::ScratchDatabase::create(&admin).await,
+        ]),
         None => {
             println!("(TEST_DATABASE_URL is not set: Postgres skipped)");
             None
         }
     };
-    if let Some(db) = &scratch {
-        reports.push(drive("postgres", Some(db.url().to_owned()), n, concurrency).await);
+    if let Some([a, b]) = &scratch {
+        reports.push(drive("postgres", Some([a.url(), b.url()]), n, concurrency).await);
     }
 
     for report in &reports {
@@ -200,13 +238,17 @@ async fn main() {
             &report.verify,
             &report.healthz,
         );
+        row(
+            report.backend,
+            "  unsealed",
+            &report.verify_unsealed,
+            &report.healthz,
+        );
         row(report.backend, "refresh", &report.refresh, &report.healthz);
-    }
-    if let [sqlite, postgres] = reports.as_slice() {
         println!(
-            "postgres / sqlite throughput: verify-otp {:.2}, refresh {:.2}",
-            postgres.verify.per_second() / sqlite.verify.per_second(),
-            postgres.refresh.per_second() / sqlite.refresh.per_second()
+            "{:<9} sealing running beside logins: verify-otp throughput x{:.3} of the unsealed server",
+            report.backend,
+            report.verify.per_second() / report.verify_unsealed.per_second()
         );
     }
     drop(reports);

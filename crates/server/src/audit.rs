@@ -13,12 +13,10 @@ use crate::{AuditCommand, migrate, wiring};
 /// Records archived per transaction, so a large archive never holds the database for long.
 const ARCHIVE_CHUNK: u32 = 10_000;
 
-/// How often each process seals waiting audit records.
-const SEAL_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// Seals waiting records for as long as the server runs; any number of processes may do this.
-pub async fn seal_periodically(service: Arc<AuthService>) {
-    let mut ticks = tokio::time::interval(SEAL_EVERY);
+/// Seals waiting records every `every` for as long as the server runs; any number of processes may
+/// do this.
+pub async fn seal_periodically(service: Arc<AuthService>, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval(every);
     loop {
         ticks.tick().await;
         if let Err(error) = service.seal_all().await {

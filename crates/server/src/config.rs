@@ -40,6 +40,8 @@ pub struct Config {
     pub otp: OtpPolicy,
     pub tokens: TokenPolicy,
     pub limits: Limits,
+    /// How often each process seals waiting audit records.
+    pub seal_every: std::time::Duration,
     pub log_filter: String,
 }
 
@@ -242,6 +244,12 @@ impl Config {
             otp,
             tokens,
             limits,
+            seal_every: std::time::Duration::from_millis(env.number(
+                "AUTH_AUDIT_SEAL_INTERVAL_MS",
+                1000,
+                100,
+                60_000,
+            )?),
             log_filter: env
                 .get("AUTH_LOG")
                 .or_else(|| env.get("RUST_LOG"))
@@ -342,5 +350,9 @@ mod tests {
             "AUTH_DATABASE_URL"
         );
         assert_eq!(refused(&[("AUTH_NOTIFIER", "webhook")]), "AUTH_WEBHOOK_URL");
+        assert_eq!(
+            refused(&[("AUTH_AUDIT_SEAL_INTERVAL_MS", "99")]),
+            "AUTH_AUDIT_SEAL_INTERVAL_MS"
+        );
     }
 }

@@ -238,7 +238,10 @@ async fn serve(config: Config) -> Result<(), String> {
         .unwrap_or_else(|| format!("http://{bound}"));
     let service = Arc::new(wiring::service(&config, &store, &master, issuer)?);
     tokio::spawn(purge_periodically(Arc::clone(&service)));
-    tokio::spawn(audit::seal_periodically(Arc::clone(&service)));
+    tokio::spawn(audit::seal_periodically(
+        Arc::clone(&service),
+        config.seal_every,
+    ));
     let state = AppState {
         service,
         random: Arc::new(auth_crypto::OsRandom),
