@@ -1,6 +1,6 @@
 //! `auth-engine audit seal|verify|export|archive`, and the background sealer.
 
-use auth_usecases::{ArchiveChunk, AuthService, Caller, ChainReport};
+use auth_usecases::{AuthService, Caller, ChainReport};
 use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
@@ -180,33 +180,30 @@ async fn archive(
         request_id: "cli".to_owned(),
         ..Caller::default()
     };
-    let mut archived: Vec<ArchiveChunk> = Vec::new();
+    // Positions archived so far: (first, last, records).
+    let mut archived: Option<(i64, i64, usize)> = None;
     loop {
-        let chunk = service
-            .next_archive_chunk(&chain, before_time, ARCHIVE_CHUNK)
-            .await
-            .map_err(|e| e.to_string())?;
-        let Some(chunk) = chunk else {
-            break;
+        let step = archive_chunk(service, &chain, before_time, &mut file, out, &caller).await;
+        let (from, through, records) = match step {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(problem) => {
+                return Err(match archived {
+                    None => problem,
+                    Some((first, last, records)) => format!(
+                        "{problem} (before that, {records} records, positions {first} to {last}, were archived to {})",
+                        out.display()
+                    ),
+                });
+            }
         };
-        let mut text = String::new();
-        for record in &chunk.records {
-            text.push_str(&record.to_line().to_string());
-            text.push('\n');
-        }
-        text.push_str(&chunk.checkpoint.to_line().to_string());
-        text.push('\n');
-        file.write_all(text.as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(|e| format!("writing {}: {e}; nothing more was dropped", out.display()))?;
-        service
-            .drop_archived(&chunk, &caller)
-            .await
-            .map_err(|e| e.to_string())?;
-        archived.push(chunk);
+        archived = Some(match archived {
+            None => (from, through, records),
+            Some((first, _, before)) => (first, through, before + records),
+        });
     }
     let mut stdout = std::io::stdout();
-    let (Some(first), Some(last)) = (archived.first(), archived.last()) else {
+    let Some((first, last, records)) = archived else {
         drop(file);
         std::fs::remove_file(out).map_err(|e| format!("--out {}: {e}", out.display()))?;
         return writeln!(
@@ -215,13 +212,50 @@ async fn archive(
         )
         .map_err(|e| e.to_string());
     };
-    let records: usize = archived.iter().map(|chunk| chunk.records.len()).sum();
     writeln!(
         stdout,
-        "archived {records} records of {slug} (positions {} to {}) to {}",
-        first.checkpoint.from_position,
-        last.checkpoint.position,
+        "archived {records} records of {slug} (positions {first} to {last}) to {}",
         out.display()
     )
     .map_err(|e| e.to_string())
+}
+
+/// Archives the next chunk: writes its records and checkpoint to `file`, makes them durable, then
+/// lets the database drop them. Its first and last position and record count; `None` when nothing
+/// is left before the cut.
+async fn archive_chunk(
+    service: &AuthService,
+    chain: &str,
+    before: OffsetDateTime,
+    file: &mut std::fs::File,
+    out: &Path,
+    caller: &Caller,
+) -> Result<Option<(i64, i64, usize)>, String> {
+    let Some(chunk) = service
+        .next_archive_chunk(chain, before, ARCHIVE_CHUNK)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(None);
+    };
+    let mut text = String::new();
+    for record in &chunk.records {
+        text.push_str(&record.to_line().to_string());
+        text.push('\n');
+    }
+    text.push_str(&chunk.checkpoint.to_line().to_string());
+    text.push('\n');
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("writing {}: {e}; nothing more was dropped", out.display()))?;
+    service
+        .drop_archived(&chunk, caller)
+        .await
+        .map_err(|e| e.to_string())?;
+    let checkpoint = &chunk.checkpoint;
+    Ok(Some((
+        checkpoint.from_position,
+        checkpoint.position,
+        chunk.records.len(),
+    )))
 }

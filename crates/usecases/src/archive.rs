@@ -167,18 +167,9 @@ impl AuthService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_kit::{Kit, NOW, app, caller, key};
+    use crate::test_kit::{Kit, NOW, app, caller, fold_hash as fold, key, stored_login};
     use auth_domain::chain::{ChainLink, GENESIS, StoredEvent};
     use std::sync::{Arc, Mutex};
-
-    /// A stand-in hash: the input folded into 32 bytes.
-    fn fold(data: &[u8]) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        for (i, byte) in data.iter().enumerate() {
-            out[i % 32] = out[i % 32].wrapping_mul(31).wrapping_add(*byte);
-        }
-        out
-    }
 
     fn chain() -> String {
         app().id.as_str().to_owned()
@@ -186,20 +177,7 @@ mod tests {
 
     /// A record that occurred `second` seconds after the epoch.
     fn event(seq: i64, second: i64) -> StoredEvent {
-        StoredEvent {
-            seq,
-            id: format!("evt_{seq}"),
-            app_id: Some(chain()),
-            event: "login".into(),
-            outcome: "success".into(),
-            actor: None,
-            subject: None,
-            client_ip: None,
-            user_agent: None,
-            request_id: None,
-            details: "{}".into(),
-            occurred_at: second * 1_000_000,
-        }
+        stored_login(seq, &chain(), second * 1_000_000)
     }
 
     /// Positions `from..` sealed after `previous`, one record per entry of `seconds`.
@@ -224,6 +202,21 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    /// Claims that say exactly what `checkpoint` says, as a valid signature over it would.
+    fn claims_of(checkpoint: &Checkpoint) -> CheckpointClaims {
+        CheckpointClaims {
+            iss: "x".into(),
+            app_id: checkpoint.chain.clone(),
+            iat: 0,
+            from_position: checkpoint.from_position,
+            prev_link: hex(&GENESIS),
+            position: checkpoint.position,
+            link: hex(&checkpoint.link),
+            records: checkpoint.position - checkpoint.from_position + 1,
+            before: 0,
+        }
     }
 
     fn at_second(second: i64) -> OffsetDateTime {
@@ -311,21 +304,10 @@ mod tests {
         let (mut kit, _) = kit_with(Some(checkpoint.clone()), sealed(4, head, &[4, 5]));
         kit.tokens.expect_peek_kid().returning(|_| Some(key().kid));
         kit.apps.expect_find_key().returning(|_| Ok(Some(key())));
+        let claims = claims_of(&checkpoint);
         kit.tokens
             .expect_verify_checkpoint()
-            .returning(move |_, _| {
-                Ok(CheckpointClaims {
-                    iss: "x".into(),
-                    app_id: chain(),
-                    iat: 0,
-                    from_position: 1,
-                    prev_link: hex(&GENESIS),
-                    position: 3,
-                    link: hex(&head),
-                    records: 3,
-                    before: 0,
-                })
-            });
+            .returning(move |_, _| Ok(claims.clone()));
 
         // Act
         let chunk = kit
@@ -388,6 +370,7 @@ mod tests {
             link: [9; 32],
             token: "forged".into(),
         };
+        let claims = claims_of(&checkpoint);
         let (mut kit, signed) = kit_with(Some(checkpoint), sealed(4, [9; 32], &[4]));
         kit.tokens
             .expect_peek_kid()
@@ -400,19 +383,9 @@ mod tests {
             }))
         });
         // The signature itself is fine, and says what the database says.
-        kit.tokens.expect_verify_checkpoint().returning(|_, _| {
-            Ok(CheckpointClaims {
-                iss: "x".into(),
-                app_id: chain(),
-                iat: 0,
-                from_position: 1,
-                prev_link: hex(&GENESIS),
-                position: 3,
-                link: hex(&[9; 32]),
-                records: 3,
-                before: 0,
-            })
-        });
+        kit.tokens
+            .expect_verify_checkpoint()
+            .returning(move |_, _| Ok(claims.clone()));
 
         // Act
         let refused = kit

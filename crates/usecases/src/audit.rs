@@ -325,34 +325,12 @@ impl AuthService {
 
 #[cfg(test)]
 mod tests {
-    use crate::test_kit::Kit;
+    use crate::test_kit::{Kit, fold_hash as fold, stored_login};
     use auth_domain::chain::{ChainLink, GENESIS, StoredEvent};
     use std::sync::{Arc, Mutex};
 
     fn event(seq: i64) -> StoredEvent {
-        StoredEvent {
-            seq,
-            id: format!("evt_{seq}"),
-            app_id: Some("app_a".into()),
-            event: "login".into(),
-            outcome: "success".into(),
-            actor: None,
-            subject: None,
-            client_ip: None,
-            user_agent: None,
-            request_id: None,
-            details: "{}".into(),
-            occurred_at: seq * 1_000_000,
-        }
-    }
-
-    /// A stand-in hash: the first 32 bytes of the input, XOR-folded with the rest.
-    fn fold(data: &[u8]) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        for (i, byte) in data.iter().enumerate() {
-            out[i % 32] ^= byte.rotate_left(u32::try_from(i % 7).unwrap());
-        }
-        out
+        stored_login(seq, "app_a", seq * 1_000_000)
     }
 
     #[tokio::test]

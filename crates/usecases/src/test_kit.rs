@@ -29,6 +29,33 @@ pub fn fake_mac(purpose: auth_ports::MacPurpose, data: &[u8]) -> auth_ports::Dig
     digest
 }
 
+/// A stand-in SHA-256: deterministic, order-sensitive, 32 bytes.
+pub fn fold_hash(data: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (i, byte) in data.iter().enumerate() {
+        out[i % 32] = out[i % 32].wrapping_mul(31).wrapping_add(*byte);
+    }
+    out
+}
+
+/// A stored `login` record of `app_id`.
+pub fn stored_login(seq: i64, app_id: &str, occurred_at: i64) -> auth_domain::chain::StoredEvent {
+    auth_domain::chain::StoredEvent {
+        seq,
+        id: format!("evt_{seq}"),
+        app_id: Some(app_id.to_owned()),
+        event: "login".into(),
+        outcome: "success".into(),
+        actor: None,
+        subject: None,
+        client_ip: None,
+        user_agent: None,
+        request_id: None,
+        details: "{}".into(),
+        occurred_at,
+    }
+}
+
 pub fn app() -> App {
     App {
         id: AppId::from_random(&[1; RANDOM_ID_BYTES]),

@@ -21,15 +21,7 @@ async fn archive(server: &TestServer, slug: &str, before: &str, out: &Path) -> V
     let args = [
         "audit", "archive", "--app", slug, "--before", before, "--out", &out,
     ];
-    let output = server.run_cli(&args).await;
-    Verdict {
-        succeeded: output.status.success(),
-        output: format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ),
-    }
+    Verdict::of(&server.run_cli(&args).await)
 }
 
 /// The JSON objects of a JSON Lines file.

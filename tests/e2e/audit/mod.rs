@@ -214,6 +214,18 @@ struct Verdict {
 }
 
 impl Verdict {
+    /// What a finished CLI run said, on standard output and standard error together.
+    fn of(output: &std::process::Output) -> Self {
+        Self {
+            succeeded: output.status.success(),
+            output: format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        }
+    }
+
     #[track_caller]
     fn assert_intact(&self) {
         assert!(
@@ -249,15 +261,7 @@ async fn verify(server: &TestServer, slug: Option<&str>) -> Verdict {
     if let Some(slug) = slug {
         args.extend(["--app", slug]);
     }
-    let output = server.run_cli(&args).await;
-    Verdict {
-        succeeded: output.status.success(),
-        output: format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ),
-    }
+    Verdict::of(&server.run_cli(&args).await)
 }
 
 /// Whether `line` names `position` (and not, say, position 31 when 3 is asked for).

@@ -2,14 +2,14 @@
 //! records a checkpoint covers can ever leave the log.
 
 use auth_domain::AuditKind;
-use auth_domain::chain::{ChainLink, Checkpoint};
+use auth_domain::chain::Checkpoint;
 use auth_ports::AuditChain as _;
 use auth_ports::AuditLog as _;
 use auth_store::Store;
 use auth_store::test_support::{audit_events, execute_sql};
 use time::Duration;
 
-use crate::support::{app, contract, event, t0};
+use crate::support::{app, contract, event, seal_waiting, t0};
 
 /// An app whose chain holds `app_created` and `extra` `login`s, all sealed (with stand-in links
 /// `[position; 32]`); returns the chain.
@@ -26,19 +26,7 @@ async fn sealed_chain(store: &Store, extra: i64) -> String {
             .unwrap();
     }
     let chain = app.id.as_str().to_owned();
-    let links: Vec<ChainLink> = store
-        .pending(&chain, 100)
-        .await
-        .unwrap()
-        .iter()
-        .zip(1..)
-        .map(|(record, position)| ChainLink {
-            position,
-            event_seq: record.seq,
-            link: [u8::try_from(position).unwrap(); 32],
-        })
-        .collect();
-    assert!(store.append_links(&chain, links).await.unwrap());
+    seal_waiting(store, &chain).await;
     chain
 }
 
@@ -55,6 +43,15 @@ fn checkpoint(chain: &str, from_position: i64, position: i64) -> Checkpoint {
 fn archived_event(chain: &str) -> auth_domain::AuditEvent {
     let app_id = auth_domain::ids::AppId::from_trusted(chain.to_owned());
     event(&app_id, AuditKind::AuditArchived, t0() + Duration::hours(1))
+}
+
+/// The position the chain's newest checkpoint ends at.
+async fn newest_checkpoint(store: &Store, chain: &str) -> Option<i64> {
+    store
+        .latest_checkpoint(chain)
+        .await
+        .unwrap()
+        .map(|c| c.position)
 }
 
 async fn held_positions(store: &Store, chain: &str) -> Vec<i64> {
@@ -130,14 +127,7 @@ async fn an_archive_that_does_not_follow_the_newest_checkpoint_writes_nothing(st
         audit_events(&store, &chain).await.len(),
         before.len() - 2 + 1
     );
-    assert_eq!(
-        store
-            .latest_checkpoint(&chain)
-            .await
-            .unwrap()
-            .map(|c| c.position),
-        Some(2)
-    );
+    assert_eq!(newest_checkpoint(&store, &chain).await, Some(2));
 }
 
 contract!(an_archive_past_the_sealed_end_of_the_chain_writes_nothing);
@@ -175,14 +165,7 @@ async fn only_records_and_links_a_checkpoint_covers_can_leave_the_log(store: Sto
     assert!(removed.is_err(), "{removed:?}");
     assert_eq!(audit_events(&store, &chain).await, before);
     assert_eq!(held_positions(&store, &chain).await, [3, 4]);
-    assert_eq!(
-        store
-            .latest_checkpoint(&chain)
-            .await
-            .unwrap()
-            .map(|c| c.position),
-        Some(2)
-    );
+    assert_eq!(newest_checkpoint(&store, &chain).await, Some(2));
 }
 
 contract!(of_two_archives_racing_from_the_same_place_exactly_one_commits);
@@ -201,12 +184,5 @@ async fn of_two_archives_racing_from_the_same_place_exactly_one_commits(store: S
         held_positions(&store, &chain).await,
         ((through + 1)..=7).collect::<Vec<_>>()
     );
-    assert_eq!(
-        store
-            .latest_checkpoint(&chain)
-            .await
-            .unwrap()
-            .map(|c| c.position),
-        Some(through)
-    );
+    assert_eq!(newest_checkpoint(&store, &chain).await, Some(through));
 }

@@ -6,7 +6,7 @@ use auth_ports::{AuditChain as _, AuditLog as _, EventFilter, StoreHealth as _};
 use auth_store::Store;
 use auth_store::test_support::{audit_events, execute_sql};
 
-use crate::support::{app, contract, event, t0};
+use crate::support::{app, contract, event, seal_waiting, t0};
 
 contract!(audit_records_cannot_be_changed_or_removed);
 async fn audit_records_cannot_be_changed_or_removed(store: Store) {
@@ -120,19 +120,7 @@ async fn reading_links_steps_over_a_gap_to_the_next_positions(store: Store) {
             .unwrap();
     }
     let chain = app.id.as_str();
-    let links: Vec<ChainLink> = store
-        .pending(chain, 10)
-        .await
-        .unwrap()
-        .iter()
-        .zip(1..)
-        .map(|(record, position)| ChainLink {
-            position,
-            event_seq: record.seq,
-            link: [1; 32],
-        })
-        .collect();
-    assert!(store.append_links(chain, links).await.unwrap());
+    seal_waiting(&store, chain).await;
     // The owner lifts the guard (each backend's statement fails harmlessly on the other) and
     // removes position 2.
     let _ = execute_sql(&store, "DROP TRIGGER audit_chain_no_delete").await;

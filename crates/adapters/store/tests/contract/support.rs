@@ -198,6 +198,30 @@ pub(crate) fn new_app(slug: &str) -> NewApp {
 }
 
 /// A new app with one key, stored with its `app_created` record.
+/// Seals every record of `chain` that waits, at the next positions, with the stand-in link
+/// `[position; 32]`.
+pub(crate) async fn seal_waiting(store: &Store, chain: &str) {
+    use auth_ports::AuditChain as _;
+    let next = store
+        .chain_head(chain)
+        .await
+        .unwrap()
+        .map_or(1, |head| head.position + 1);
+    let links: Vec<auth_domain::chain::ChainLink> = store
+        .pending(chain, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .zip(next..)
+        .map(|(record, position)| auth_domain::chain::ChainLink {
+            position,
+            event_seq: record.seq,
+            link: [u8::try_from(position % 256).unwrap(); 32],
+        })
+        .collect();
+    assert!(store.append_links(chain, links).await.unwrap());
+}
+
 pub(crate) async fn app(store: &Store) -> App {
     let new = new_app(&format!("app-{}", unique()));
     let app = new.app.clone();
