@@ -9,6 +9,7 @@ pub enum AuditKind {
     AppCreated,
     AppAuthFailed,
     OtpSent,
+    OtpDeliveryFailed,
     OtpVerifyFailed,
     OtpLocked,
     Login,
@@ -38,6 +39,7 @@ impl AuditKind {
             Self::AppCreated => "app_created",
             Self::AppAuthFailed => "app_auth_failed",
             Self::OtpSent => "otp_sent",
+            Self::OtpDeliveryFailed => "otp_delivery_failed",
             Self::OtpVerifyFailed => "otp_verify_failed",
             Self::OtpLocked => "otp_locked",
             Self::Login => "login",
@@ -79,6 +81,7 @@ impl AuditKind {
             | Self::LicenseRevoked
             | Self::AuditArchived => Outcome::Success,
             Self::AppAuthFailed
+            | Self::OtpDeliveryFailed
             | Self::OtpVerifyFailed
             | Self::OtpLocked
             | Self::RefreshReuseDetected
@@ -179,10 +182,11 @@ impl AuditEvent {
 
 impl AuditKind {
     /// Every event the engine writes: the catalogue, which docs/audit-log.md documents.
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 23] = [
         Self::AppCreated,
         Self::AppAuthFailed,
         Self::OtpSent,
+        Self::OtpDeliveryFailed,
         Self::OtpVerifyFailed,
         Self::OtpLocked,
         Self::Login,
@@ -217,6 +221,7 @@ mod tests {
             AuditKind::AppCreated
             | AuditKind::AppAuthFailed
             | AuditKind::OtpSent
+            | AuditKind::OtpDeliveryFailed
             | AuditKind::OtpVerifyFailed
             | AuditKind::OtpLocked
             | AuditKind::Login

@@ -17,7 +17,8 @@ pub struct OtpMessage {
     pub otp_request_id: String,
 }
 
-/// Why a code could not be handed to the delivery channel. The text never contains the code.
+/// Why a code could not be handed to the delivery channel: the provider's status as the engine
+/// saw it (`HTTP 503`, `timed out`, `SMTP 550 …`). The text never contains the code or the message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("delivery failed: {0}")]
 pub struct DeliveryError(pub String);
@@ -26,6 +27,8 @@ pub struct DeliveryError(pub String);
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait Notifier: Send + Sync {
+    /// Whether this engine can deliver on `channel` at all (it is configured).
+    fn supports(&self, channel: Channel) -> bool;
     /// MUST return [`DeliveryError`] unless the channel accepted the message.
     async fn deliver(&self, message: &OtpMessage) -> Result<(), DeliveryError>;
 }

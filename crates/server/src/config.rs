@@ -2,6 +2,7 @@
 
 use auth_domain::otp::OtpPolicy;
 use auth_domain::session::TokenPolicy;
+use auth_sms::SmsDialect;
 use auth_store::DatabaseUrl;
 use auth_usecases::Limits;
 use std::collections::HashMap;
@@ -22,6 +23,11 @@ pub enum NotifierKind {
     Console,
     Webhook {
         url: String,
+        timeout: std::time::Duration,
+    },
+    /// SMS through a gateway; email is not delivered.
+    Sms {
+        dialect: SmsDialect,
         timeout: std::time::Duration,
     },
 }
@@ -101,6 +107,37 @@ impl Env {
     }
 }
 
+/// The SMS gateway `AUTH_SMS_PROVIDER` names, with the settings it needs.
+fn sms_dialect(env: &Env) -> Result<SmsDialect, ConfigError> {
+    let required = |name: &'static str, provider: &str| {
+        env.get(name).map(str::to_owned).ok_or_else(|| {
+            error(
+                name,
+                format!("is required with AUTH_NOTIFIER=sms and AUTH_SMS_PROVIDER={provider}"),
+            )
+        })
+    };
+    match env.get("AUTH_SMS_PROVIDER").unwrap_or("json") {
+        "json" => Ok(SmsDialect::Json {
+            url: required("AUTH_SMS_URL", "json")?,
+            token: env.get("AUTH_SMS_TOKEN").map(str::to_owned),
+        }),
+        "twilio" => Ok(SmsDialect::Twilio {
+            base_url: env
+                .get("AUTH_TWILIO_BASE_URL")
+                .unwrap_or("https://api.twilio.com")
+                .to_owned(),
+            account_sid: required("AUTH_TWILIO_ACCOUNT_SID", "twilio")?,
+            auth_token: required("AUTH_TWILIO_AUTH_TOKEN", "twilio")?,
+            from: required("AUTH_TWILIO_FROM", "twilio")?,
+        }),
+        other => Err(error(
+            "AUTH_SMS_PROVIDER",
+            format!("must be json or twilio, got {other:?}"),
+        )),
+    }
+}
+
 impl Config {
     /// Reads the process environment.
     ///
@@ -166,16 +203,25 @@ impl Config {
                     60,
                 )?),
             },
-            "smtp" | "sms" | "smtp+sms" => {
+            "sms" => NotifierKind::Sms {
+                dialect: sms_dialect(&env)?,
+                timeout: std::time::Duration::from_secs(env.number(
+                    "AUTH_SMS_TIMEOUT_SECS",
+                    10,
+                    1,
+                    60,
+                )?),
+            },
+            "smtp" | "smtp+sms" => {
                 return Err(error(
                     "AUTH_NOTIFIER",
-                    "smtp and sms delivery are not in this build; use webhook or console",
+                    "smtp delivery is not in this build yet; use sms, webhook or console",
                 ));
             }
             other => {
                 return Err(error(
                     "AUTH_NOTIFIER",
-                    format!("must be console or webhook, got {other:?}"),
+                    format!("must be console, webhook or sms, got {other:?}"),
                 ));
             }
         };
@@ -353,6 +399,41 @@ mod tests {
         assert_eq!(
             refused(&[("AUTH_AUDIT_SEAL_INTERVAL_MS", "99")]),
             "AUTH_AUDIT_SEAL_INTERVAL_MS"
+        );
+    }
+
+    #[test]
+    fn sms_delivery_names_each_setting_its_provider_still_needs() {
+        let refused = |pairs: &[(&str, &str)]| Config::from_vars(vars(pairs)).unwrap_err().variable;
+        let twilio = [
+            ("AUTH_NOTIFIER", "sms"),
+            ("AUTH_SMS_PROVIDER", "twilio"),
+            ("AUTH_TWILIO_ACCOUNT_SID", "AC1"),
+            ("AUTH_TWILIO_AUTH_TOKEN", "t"),
+        ];
+        assert_eq!(refused(&[("AUTH_NOTIFIER", "sms")]), "AUTH_SMS_URL");
+        assert_eq!(refused(&twilio), "AUTH_TWILIO_FROM");
+        assert_eq!(
+            refused(&[
+                ("AUTH_NOTIFIER", "sms"),
+                ("AUTH_SMS_PROVIDER", "carrier-pigeon")
+            ]),
+            "AUTH_SMS_PROVIDER"
+        );
+        let mut complete = twilio.to_vec();
+        complete.push(("AUTH_TWILIO_FROM", "+15005550006"));
+        let config = Config::from_vars(vars(&complete)).unwrap();
+        assert_eq!(
+            config.notifier,
+            NotifierKind::Sms {
+                dialect: SmsDialect::Twilio {
+                    base_url: "https://api.twilio.com".into(),
+                    account_sid: "AC1".into(),
+                    auth_token: "t".into(),
+                    from: "+15005550006".into(),
+                },
+                timeout: std::time::Duration::from_secs(10),
+            }
         );
     }
 }

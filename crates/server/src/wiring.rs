@@ -1,8 +1,9 @@
 //! Assembling the engine: adapters behind ports, once, with no globals.
 
 use auth_crypto::{Argon2Secrets, HmacKeys, KeyVault, MasterKey, OsRandom, RsaTokens};
-use auth_notify::{ConsoleNotifier, WebhookNotifier};
+use auth_notify::{ByChannel, ConsoleNotifier, WebhookNotifier};
 use auth_ports::{Clock, Notifier};
+use auth_sms::SmsGateway;
 use auth_store::Store;
 use auth_usecases::{AuthService, Ports, Settings};
 use std::path::Path;
@@ -70,6 +71,13 @@ fn notifier(config: &Config) -> Result<Arc<dyn Notifier>, String> {
         NotifierKind::Console => Arc::new(ConsoleNotifier),
         NotifierKind::Webhook { url, timeout } => {
             Arc::new(WebhookNotifier::new(url, *timeout).map_err(|e| e.to_string())?)
+        }
+        NotifierKind::Sms { dialect, timeout } => {
+            let gateway = SmsGateway::new(dialect.clone(), *timeout).map_err(|e| e.to_string())?;
+            Arc::new(ByChannel {
+                sms: Some(Arc::new(gateway)),
+                email: None,
+            })
         }
     })
 }

@@ -42,6 +42,20 @@ impl AuthService {
             caller,
         } = request;
         let app = self.authenticate(&credentials, &caller).await?;
+        let channel = identifier.channel();
+        if !self.ports.notifier.supports(channel) {
+            let field = match channel {
+                Channel::Sms => "phone",
+                Channel::Email => "email",
+            };
+            return Err(AuthError::invalid_field(
+                field,
+                format!(
+                    "{} delivery is not configured on this engine",
+                    channel.as_str()
+                ),
+            ));
+        }
         let person = self.person_key(&app.id, &identifier);
         let limits = self.settings.limits;
         let otp_policy = self.settings.otp;
@@ -98,10 +112,27 @@ impl AuthService {
             otp_request_id: otp_id.as_str().to_owned(),
         };
         if let Err(error) = self.ports.notifier.deliver(&message).await {
-            tracing::warn!(%error, channel = identifier.channel().as_str(), "code delivery failed");
+            tracing::warn!(%error, channel = channel.as_str(), "code delivery failed");
             // The person never got this code: do not make them wait out a cooldown for it.
             if let Err(error) = self.ports.limiter.reset(&cooldown_key).await {
                 tracing::warn!(%error, "could not clear the resend cooldown");
+            }
+            let event = self
+                .event(
+                    Some(&app.id),
+                    AuditKind::OtpDeliveryFailed,
+                    &caller,
+                    self.now(),
+                )
+                .actor("app")
+                .subject(otp_id.as_str())
+                .details(serde_json::json!({
+                    "channel": channel.as_str(),
+                    "destination_hint": identifier.hint(),
+                    "provider_status": error.0,
+                }));
+            if let Err(error) = self.ports.audit.append(event).await {
+                tracing::warn!(%error, "could not record the failed delivery");
             }
             return Err(AuthError::DeliveryFailed);
         }
@@ -228,6 +259,12 @@ mod tests {
             .withf(|key| key.starts_with("cooldown:"))
             .times(1)
             .returning(|_| Ok(()));
+        let recorded = Arc::new(Mutex::new(Vec::new()));
+        let keep = Arc::clone(&recorded);
+        kit.audit.expect_append().returning(move |event| {
+            keep.lock().unwrap().push(event);
+            Ok(())
+        });
         let service = kit.service();
 
         // Act
@@ -235,6 +272,41 @@ mod tests {
 
         // Assert
         assert_eq!(result.unwrap_err(), AuthError::DeliveryFailed);
+        let recorded = recorded.lock().unwrap().clone();
+        assert_eq!(recorded.len(), 1);
+        assert_eq!(recorded[0].kind, AuditKind::OtpDeliveryFailed);
+        assert_eq!(
+            recorded[0].details,
+            serde_json::json!({
+                "channel": "sms",
+                "destination_hint": "+91******3210",
+                "provider_status": "gateway down",
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn a_channel_the_engine_cannot_deliver_on_is_refused_naming_it() {
+        // Arrange: only email is configured.
+        let mut kit = Kit::new();
+        kit.allow_all_limits();
+        kit.notifier.checkpoint();
+        kit.notifier
+            .expect_supports()
+            .returning(|channel| channel == Channel::Email);
+        kit.notifier.expect_deliver().times(0);
+        kit.otps.expect_insert_otp().times(0);
+        let service = kit.service();
+
+        // Act
+        let result = service.send_otp(request()).await;
+
+        // Assert
+        let Err(AuthError::InvalidRequest(problems)) = result else {
+            panic!("{result:?}");
+        };
+        assert_eq!(problems[0].name, "phone");
+        assert!(problems[0].problem.contains("sms"), "{problems:?}");
     }
 
     #[tokio::test]

@@ -144,6 +144,7 @@ impl Kit {
             }
         });
         kit.mac.expect_mac().returning(fake_mac);
+        kit.notifier.expect_supports().return_const(true);
         kit.apps
             .expect_find_app()
             .returning(|id| Ok((*id == app().id).then(app)));

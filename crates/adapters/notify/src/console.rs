@@ -1,6 +1,7 @@
 //! Development delivery: the code is written to the server's standard error.
 
 use async_trait::async_trait;
+use auth_domain::Channel;
 use auth_ports::{DeliveryError, Notifier, OtpMessage};
 use std::io::Write as _;
 
@@ -10,6 +11,10 @@ pub struct ConsoleNotifier;
 
 #[async_trait]
 impl Notifier for ConsoleNotifier {
+    fn supports(&self, _channel: Channel) -> bool {
+        true
+    }
+
     async fn deliver(&self, message: &OtpMessage) -> Result<(), DeliveryError> {
         let line = format!(
             "[console notifier, development only] {} code for {} (app {}, {}): {}\n",

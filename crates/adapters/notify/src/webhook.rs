@@ -1,6 +1,7 @@
 //! Delivery through the operator's own service: one JSON POST per code.
 
 use async_trait::async_trait;
+use auth_domain::Channel;
 use auth_ports::{DeliveryError, Notifier, OtpMessage};
 use std::time::Duration;
 
@@ -50,6 +51,10 @@ impl WebhookNotifier {
 
 #[async_trait]
 impl Notifier for WebhookNotifier {
+    fn supports(&self, _channel: Channel) -> bool {
+        true
+    }
+
     async fn deliver(&self, message: &OtpMessage) -> Result<(), DeliveryError> {
         let payload = Payload {
             channel: message.channel.as_str(),

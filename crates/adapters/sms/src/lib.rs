@@ -1,0 +1,5 @@
+#![doc = include_str!("../README.md")]
+
+mod gateway;
+
+pub use gateway::{SmsDialect, SmsGateway, SmsSetupError};

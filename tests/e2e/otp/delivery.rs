@@ -1,0 +1,131 @@
+//! Delivery through a real SMS gateway protocol (`AUTH_NOTIFIER=sms`, the JSON dialect) to a
+//! loopback HTTP server: codes arrive as text, a channel that is not configured is refused by name,
+//! and a failed delivery is an audit record with the gateway's status and never the code.
+
+use serde_json::{Value, json};
+
+use crate::support::webhook::Delivery;
+use crate::support::{
+    AppCreds, TestServer, WebhookSink, post, send_otp, send_otp_to_phone, unique_email,
+    unique_phone, unique_slug, verify_otp,
+};
+
+/// A server that sends SMS through `gateway` and has no email delivery, with one app.
+async fn sms_only(gateway: &WebhookSink) -> (TestServer, AppCreds) {
+    let server = TestServer::builder()
+        .env("AUTH_NOTIFIER", "sms")
+        .env("AUTH_SMS_URL", gateway.url())
+        .env("AUTH_SMS_TOKEN", "gateway-token")
+        .start()
+        .await;
+    let app = server.create_app("Text Me", &unique_slug("sms")).await;
+    (server, app)
+}
+
+/// The six-digit code in an SMS text.
+fn code_in(delivery: &Delivery) -> String {
+    let text = delivery.body["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the gateway got no message: {}", delivery.body));
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|word| word.len() == 6)
+        .unwrap_or_else(|| panic!("no six-digit code in {text:?}"))
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn codes_go_out_as_sms_and_email_is_refused_naming_the_channel() {
+    // Arrange
+    let gateway = WebhookSink::start().await;
+    let (server, app) = sms_only(&gateway).await;
+    let phone = unique_phone();
+
+    // Act
+    let sent = send_otp_to_phone(&server, &app, &phone).await;
+    let mailed = send_otp(&server, &app, json!({ "email": unique_email() })).await;
+
+    // Assert
+    sent.assert_ok();
+    let delivery = gateway
+        .wait_for("to the phone", |d| d.body["to"] == phone.as_str())
+        .await;
+    let message = delivery.body["message"].as_str().unwrap_or_default();
+    assert!(message.contains("Text Me"), "{message}");
+    assert_eq!(
+        delivery.body.as_object().map(|o| o.len()),
+        Some(2),
+        "only to and message: {}",
+        delivery.body
+    );
+    verify_otp(
+        &server,
+        &app,
+        &sent.str("otp_request_id"),
+        &code_in(&delivery),
+    )
+    .await
+    .assert_ok();
+    mailed.assert_error(400, "invalid_request");
+    assert!(
+        mailed.text.contains("email") && mailed.text.contains("not configured"),
+        "{}",
+        mailed.text
+    );
+    assert_eq!(
+        gateway.deliveries().len(),
+        1,
+        "nothing was sent for the email"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_sms_is_audited_with_the_gateway_status_and_never_the_code() {
+    // Arrange: the gateway answers 500.
+    let gateway = WebhookSink::start().await;
+    let (server, app) = sms_only(&gateway).await;
+    gateway.set_failing(true);
+    let phone = unique_phone();
+
+    // Act
+    let failed = send_otp_to_phone(&server, &app, &phone).await;
+
+    // Assert
+    failed.assert_error(502, "delivery_failed");
+    let attempt = gateway
+        .wait_for("attempted", |d| d.body["to"] == phone.as_str())
+        .await;
+    assert_eq!(gateway.deliveries().len(), 1, "a 500 is not retried");
+    let code = code_in(&attempt);
+    let listed = post(
+        &server,
+        &app,
+        "/audit/events",
+        json!({ "event": "otp_delivery_failed" }),
+    )
+    .await;
+    listed.assert_ok();
+    let events: Vec<Value> = listed.body["events"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(events.len(), 1, "{}", listed.text);
+    let details = &events[0]["details"];
+    assert_eq!(details["channel"], "sms");
+    assert!(
+        details["provider_status"]
+            .as_str()
+            .is_some_and(|status| status.contains("500")),
+        "{details}"
+    );
+    assert_eq!(events[0]["outcome"], "failure");
+    assert!(
+        !listed.text.contains(&code),
+        "the code leaked: {}",
+        listed.text
+    );
+    assert!(
+        !listed.text.contains(&phone[3..]),
+        "the full number leaked: {}",
+        listed.text
+    );
+}
