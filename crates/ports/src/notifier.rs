@@ -13,6 +13,10 @@ pub struct OtpMessage {
     pub code: OtpCode,
     /// The text the person reads; it contains the code.
     pub message: String,
+    /// The app's display name, for templates.
+    pub app_name: String,
+    /// Whole minutes until the code expires, for templates.
+    pub expires_in_minutes: i64,
     pub app_slug: String,
     pub otp_request_id: String,
 }

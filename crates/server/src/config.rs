@@ -3,6 +3,7 @@
 use auth_domain::otp::OtpPolicy;
 use auth_domain::session::TokenPolicy;
 use auth_sms::SmsDialect;
+use auth_smtp::SmtpSettings;
 use auth_store::DatabaseUrl;
 use auth_usecases::Limits;
 use std::collections::HashMap;
@@ -25,10 +26,11 @@ pub enum NotifierKind {
         url: String,
         timeout: std::time::Duration,
     },
-    /// SMS through a gateway; email is not delivered.
-    Sms {
-        dialect: SmsDialect,
-        timeout: std::time::Duration,
+    /// SMS through a gateway and email through a mail server; a channel left `None` is not
+    /// delivered at all.
+    Gateways {
+        sms: Option<(SmsDialect, std::time::Duration)>,
+        email: Option<SmtpSettings>,
     },
 }
 
@@ -105,6 +107,35 @@ impl Env {
     ) -> Result<Duration, ConfigError> {
         self.number(name, default, min, max).map(Duration::seconds)
     }
+}
+
+/// The SMS gateway and its request timeout.
+fn sms_gateway(env: &Env) -> Result<(SmsDialect, std::time::Duration), ConfigError> {
+    let timeout = env.number("AUTH_SMS_TIMEOUT_SECS", 10, 1, 60)?;
+    Ok((sms_dialect(env)?, std::time::Duration::from_secs(timeout)))
+}
+
+/// The mail server and the sender, for `smtp` delivery.
+fn smtp_settings(env: &Env) -> Result<SmtpSettings, ConfigError> {
+    let required = |name: &'static str| {
+        env.get(name)
+            .map(str::to_owned)
+            .ok_or_else(|| error(name, "is required with AUTH_NOTIFIER=smtp or smtp+sms"))
+    };
+    let url = required("AUTH_SMTP_URL")?;
+    if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+        return Err(error(
+            "AUTH_SMTP_URL",
+            "must start with smtp:// or smtps://",
+        ));
+    }
+    Ok(SmtpSettings {
+        url,
+        from_address: required("AUTH_SMTP_FROM")?,
+        from_name: env.get("AUTH_SMTP_FROM_NAME").map(str::to_owned),
+        timeout: std::time::Duration::from_secs(env.number("AUTH_SMTP_TIMEOUT_SECS", 10, 1, 60)?),
+        ca_file: env.get("AUTH_SMTP_CA_FILE").map(std::path::PathBuf::from),
+    })
 }
 
 /// The SMS gateway `AUTH_SMS_PROVIDER` names, with the settings it needs.
@@ -203,25 +234,22 @@ impl Config {
                     60,
                 )?),
             },
-            "sms" => NotifierKind::Sms {
-                dialect: sms_dialect(&env)?,
-                timeout: std::time::Duration::from_secs(env.number(
-                    "AUTH_SMS_TIMEOUT_SECS",
-                    10,
-                    1,
-                    60,
-                )?),
+            "sms" => NotifierKind::Gateways {
+                sms: Some(sms_gateway(&env)?),
+                email: None,
             },
-            "smtp" | "smtp+sms" => {
-                return Err(error(
-                    "AUTH_NOTIFIER",
-                    "smtp delivery is not in this build yet; use sms, webhook or console",
-                ));
-            }
+            "smtp" => NotifierKind::Gateways {
+                sms: None,
+                email: Some(smtp_settings(&env)?),
+            },
+            "smtp+sms" | "sms+smtp" => NotifierKind::Gateways {
+                sms: Some(sms_gateway(&env)?),
+                email: Some(smtp_settings(&env)?),
+            },
             other => {
                 return Err(error(
                     "AUTH_NOTIFIER",
-                    format!("must be console, webhook or sms, got {other:?}"),
+                    format!("must be console, webhook, sms, smtp or smtp+sms, got {other:?}"),
                 ));
             }
         };
@@ -425,15 +453,57 @@ mod tests {
         let config = Config::from_vars(vars(&complete)).unwrap();
         assert_eq!(
             config.notifier,
-            NotifierKind::Sms {
-                dialect: SmsDialect::Twilio {
-                    base_url: "https://api.twilio.com".into(),
-                    account_sid: "AC1".into(),
-                    auth_token: "t".into(),
-                    from: "+15005550006".into(),
-                },
-                timeout: std::time::Duration::from_secs(10),
+            NotifierKind::Gateways {
+                sms: Some((
+                    SmsDialect::Twilio {
+                        base_url: "https://api.twilio.com".into(),
+                        account_sid: "AC1".into(),
+                        auth_token: "t".into(),
+                        from: "+15005550006".into(),
+                    },
+                    std::time::Duration::from_secs(10),
+                )),
+                email: None,
             }
         );
+    }
+
+    #[test]
+    fn smtp_delivery_needs_a_mail_server_url_and_a_sender() {
+        let refused = |pairs: &[(&str, &str)]| Config::from_vars(vars(pairs)).unwrap_err().variable;
+        assert_eq!(refused(&[("AUTH_NOTIFIER", "smtp")]), "AUTH_SMTP_URL");
+        assert_eq!(
+            refused(&[("AUTH_NOTIFIER", "smtp"), ("AUTH_SMTP_URL", "http://mail")]),
+            "AUTH_SMTP_URL"
+        );
+        assert_eq!(
+            refused(&[
+                ("AUTH_NOTIFIER", "smtp"),
+                ("AUTH_SMTP_URL", "smtp://mail:587?tls=required")
+            ]),
+            "AUTH_SMTP_FROM"
+        );
+        assert_eq!(
+            refused(&[
+                ("AUTH_NOTIFIER", "smtp+sms"),
+                ("AUTH_SMTP_URL", "smtps://mail"),
+                ("AUTH_SMTP_FROM", "noreply@example.com")
+            ]),
+            "AUTH_SMS_URL",
+            "smtp+sms needs both channels' settings"
+        );
+        let config = Config::from_vars(vars(&[
+            ("AUTH_NOTIFIER", "smtp"),
+            ("AUTH_SMTP_URL", "smtps://mail"),
+            ("AUTH_SMTP_FROM", "noreply@example.com"),
+        ]))
+        .unwrap();
+        assert!(matches!(
+            config.notifier,
+            NotifierKind::Gateways {
+                sms: None,
+                email: Some(_)
+            }
+        ));
     }
 }

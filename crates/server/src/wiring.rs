@@ -4,6 +4,7 @@ use auth_crypto::{Argon2Secrets, HmacKeys, KeyVault, MasterKey, OsRandom, RsaTok
 use auth_notify::{ByChannel, ConsoleNotifier, WebhookNotifier};
 use auth_ports::{Clock, Notifier};
 use auth_sms::SmsGateway;
+use auth_smtp::{EmailTemplates, SmtpMailer};
 use auth_store::Store;
 use auth_usecases::{AuthService, Ports, Settings};
 use std::path::Path;
@@ -72,12 +73,21 @@ fn notifier(config: &Config) -> Result<Arc<dyn Notifier>, String> {
         NotifierKind::Webhook { url, timeout } => {
             Arc::new(WebhookNotifier::new(url, *timeout).map_err(|e| e.to_string())?)
         }
-        NotifierKind::Sms { dialect, timeout } => {
-            let gateway = SmsGateway::new(dialect.clone(), *timeout).map_err(|e| e.to_string())?;
-            Arc::new(ByChannel {
-                sms: Some(Arc::new(gateway)),
-                email: None,
-            })
+        NotifierKind::Gateways { sms, email } => {
+            let sms: Option<Arc<dyn Notifier>> = match sms {
+                Some((dialect, timeout)) => Some(Arc::new(
+                    SmsGateway::new(dialect.clone(), *timeout).map_err(|e| e.to_string())?,
+                )),
+                None => None,
+            };
+            let email: Option<Arc<dyn Notifier>> = match email {
+                Some(settings) => Some(Arc::new(
+                    SmtpMailer::new(settings, EmailTemplates::default())
+                        .map_err(|e| e.to_string())?,
+                )),
+                None => None,
+            };
+            Arc::new(ByChannel { sms, email })
         }
     })
 }

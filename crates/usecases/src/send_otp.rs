@@ -108,6 +108,8 @@ impl AuthService {
                 otp_policy.ttl.whole_minutes()
             ),
             code: code.clone(),
+            app_name: app.name.clone(),
+            expires_in_minutes: otp_policy.ttl.whole_minutes(),
             app_slug: app.slug.as_str().to_owned(),
             otp_request_id: otp_id.as_str().to_owned(),
         };

@@ -129,3 +129,46 @@ async fn a_failed_sms_is_audited_with_the_gateway_status_and_never_the_code() {
         listed.text
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dead_mail_server_answers_delivery_failed_and_leaves_no_usable_code() {
+    // Arrange: email through a mail server that is not there; no SMS delivery.
+    let nobody = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let server = TestServer::builder()
+        .env("AUTH_NOTIFIER", "smtp")
+        .env("AUTH_SMTP_URL", format!("smtp://127.0.0.1:{nobody}"))
+        .env("AUTH_SMTP_FROM", "noreply@example.com")
+        .env("AUTH_SMTP_TIMEOUT_SECS", "2")
+        .start()
+        .await;
+    let app = server.create_app("Mail Me", &unique_slug("smtp")).await;
+
+    // Act
+    let mailed = send_otp(&server, &app, json!({ "email": unique_email() })).await;
+    let texted = send_otp_to_phone(&server, &app, &unique_phone()).await;
+
+    // Assert
+    mailed.assert_error(502, "delivery_failed");
+    texted.assert_error(400, "invalid_request");
+    assert!(texted.text.contains("sms"), "{}", texted.text);
+    let listed = post(
+        &server,
+        &app,
+        "/audit/events",
+        json!({ "event": "otp_delivery_failed" }),
+    )
+    .await;
+    let events: Vec<Value> = listed.body["events"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(events.len(), 1, "{}", listed.text);
+    assert_eq!(events[0]["details"]["channel"], "email");
+    let never_stored = events[0]["subject"].as_str().unwrap_or_default();
+    verify_otp(&server, &app, never_stored, "123456")
+        .await
+        .assert_error(404, "otp_not_found");
+}

@@ -76,6 +76,8 @@ mod tests {
             to: to.into(),
             code: OtpCode::from_random(123_456).unwrap(),
             message: "m".into(),
+            app_name: "Demo".into(),
+            expires_in_minutes: 5,
             app_slug: "a".into(),
             otp_request_id: "otp_a".into(),
         }

@@ -147,6 +147,8 @@ fn sms(to: &str) -> OtpMessage {
         to: to.into(),
         code: OtpCode::from_random(424_242).unwrap(),
         message: "424242 is your Demo verification code. It expires in 5 minutes.".into(),
+        app_name: "Demo".into(),
+        expires_in_minutes: 5,
         app_slug: "demo".into(),
         otp_request_id: "otp_a".into(),
     }

@@ -1,0 +1,325 @@
+//! The SMTP mailer against a real SMTP server on loopback (aiosmtpd, through
+//! `tests/smtp_sink.py`): plain, STARTTLS and implicit TLS, with and without AUTH, a refusal, a
+//! wrong password and a server that is not there. Skipped with a note when Python's aiosmtpd or the
+//! openssl tool is missing, except under `CI=true`, where that fails.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use auth_domain::Channel;
+use auth_domain::otp::OtpCode;
+use auth_ports::{Notifier, OtpMessage};
+use auth_smtp::{EmailTemplates, SmtpMailer, SmtpSettings};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const SINK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../tests/smtp_sink.py");
+
+/// Whether a tool this test needs is there; under CI its absence is a failure.
+fn available(what: &str, check: &mut std::process::Command) -> bool {
+    let ok = check
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{what} is missing (.ci/run installs it)"
+        );
+        eprintln!("skipped: {what} is missing");
+    }
+    ok
+}
+
+fn aiosmtpd() -> bool {
+    available(
+        "Python's aiosmtpd",
+        std::process::Command::new("python3").args(["-c", "import aiosmtpd"]),
+    )
+}
+
+/// A scratch directory removed at the end.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("auth-smtp-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A self-signed certificate for 127.0.0.1: (certificate, key) PEM paths.
+fn certificate(dir: &Path) -> Option<(PathBuf, PathBuf)> {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = available(
+        "the openssl tool",
+        std::process::Command::new("openssl").args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+            "-addext",
+            "extendedKeyUsage=serverAuth",
+            "-keyout",
+            key.to_str().unwrap(),
+            "-out",
+            cert.to_str().unwrap(),
+        ]),
+    );
+    made.then_some((cert, key))
+}
+
+/// A running SMTP sink.
+struct Sink {
+    port: u16,
+    dir: PathBuf,
+    _child: Child,
+}
+
+impl Sink {
+    async fn start(dir: &Path, extra: &[&str]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mail = dir.join("mail");
+        std::fs::create_dir_all(&mail).unwrap();
+        let mut child = Command::new("python3")
+            .arg(SINK)
+            .arg(&mail)
+            .arg(port.to_string())
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the SMTP sink");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let ready = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .expect("the SMTP sink did not start in time")
+            .unwrap();
+        assert_eq!(ready.as_deref(), Some("ready"));
+        Self {
+            port,
+            dir: mail,
+            _child: child,
+        }
+    }
+
+    /// The messages received so far.
+    fn received(&self) -> Vec<Value> {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "json"))
+            .collect();
+        paths.sort();
+        paths
+            .iter()
+            .map(|path| serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap())
+            .collect()
+    }
+}
+
+fn email(to: &str) -> OtpMessage {
+    OtpMessage {
+        channel: Channel::Email,
+        to: to.into(),
+        code: OtpCode::from_random(246_810).unwrap(),
+        message: String::new(),
+        app_name: "Demo & Co".into(),
+        expires_in_minutes: 5,
+        app_slug: "demo".into(),
+        otp_request_id: "otp_a".into(),
+    }
+}
+
+fn mailer(url: String, ca_file: Option<PathBuf>) -> SmtpMailer {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let settings = SmtpSettings {
+        url,
+        from_address: "noreply@example.com".into(),
+        from_name: Some("Demo Sender".into()),
+        timeout: Duration::from_secs(5),
+        ca_file,
+    };
+    SmtpMailer::new(&settings, EmailTemplates::default()).unwrap()
+}
+
+#[tokio::test]
+async fn a_code_arrives_as_a_text_and_html_email_with_the_right_headers() {
+    if !aiosmtpd() {
+        return;
+    }
+    let scratch = Scratch::new("plain");
+    let sink = Sink::start(&scratch.0, &["--auth", "mailer:s3cret"]).await;
+
+    let sent = mailer(
+        format!("smtp://mailer:s3cret@127.0.0.1:{}", sink.port),
+        None,
+    )
+    .deliver(&email("person@example.com"))
+    .await;
+
+    assert_eq!(sent, Ok(()));
+    let received = sink.received();
+    assert_eq!(received.len(), 1);
+    let mail = &received[0];
+    assert_eq!(mail["authenticated"], true);
+    assert_eq!(mail["rcpt_tos"], serde_json::json!(["person@example.com"]));
+    assert_eq!(mail["content_type"], "multipart/alternative");
+    let headers = &mail["headers"];
+    assert_eq!(headers["from"], "Demo Sender <noreply@example.com>");
+    assert_eq!(headers["to"], "person@example.com");
+    assert_eq!(headers["subject"], "Your Demo & Co verification code");
+    let text = mail["parts"]["text/plain"].as_str().unwrap();
+    let html = mail["parts"]["text/html"].as_str().unwrap();
+    assert!(
+        text.starts_with("246810 is your Demo & Co verification code."),
+        "{text}"
+    );
+    assert!(text.contains("expires in 5 minutes"), "{text}");
+    assert!(html.contains(">246810</p>"), "{html}");
+    assert!(html.contains("Demo &amp; Co"), "{html}");
+}
+
+#[tokio::test]
+async fn starttls_and_implicit_tls_reach_a_server_with_a_private_ca() {
+    if !aiosmtpd() {
+        return;
+    }
+    let scratch = Scratch::new("tls");
+    let Some((cert, key)) = certificate(&scratch.0) else {
+        return;
+    };
+    let (cert_arg, key_arg) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let starttls = Sink::start(
+        &scratch.0.join("starttls"),
+        &[
+            "--cert",
+            cert_arg,
+            "--key",
+            key_arg,
+            "--auth",
+            "mailer:s3cret",
+        ],
+    )
+    .await;
+    let implicit = Sink::start(
+        &scratch.0.join("implicit"),
+        &["--cert", cert_arg, "--key", key_arg, "--implicit-tls"],
+    )
+    .await;
+
+    let upgraded = mailer(
+        format!(
+            "smtp://mailer:s3cret@127.0.0.1:{}?tls=required",
+            starttls.port
+        ),
+        Some(cert.clone()),
+    )
+    .deliver(&email("person@example.com"))
+    .await;
+    let wrapped = mailer(
+        format!("smtps://127.0.0.1:{}", implicit.port),
+        Some(cert.clone()),
+    )
+    .deliver(&email("person@example.com"))
+    .await;
+    let untrusted = mailer(
+        format!("smtp://127.0.0.1:{}?tls=required", starttls.port),
+        None,
+    )
+    .deliver(&email("person@example.com"))
+    .await;
+
+    assert_eq!(upgraded, Ok(()));
+    assert_eq!(wrapped, Ok(()));
+    assert!(
+        untrusted.is_err(),
+        "a certificate nobody vouches for is refused"
+    );
+    assert_eq!(starttls.received()[0]["tls"], true);
+    assert_eq!(starttls.received()[0]["authenticated"], true);
+    assert_eq!(starttls.received().len(), 1);
+    assert_eq!(implicit.received()[0]["tls"], true);
+}
+
+#[tokio::test]
+async fn refusals_report_the_smtp_status_and_never_the_code() {
+    if !aiosmtpd() {
+        return;
+    }
+    let scratch = Scratch::new("refusals");
+    let rejecting = Sink::start(&scratch.0.join("reject"), &["--reject", "554"]).await;
+    let guarded = Sink::start(&scratch.0.join("auth"), &["--auth", "mailer:s3cret"]).await;
+    let nobody = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+
+    let rejected = mailer(format!("smtp://127.0.0.1:{}", rejecting.port), None)
+        .deliver(&email("person@example.com"))
+        .await
+        .unwrap_err();
+    let started = std::time::Instant::now();
+    let wrong_password = tokio::time::timeout(
+        Duration::from_secs(30),
+        mailer(
+            format!("smtp://mailer:wrong@127.0.0.1:{}", guarded.port),
+            None,
+        )
+        .deliver(&email("person@example.com")),
+    )
+    .await
+    .expect("a wrong password must fail, not hang")
+    .unwrap_err();
+    let waited = started.elapsed();
+    let dead = mailer(format!("smtp://127.0.0.1:{nobody}"), None)
+        .deliver(&email("person@example.com"))
+        .await
+        .unwrap_err();
+
+    assert!(rejected.0.contains("554"), "{rejected}");
+    // aiosmtpd stalls after a failed AUTH instead of answering 535; the delivery deadline
+    // (AUTH_SMTP_TIMEOUT_SECS, 5 s here) ends the wait.
+    assert!(
+        wrong_password.0.contains("535") || wrong_password.0.contains("timed out"),
+        "{wrong_password}"
+    );
+    assert!(waited < Duration::from_secs(10), "{waited:?}");
+    assert!(!dead.0.is_empty());
+    for failure in [&rejected, &wrong_password, &dead] {
+        assert!(!failure.0.contains("246810"), "{failure}");
+        assert!(
+            !failure.0.contains("s3cret") && !failure.0.contains("wrong"),
+            "{failure}"
+        );
+    }
+    assert!(guarded.received().is_empty());
+}
