@@ -47,6 +47,8 @@ pub struct App {
     /// Whether revoking a role also revokes every session of that user in the app, for apps that
     /// cannot wait for access tokens to expire.
     pub revoke_sessions_on_role_change: bool,
+    /// Where and how much the app may send.
+    pub delivery: crate::delivery::DeliveryPolicy,
     pub created_at: OffsetDateTime,
 }
 

@@ -10,6 +10,8 @@ pub enum AuditKind {
     AppAuthFailed,
     OtpSent,
     OtpDeliveryFailed,
+    SmsCountryRefused,
+    DeliveryCapReached,
     OtpVerifyFailed,
     OtpLocked,
     Login,
@@ -40,6 +42,8 @@ impl AuditKind {
             Self::AppAuthFailed => "app_auth_failed",
             Self::OtpSent => "otp_sent",
             Self::OtpDeliveryFailed => "otp_delivery_failed",
+            Self::SmsCountryRefused => "sms_country_refused",
+            Self::DeliveryCapReached => "delivery_cap_reached",
             Self::OtpVerifyFailed => "otp_verify_failed",
             Self::OtpLocked => "otp_locked",
             Self::Login => "login",
@@ -82,6 +86,8 @@ impl AuditKind {
             | Self::AuditArchived => Outcome::Success,
             Self::AppAuthFailed
             | Self::OtpDeliveryFailed
+            | Self::SmsCountryRefused
+            | Self::DeliveryCapReached
             | Self::OtpVerifyFailed
             | Self::OtpLocked
             | Self::RefreshReuseDetected
@@ -182,11 +188,13 @@ impl AuditEvent {
 
 impl AuditKind {
     /// Every event the engine writes: the catalogue, which docs/audit-log.md documents.
-    pub const ALL: [Self; 23] = [
+    pub const ALL: [Self; 25] = [
         Self::AppCreated,
         Self::AppAuthFailed,
         Self::OtpSent,
         Self::OtpDeliveryFailed,
+        Self::SmsCountryRefused,
+        Self::DeliveryCapReached,
         Self::OtpVerifyFailed,
         Self::OtpLocked,
         Self::Login,
@@ -222,6 +230,8 @@ mod tests {
             | AuditKind::AppAuthFailed
             | AuditKind::OtpSent
             | AuditKind::OtpDeliveryFailed
+            | AuditKind::SmsCountryRefused
+            | AuditKind::DeliveryCapReached
             | AuditKind::OtpVerifyFailed
             | AuditKind::OtpLocked
             | AuditKind::Login

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod chain;
 pub mod claims;
 pub mod ct;
+pub mod delivery;
 pub mod identifier;
 pub mod ids;
 pub mod license;

@@ -54,6 +54,12 @@ pub trait AppStore: Send + Sync {
     /// Every key that may still have live tokens, newest first.
     async fn verification_keys(&self, app_id: &AppId) -> Result<Vec<SigningKey>, StoreError>;
     async fn find_key(&self, kid: &str) -> Result<Option<SigningKey>, StoreError>;
+    /// Replaces the app's delivery policy; `false` when no app has this slug.
+    async fn set_delivery_policy(
+        &self,
+        slug: &str,
+        policy: &auth_domain::delivery::DeliveryPolicy,
+    ) -> Result<bool, StoreError>;
     /// Sets the app's `revoke_sessions_on_role_change`; `false` when no app has this slug.
     async fn set_revoke_sessions_on_role_change(
         &self,

@@ -306,6 +306,7 @@ impl Config {
                 1,
                 1_000_000,
             )?,
+            sms_per_day_global: env.number("AUTH_SMS_GLOBAL_DAILY_CAP", 10_000, 0, 100_000_000)?,
         };
         let config = Self {
             environment,

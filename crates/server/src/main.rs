@@ -86,13 +86,22 @@ enum AppsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Change an app's settings.
+    /// Change an app's settings; what is not given stays as it is.
     Configure {
         #[arg(long)]
         slug: String,
         /// Whether revoking a role also revokes every session of that user in the app.
         #[arg(long, action = clap::ArgAction::Set)]
-        revoke_sessions_on_role_change: bool,
+        revoke_sessions_on_role_change: Option<bool>,
+        /// Country calling codes SMS may go to, e.g. 91,1,44; or `any` (the default).
+        #[arg(long)]
+        sms_countries: Option<String>,
+        /// SMS the app may send per day (default 1000).
+        #[arg(long)]
+        sms_per_day: Option<u32>,
+        /// Emails the app may send per day (default 10000).
+        #[arg(long)]
+        emails_per_day: Option<u32>,
     },
 }
 
@@ -120,12 +129,8 @@ fn main() -> ExitCode {
                 command: AppsCommand::Create { name, slug, json },
             } => create_app(&config, &name, &slug, json).await,
             Command::Apps {
-                command:
-                    AppsCommand::Configure {
-                        slug,
-                        revoke_sessions_on_role_change,
-                    },
-            } => configure_app(&config, &slug, revoke_sessions_on_role_change).await,
+                command: configure @ AppsCommand::Configure { .. },
+            } => configure_app(&config, configure).await,
             Command::Audit { command } => audit::run(&config, command).await,
         }
     });
@@ -207,23 +212,53 @@ async fn create_app(config: &Config, name: &str, slug: &str, json: bool) -> Resu
     writeln!(std::io::stdout(), "{output}").map_err(|e| e.to_string())
 }
 
-async fn configure_app(
-    config: &Config,
-    slug: &str,
-    revoke_sessions_on_role_change: bool,
-) -> Result<(), String> {
+async fn configure_app(config: &Config, command: AppsCommand) -> Result<(), String> {
+    let AppsCommand::Configure {
+        slug,
+        revoke_sessions_on_role_change,
+        sms_countries,
+        sms_per_day,
+        emails_per_day,
+    } = command
+    else {
+        return Err("not an apps configure command".into());
+    };
     let store = migrate(config).await?;
     let master = wiring::master_key(config)?;
     let service = wiring::service(config, &store, &master, String::new())?;
-    service
-        .set_revoke_sessions_on_role_change(slug, revoke_sessions_on_role_change)
-        .await
-        .map_err(|error| format!("--slug {slug}: {error}"))?;
-    writeln!(
-        std::io::stdout(),
-        "{slug}: revoke_sessions_on_role_change = {revoke_sessions_on_role_change}"
-    )
-    .map_err(|e| e.to_string())
+    let refused = |error: auth_usecases::AuthError| match error {
+        auth_usecases::AuthError::InvalidRequest(problems) => problems
+            .iter()
+            .map(|p| format!("--{} {}", p.name, p.problem))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => format!("--slug {slug}: {other}"),
+    };
+    let mut stdout = std::io::stdout();
+    if let Some(on) = revoke_sessions_on_role_change {
+        service
+            .set_revoke_sessions_on_role_change(&slug, on)
+            .await
+            .map_err(refused)?;
+        writeln!(stdout, "{slug}: revoke_sessions_on_role_change = {on}")
+            .map_err(|e| e.to_string())?;
+    }
+    if sms_countries.is_some() || sms_per_day.is_some() || emails_per_day.is_some() {
+        let policy = service
+            .configure_delivery(&slug, sms_countries.as_deref(), sms_per_day, emails_per_day)
+            .await
+            .map_err(refused)?;
+        let countries = policy
+            .sms_countries
+            .map_or_else(|| "any".to_owned(), |codes| codes.join(","));
+        writeln!(
+            stdout,
+            "{slug}: sms_countries = {countries}, sms_per_day = {}, emails_per_day = {}",
+            policy.sms_per_day, policy.emails_per_day
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 async fn serve(config: Config) -> Result<(), String> {

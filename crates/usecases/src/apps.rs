@@ -1,5 +1,6 @@
 //! Creating apps and publishing their public keys.
 
+use auth_domain::delivery::DeliveryPolicy;
 use auth_domain::ids::AppId;
 use auth_domain::{App, AppSlug, AuditKind, SigningKey};
 use auth_ports::{CreateAppError, NewApp, PublicJwk};
@@ -57,6 +58,7 @@ impl AuthService {
             secret_version: 1,
             disabled: false,
             revoke_sessions_on_role_change: false,
+            delivery: DeliveryPolicy::default(),
             created_at: now,
         };
         let key = SigningKey {
@@ -103,6 +105,39 @@ impl AuthService {
             Ok(())
         } else {
             Err(AuthError::invalid_field("slug", "no app has this slug"))
+        }
+    }
+
+    /// Changes what the app may send (operator CLI): the SMS country allowlist (`"91,1"` or
+    /// `"any"`) and the daily caps; what is not given stays. Returns the policy now in force.
+    ///
+    /// # Errors
+    /// `invalid_request` for an unknown slug or a country list that does not parse; store failures.
+    pub async fn configure_delivery(
+        &self,
+        slug: &str,
+        sms_countries: Option<&str>,
+        sms_per_day: Option<u32>,
+        emails_per_day: Option<u32>,
+    ) -> Result<DeliveryPolicy, AuthError> {
+        let unknown = || AuthError::invalid_field("slug", "no app has this slug");
+        let app = self
+            .ports
+            .apps
+            .find_app_by_slug(slug)
+            .await?
+            .ok_or_else(unknown)?;
+        let mut policy = app.delivery;
+        if let Some(raw) = sms_countries {
+            policy.sms_countries = DeliveryPolicy::parse_countries(raw)
+                .map_err(|e| AuthError::invalid_field("sms-countries", e.0))?;
+        }
+        policy.sms_per_day = sms_per_day.unwrap_or(policy.sms_per_day);
+        policy.emails_per_day = emails_per_day.unwrap_or(policy.emails_per_day);
+        if self.ports.apps.set_delivery_policy(slug, &policy).await? {
+            Ok(policy)
+        } else {
+            Err(unknown())
         }
     }
 

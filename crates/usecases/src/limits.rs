@@ -51,6 +51,35 @@ impl AuthService {
             .await
     }
 
+    /// Counts one message against a daily delivery cap; past it, refuses with `rate_limited` and
+    /// raises the `delivery_cap_reached` alert (an audit record and a warning in the log).
+    pub(crate) async fn enforce_cap(
+        &self,
+        app_id: &AppId,
+        caller: &Caller,
+        key: &str,
+        cap: u32,
+    ) -> Result<(), AuthError> {
+        let now = self.now();
+        let RateDecision::Limited { retry_after } =
+            self.ports.limiter.hit(key, cap, DAY, now).await?
+        else {
+            return Ok(());
+        };
+        let limit = key.split(':').next().unwrap_or("unknown");
+        tracing::warn!(%app_id, limit, cap, "daily delivery cap reached");
+        let event = self
+            .event(Some(app_id), AuditKind::DeliveryCapReached, caller, now)
+            .actor("app")
+            .details(serde_json::json!({
+                "limit": limit,
+                "cap": cap,
+                "retry_after": retry_after.whole_seconds(),
+            }));
+        self.ports.audit.append(event).await?;
+        Err(AuthError::RateLimited { retry_after })
+    }
+
     async fn refuse_when_limited(
         &self,
         app_id: Option<&AppId>,

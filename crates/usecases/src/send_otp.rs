@@ -56,6 +56,24 @@ impl AuthService {
                 ),
             ));
         }
+        if let Identifier::Phone(phone) = &identifier
+            && !app.delivery.allows(phone)
+        {
+            let event = self
+                .event(
+                    Some(&app.id),
+                    AuditKind::SmsCountryRefused,
+                    &caller,
+                    self.now(),
+                )
+                .actor("app")
+                .details(serde_json::json!({ "destination_hint": identifier.hint() }));
+            self.ports.audit.append(event).await?;
+            return Err(AuthError::invalid_field(
+                "phone",
+                "this app does not send SMS to this country",
+            ));
+        }
         let person = self.person_key(&app.id, &identifier);
         let limits = self.settings.limits;
         let otp_policy = self.settings.otp;
@@ -94,6 +112,27 @@ impl AuthService {
                 otp_policy.resend_cooldown,
             )
             .await?;
+        }
+
+        // Daily caps count only sends that every other limit let through.
+        match channel {
+            Channel::Sms => {
+                let app_key = format!("sms-app-day:{}", app.id);
+                self.enforce_cap(&app.id, &caller, &app_key, app.delivery.sms_per_day)
+                    .await?;
+                self.enforce_cap(
+                    &app.id,
+                    &caller,
+                    "sms-global-day",
+                    limits.sms_per_day_global,
+                )
+                .await?;
+            }
+            Channel::Email => {
+                let app_key = format!("email-app-day:{}", app.id);
+                self.enforce_cap(&app.id, &caller, &app_key, app.delivery.emails_per_day)
+                    .await?;
+            }
         }
 
         let otp_id = self.random_id(OtpId::from_random);
@@ -284,6 +323,85 @@ mod tests {
                 "destination_hint": "+91******3210",
                 "provider_status": "gateway down",
             })
+        );
+    }
+
+    #[tokio::test]
+    async fn a_number_outside_the_apps_countries_is_refused_and_recorded_without_counting() {
+        // Arrange: the app sends SMS to the UK only.
+        let mut kit = Kit::new();
+        kit.apps.checkpoint();
+        kit.apps.expect_find_app().returning(|_| {
+            let mut app = crate::test_kit::app();
+            app.delivery.sms_countries = Some(vec!["44".into()]);
+            Ok(Some(app))
+        });
+        kit.limiter
+            .expect_hit()
+            .withf(|key, _, _, _| !key.starts_with("app-auth-fail:"))
+            .times(0);
+        kit.notifier.expect_deliver().times(0);
+        let recorded = Arc::new(Mutex::new(Vec::new()));
+        let keep = Arc::clone(&recorded);
+        kit.audit.expect_append().returning(move |event| {
+            keep.lock().unwrap().push(event);
+            Ok(())
+        });
+
+        // Act
+        let result = kit.service().send_otp(request()).await;
+
+        // Assert
+        let Err(AuthError::InvalidRequest(problems)) = result else {
+            panic!("{result:?}");
+        };
+        assert_eq!(problems[0].name, "phone");
+        let recorded = recorded.lock().unwrap();
+        assert_eq!(recorded[0].kind, AuditKind::SmsCountryRefused);
+        assert_eq!(recorded[0].details["destination_hint"], "+91******3210");
+    }
+
+    #[tokio::test]
+    async fn past_the_apps_daily_sms_cap_the_send_is_refused_with_an_alert() {
+        // Arrange: every limit allows, except the app's daily SMS cap.
+        let mut kit = Kit::new();
+        kit.limiter
+            .expect_peek()
+            .returning(|_, _, _, _| Ok(RateDecision::Allowed));
+        kit.limiter.expect_hit().returning(|key, cap, window, _| {
+            if key.starts_with("sms-app-day:") {
+                assert_eq!((cap, window), (1000, Duration::days(1)));
+                Ok(RateDecision::Limited {
+                    retry_after: Duration::hours(3),
+                })
+            } else {
+                Ok(RateDecision::Allowed)
+            }
+        });
+        kit.notifier.expect_deliver().times(0);
+        let recorded = Arc::new(Mutex::new(Vec::new()));
+        let keep = Arc::clone(&recorded);
+        kit.audit.expect_append().returning(move |event| {
+            keep.lock().unwrap().push(event);
+            Ok(())
+        });
+
+        // Act
+        let result = kit.service().send_otp(request()).await;
+
+        // Assert
+        assert_eq!(
+            result.unwrap_err(),
+            AuthError::RateLimited {
+                retry_after: Duration::hours(3)
+            }
+        );
+        let recorded = recorded.lock().unwrap();
+        assert_eq!(recorded.len(), 1);
+        assert_eq!(recorded[0].kind, AuditKind::DeliveryCapReached);
+        assert_eq!(
+            recorded[0].details,
+            serde_json::json!({ "limit": "sms-app-day", "cap": 1000, "retry_after": 10_800 })
         );
     }
 

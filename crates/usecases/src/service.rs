@@ -53,6 +53,8 @@ pub struct Limits {
     pub license_checks_per_key_per_hour: u32,
     /// License activations and checks per end-user IP per hour.
     pub license_checks_per_ip_per_hour: u32,
+    /// SMS the whole engine sends per day, across apps: the last stop for SMS pumping.
+    pub sms_per_day_global: u32,
 }
 
 impl Default for Limits {
@@ -65,6 +67,7 @@ impl Default for Limits {
             app_auth_failures_per_ip_per_hour: 60,
             license_checks_per_key_per_hour: 60,
             license_checks_per_ip_per_hour: 600,
+            sms_per_day_global: 10_000,
         }
     }
 }

@@ -172,3 +172,133 @@ async fn a_dead_mail_server_answers_delivery_failed_and_leaves_no_usable_code() 
         .await
         .assert_error(404, "otp_not_found");
 }
+
+/// Runs `auth-engine apps configure --slug SLUG ARGS…` on the harness's app; its output.
+async fn configure(h: &crate::support::Harness, args: &[&str]) -> String {
+    let mut all = vec!["apps", "configure", "--slug", h.app.app_slug.as_str()];
+    all.extend_from_slice(args);
+    let output = h.server.run_cli(&all).await;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "apps configure failed: {text}");
+    text
+}
+
+/// The app's audit records named `event`.
+async fn audited(h: &crate::support::Harness, event: &str) -> Vec<Value> {
+    let listed = h.post("/audit/events", json!({ "event": event })).await;
+    listed.assert_ok();
+    listed.body["events"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_apps_sms_countries_and_daily_caps_stop_pumping_with_an_alert() {
+    // Arrange: SMS only to the UK (+44), two a day; one email a day.
+    let h = crate::support::Harness::start().await;
+    let said = configure(
+        &h,
+        &[
+            "--sms-countries",
+            "44",
+            "--sms-per-day",
+            "2",
+            "--emails-per-day",
+            "1",
+        ],
+    )
+    .await;
+    assert!(
+        said.contains("sms_countries = 44, sms_per_day = 2, emails_per_day = 1"),
+        "{said}"
+    );
+    let uk = |n: u32| format!("+44770090{n:04}");
+
+    // Act
+    let abroad = h.send_otp_to_phone("+919876543210").await;
+    let first = h.send_otp_to_phone(&uk(1)).await;
+    let second = h.send_otp_to_phone(&uk(2)).await;
+    let third = h.send_otp_to_phone(&uk(3)).await;
+    let mail = h.send_otp(json!({ "email": unique_email() })).await;
+    let more_mail = h.send_otp(json!({ "email": unique_email() })).await;
+
+    // Assert
+    abroad.assert_error(400, "invalid_request");
+    assert!(abroad.text.contains("country"), "{}", abroad.text);
+    first.assert_ok();
+    second.assert_ok();
+    third.assert_error(429, "rate_limited");
+    mail.assert_ok();
+    more_mail.assert_error(429, "rate_limited");
+    let sent_to: Vec<Value> = h
+        .sink
+        .deliveries()
+        .iter()
+        .map(|d| d.body["to"].clone())
+        .collect();
+    assert_eq!(sent_to.len(), 3, "only what passed was sent: {sent_to:?}");
+    assert!(!sent_to.contains(&json!("+919876543210")));
+    let refused = audited(&h, "sms_country_refused").await;
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0]["details"]["destination_hint"], "+91******3210");
+    let alerts = audited(&h, "delivery_cap_reached").await;
+    let limits: Vec<&Value> = alerts.iter().map(|e| &e["details"]["limit"]).collect();
+    assert_eq!(limits, [&json!("sms-app-day"), &json!("email-app-day")]);
+    assert_eq!(alerts[0]["details"]["cap"], 2);
+
+    // `any` lifts the allowlist again.
+    configure(&h, &["--sms-countries", "any", "--sms-per-day", "10"]).await;
+    h.send_otp_to_phone("+919876543210").await.assert_ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_engines_daily_sms_cap_holds_across_apps() {
+    // Arrange
+    let builder = TestServer::builder().env("AUTH_SMS_GLOBAL_DAILY_CAP", "1");
+    let h = crate::support::Harness::start_with(builder).await;
+    let other = h.server.create_app("Other", &unique_slug("other")).await;
+
+    // Act
+    let first = h.send_otp_to_phone(&unique_phone()).await;
+    let from_other_app = send_otp_to_phone(&h.server, &other, &unique_phone()).await;
+    let email = send_otp(&h.server, &other, json!({ "email": unique_email() })).await;
+
+    // Assert
+    first.assert_ok();
+    from_other_app.assert_error(429, "rate_limited");
+    email.assert_ok();
+    let listed = post(
+        &h.server,
+        &other,
+        "/audit/events",
+        json!({ "event": "delivery_cap_reached" }),
+    )
+    .await;
+    assert!(listed.text.contains("sms-global-day"), "{}", listed.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_country_list_that_does_not_parse_is_refused_naming_the_flag() {
+    let h = crate::support::Harness::start().await;
+
+    let output = h
+        .server
+        .run_cli(&[
+            "apps",
+            "configure",
+            "--slug",
+            &h.app.app_slug,
+            "--sms-countries",
+            "India",
+        ])
+        .await;
+
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("--sms-countries"), "{said}");
+}

@@ -1,6 +1,7 @@
 //! Apps and their signing keys.
 
 use async_trait::async_trait;
+use auth_domain::delivery::DeliveryPolicy;
 use auth_domain::ids::AppId;
 use auth_domain::{App, AuditEvent, SigningKey};
 use auth_ports::{AppStore, CreateAppError, NewApp, StoreError};
@@ -87,6 +88,25 @@ impl AppStore for Store {
         let updated = with_conn!(self, |conn| {
             diesel::update(apps::table.filter(apps::slug.eq(slug)))
                 .set(apps::revoke_sessions_on_role_change.eq(on))
+                .execute(conn)
+                .await
+        })
+        .map_err(query_error)?;
+        Ok(updated == 1)
+    }
+
+    async fn set_delivery_policy(
+        &self,
+        slug: &str,
+        policy: &DeliveryPolicy,
+    ) -> Result<bool, StoreError> {
+        let updated = with_conn!(self, |conn| {
+            diesel::update(apps::table.filter(apps::slug.eq(slug)))
+                .set((
+                    apps::sms_countries.eq(policy.sms_countries.as_ref().map(|c| c.join(","))),
+                    apps::sms_per_day.eq(i64::from(policy.sms_per_day)),
+                    apps::emails_per_day.eq(i64::from(policy.emails_per_day)),
+                ))
                 .execute(conn)
                 .await
         })

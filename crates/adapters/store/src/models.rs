@@ -1,5 +1,6 @@
 //! Rows as stored, and their conversion to and from the domain.
 
+use auth_domain::delivery::DeliveryPolicy;
 use auth_domain::ids::{AppId, SessionId, UserId};
 use auth_domain::session::Session;
 use auth_domain::{App, AppSlug, AuditEvent, Email, Phone, SigningKey, User};
@@ -34,6 +35,10 @@ pub(crate) struct AppRow {
     pub disabled: bool,
     pub created_at: i64,
     pub revoke_sessions_on_role_change: bool,
+    /// Comma-separated calling codes; NULL for any country.
+    pub sms_countries: Option<String>,
+    pub sms_per_day: i64,
+    pub emails_per_day: i64,
 }
 
 impl AppRow {
@@ -46,6 +51,9 @@ impl AppRow {
             secret_version: app.secret_version,
             disabled: app.disabled,
             revoke_sessions_on_role_change: app.revoke_sessions_on_role_change,
+            sms_countries: app.delivery.sms_countries.as_ref().map(|c| c.join(",")),
+            sms_per_day: i64::from(app.delivery.sms_per_day),
+            emails_per_day: i64::from(app.delivery.emails_per_day),
             created_at: micros(app.created_at),
         }
     }
@@ -59,6 +67,18 @@ impl AppRow {
             secret_version: self.secret_version,
             disabled: self.disabled,
             revoke_sessions_on_role_change: self.revoke_sessions_on_role_change,
+            delivery: DeliveryPolicy {
+                sms_countries: self
+                    .sms_countries
+                    .as_deref()
+                    .map(DeliveryPolicy::parse_countries)
+                    .transpose()
+                    .map_err(|_| corrupt("SMS country list"))?
+                    .flatten(),
+                sms_per_day: u32::try_from(self.sms_per_day).map_err(|_| corrupt("SMS cap"))?,
+                emails_per_day: u32::try_from(self.emails_per_day)
+                    .map_err(|_| corrupt("email cap"))?,
+            },
             created_at: from_micros(self.created_at)?,
         })
     }

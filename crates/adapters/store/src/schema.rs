@@ -10,6 +10,9 @@ diesel::table! {
         disabled -> Bool,
         created_at -> BigInt,
         revoke_sessions_on_role_change -> Bool,
+        sms_countries -> Nullable<Text>,
+        sms_per_day -> BigInt,
+        emails_per_day -> BigInt,
     }
 }
 

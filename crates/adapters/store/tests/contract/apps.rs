@@ -6,7 +6,7 @@ use auth_store::Store;
 use auth_store::test_support::{audit_events, execute_sql};
 use time::Duration;
 
-use crate::support::{app_id, contract, event, new_app, t0};
+use crate::support::{app, app_id, contract, event, new_app, t0};
 
 contract!(a_created_app_is_found_by_id_slug_and_key);
 async fn a_created_app_is_found_by_id_slug_and_key(store: Store) {
@@ -98,4 +98,44 @@ async fn verification_keys_come_newest_first(store: Store) {
     assert_eq!(kids, ["kid-newer", first.kid.as_str(), "kid-older"]);
     assert_eq!(current.kid, "kid-newer");
     assert_eq!(current.created_at, t0() + Duration::seconds(1));
+}
+
+contract!(an_apps_delivery_policy_is_stored_and_read_back_whole);
+async fn an_apps_delivery_policy_is_stored_and_read_back_whole(store: Store) {
+    use auth_domain::delivery::DeliveryPolicy;
+    let app = app(&store).await;
+    let policy = DeliveryPolicy {
+        sms_countries: Some(vec!["91".into(), "1".into()]),
+        sms_per_day: 5,
+        emails_per_day: 0,
+    };
+
+    let set = store
+        .set_delivery_policy(app.slug.as_str(), &policy)
+        .await
+        .unwrap();
+    let unknown = store
+        .set_delivery_policy("no-such-app", &policy)
+        .await
+        .unwrap();
+
+    assert!(set);
+    assert!(!unknown);
+    assert_eq!(
+        DeliveryPolicy::default(),
+        app.delivery,
+        "a new app sends anywhere, with the default caps"
+    );
+    let read = store.find_app(&app.id).await.unwrap().unwrap();
+    assert_eq!(read.delivery, policy);
+    store
+        .set_delivery_policy(app.slug.as_str(), &DeliveryPolicy::default())
+        .await
+        .unwrap();
+    let read = store
+        .find_app_by_slug(app.slug.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.delivery.sms_countries, None);
 }
