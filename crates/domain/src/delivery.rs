@@ -28,6 +28,22 @@ impl Default for DeliveryPolicy {
     }
 }
 
+/// What an operator changes in a policy; `None` leaves that part as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryChanges {
+    /// `Some(None)` allows any country again.
+    pub sms_countries: Option<Option<Vec<String>>>,
+    pub sms_per_day: Option<u32>,
+    pub emails_per_day: Option<u32>,
+}
+
+impl DeliveryChanges {
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.sms_countries.is_none() && self.sms_per_day.is_none() && self.emails_per_day.is_none()
+    }
+}
+
 impl DeliveryPolicy {
     /// Whether SMS may go to `phone`. Country calling codes form a prefix code, so the number's
     /// digits start with exactly one of them.

@@ -54,12 +54,14 @@ pub trait AppStore: Send + Sync {
     /// Every key that may still have live tokens, newest first.
     async fn verification_keys(&self, app_id: &AppId) -> Result<Vec<SigningKey>, StoreError>;
     async fn find_key(&self, kid: &str) -> Result<Option<SigningKey>, StoreError>;
-    /// Replaces the app's delivery policy; `false` when no app has this slug.
-    async fn set_delivery_policy(
+    /// Applies `changes` to the app's delivery policy in one statement (what is not changed stays,
+    /// whatever another writer does meanwhile) and returns the policy now in force; `None` when no
+    /// app has this slug. `changes` is never empty.
+    async fn change_delivery_policy(
         &self,
         slug: &str,
-        policy: &auth_domain::delivery::DeliveryPolicy,
-    ) -> Result<bool, StoreError>;
+        changes: &auth_domain::delivery::DeliveryChanges,
+    ) -> Result<Option<auth_domain::delivery::DeliveryPolicy>, StoreError>;
     /// Sets the app's `revoke_sessions_on_role_change`; `false` when no app has this slug.
     async fn set_revoke_sessions_on_role_change(
         &self,

@@ -1,6 +1,6 @@
 //! Creating apps and publishing their public keys.
 
-use auth_domain::delivery::DeliveryPolicy;
+use auth_domain::delivery::{DeliveryChanges, DeliveryPolicy};
 use auth_domain::ids::AppId;
 use auth_domain::{App, AppSlug, AuditKind, SigningKey};
 use auth_ports::{CreateAppError, NewApp, PublicJwk};
@@ -120,25 +120,23 @@ impl AuthService {
         sms_per_day: Option<u32>,
         emails_per_day: Option<u32>,
     ) -> Result<DeliveryPolicy, AuthError> {
-        let unknown = || AuthError::invalid_field("slug", "no app has this slug");
-        let app = self
-            .ports
+        let sms_countries = sms_countries
+            .map(DeliveryPolicy::parse_countries)
+            .transpose()
+            .map_err(|e| AuthError::invalid_field("sms-countries", e.0))?;
+        let changes = DeliveryChanges {
+            sms_countries,
+            sms_per_day,
+            emails_per_day,
+        };
+        if changes.is_empty() {
+            return Err(AuthError::invalid_field("slug", "nothing to change"));
+        }
+        self.ports
             .apps
-            .find_app_by_slug(slug)
+            .change_delivery_policy(slug, &changes)
             .await?
-            .ok_or_else(unknown)?;
-        let mut policy = app.delivery;
-        if let Some(raw) = sms_countries {
-            policy.sms_countries = DeliveryPolicy::parse_countries(raw)
-                .map_err(|e| AuthError::invalid_field("sms-countries", e.0))?;
-        }
-        policy.sms_per_day = sms_per_day.unwrap_or(policy.sms_per_day);
-        policy.emails_per_day = emails_per_day.unwrap_or(policy.emails_per_day);
-        if self.ports.apps.set_delivery_policy(slug, &policy).await? {
-            Ok(policy)
-        } else {
-            Err(unknown())
-        }
+            .ok_or_else(|| AuthError::invalid_field("slug", "no app has this slug"))
     }
 
     /// The public keys that verify an app's tokens, newest first, or `None` for an unknown slug.

@@ -1,7 +1,7 @@
 //! Apps and their signing keys.
 
 use async_trait::async_trait;
-use auth_domain::delivery::DeliveryPolicy;
+use auth_domain::delivery::{DeliveryChanges, DeliveryPolicy};
 use auth_domain::ids::AppId;
 use auth_domain::{App, AuditEvent, SigningKey};
 use auth_ports::{AppStore, CreateAppError, NewApp, StoreError};
@@ -11,7 +11,7 @@ use diesel_async::RunQueryDsl;
 use crate::Store;
 use crate::audit::append;
 use crate::conn::{is_unique_violation, query_error, transaction, with_conn};
-use crate::models::{AppRow, KeyRow};
+use crate::models::{AppRow, DeliveryChangeset, KeyRow};
 use crate::schema::{apps, signing_keys};
 
 #[async_trait]
@@ -95,23 +95,30 @@ impl AppStore for Store {
         Ok(updated == 1)
     }
 
-    async fn set_delivery_policy(
+    async fn change_delivery_policy(
         &self,
         slug: &str,
-        policy: &DeliveryPolicy,
-    ) -> Result<bool, StoreError> {
-        let updated = with_conn!(self, |conn| {
-            diesel::update(apps::table.filter(apps::slug.eq(slug)))
-                .set((
-                    apps::sms_countries.eq(policy.sms_countries.as_ref().map(|c| c.join(","))),
-                    apps::sms_per_day.eq(i64::from(policy.sms_per_day)),
-                    apps::emails_per_day.eq(i64::from(policy.emails_per_day)),
-                ))
+        changes: &DeliveryChanges,
+    ) -> Result<Option<DeliveryPolicy>, StoreError> {
+        let changeset = DeliveryChangeset::from_domain(changes);
+        let row: Option<AppRow> = transaction!(self, |conn| {
+            let updated = diesel::update(apps::table.filter(apps::slug.eq(slug)))
+                .set(&changeset)
                 .execute(conn)
+                .await?;
+            if updated == 0 {
+                return Ok(None);
+            }
+            apps::table
+                .filter(apps::slug.eq(slug))
+                .select(AppRow::as_select())
+                .first(conn)
                 .await
+                .optional()
         })
         .map_err(query_error)?;
-        Ok(updated == 1)
+        row.map(|row| row.into_domain().map(|app| app.delivery))
+            .transpose()
     }
 
     async fn find_key(&self, kid: &str) -> Result<Option<SigningKey>, StoreError> {

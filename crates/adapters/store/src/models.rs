@@ -1,6 +1,6 @@
 //! Rows as stored, and their conversion to and from the domain.
 
-use auth_domain::delivery::DeliveryPolicy;
+use auth_domain::delivery::{DeliveryChanges, DeliveryPolicy};
 use auth_domain::ids::{AppId, SessionId, UserId};
 use auth_domain::session::Session;
 use auth_domain::{App, AppSlug, AuditEvent, Email, Phone, SigningKey, User};
@@ -81,6 +81,28 @@ impl AppRow {
             },
             created_at: from_micros(self.created_at)?,
         })
+    }
+}
+
+/// The columns of an app's delivery policy an operator changes; `None` leaves a column alone.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = apps)]
+pub(crate) struct DeliveryChangeset {
+    pub sms_countries: Option<Option<String>>,
+    pub sms_per_day: Option<i64>,
+    pub emails_per_day: Option<i64>,
+}
+
+impl DeliveryChangeset {
+    pub fn from_domain(changes: &DeliveryChanges) -> Self {
+        Self {
+            sms_countries: changes
+                .sms_countries
+                .as_ref()
+                .map(|countries| countries.as_ref().map(|c| c.join(","))),
+            sms_per_day: changes.sms_per_day.map(i64::from),
+            emails_per_day: changes.emails_per_day.map(i64::from),
+        }
     }
 }
 

@@ -100,42 +100,68 @@ async fn verification_keys_come_newest_first(store: Store) {
     assert_eq!(current.created_at, t0() + Duration::seconds(1));
 }
 
-contract!(an_apps_delivery_policy_is_stored_and_read_back_whole);
-async fn an_apps_delivery_policy_is_stored_and_read_back_whole(store: Store) {
-    use auth_domain::delivery::DeliveryPolicy;
+contract!(delivery_policy_changes_touch_only_what_they_name);
+async fn delivery_policy_changes_touch_only_what_they_name(store: Store) {
+    use auth_domain::delivery::{DeliveryChanges, DeliveryPolicy};
     let app = app(&store).await;
-    let policy = DeliveryPolicy {
-        sms_countries: Some(vec!["91".into(), "1".into()]),
-        sms_per_day: 5,
-        emails_per_day: 0,
+    let countries = DeliveryChanges {
+        sms_countries: Some(Some(vec!["91".into(), "1".into()])),
+        ..DeliveryChanges::default()
+    };
+    let caps = DeliveryChanges {
+        sms_per_day: Some(5),
+        emails_per_day: Some(0),
+        ..DeliveryChanges::default()
+    };
+    let any_country = DeliveryChanges {
+        sms_countries: Some(None),
+        ..DeliveryChanges::default()
     };
 
-    let set = store
-        .set_delivery_policy(app.slug.as_str(), &policy)
+    let after_countries = store
+        .change_delivery_policy(app.slug.as_str(), &countries)
+        .await
+        .unwrap();
+    let after_caps = store
+        .change_delivery_policy(app.slug.as_str(), &caps)
         .await
         .unwrap();
     let unknown = store
-        .set_delivery_policy("no-such-app", &policy)
+        .change_delivery_policy("no-such-app", &caps)
+        .await
+        .unwrap();
+    let after_any = store
+        .change_delivery_policy(app.slug.as_str(), &any_country)
         .await
         .unwrap();
 
-    assert!(set);
-    assert!(!unknown);
     assert_eq!(
         DeliveryPolicy::default(),
         app.delivery,
         "a new app sends anywhere, with the default caps"
     );
+    let both = DeliveryPolicy {
+        sms_countries: Some(vec!["91".into(), "1".into()]),
+        sms_per_day: 5,
+        emails_per_day: 0,
+    };
+    assert_eq!(
+        after_countries.map(|p| p.sms_countries),
+        Some(both.sms_countries.clone())
+    );
+    assert_eq!(
+        after_caps,
+        Some(both.clone()),
+        "the caps change kept the countries"
+    );
+    assert_eq!(unknown, None);
+    assert_eq!(
+        after_any,
+        Some(DeliveryPolicy {
+            sms_countries: None,
+            ..both
+        })
+    );
     let read = store.find_app(&app.id).await.unwrap().unwrap();
-    assert_eq!(read.delivery, policy);
-    store
-        .set_delivery_policy(app.slug.as_str(), &DeliveryPolicy::default())
-        .await
-        .unwrap();
-    let read = store
-        .find_app_by_slug(app.slug.as_str())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(read.delivery.sms_countries, None);
+    assert_eq!(Some(read.delivery), after_any);
 }
