@@ -300,12 +300,7 @@ mod tests {
             .withf(|key| key.starts_with("cooldown:"))
             .times(1)
             .returning(|_| Ok(()));
-        let recorded = Arc::new(Mutex::new(Vec::new()));
-        let keep = Arc::clone(&recorded);
-        kit.audit.expect_append().returning(move |event| {
-            keep.lock().unwrap().push(event);
-            Ok(())
-        });
+        let recorded = kit.record_audit();
         let service = kit.service();
 
         // Act
@@ -341,12 +336,7 @@ mod tests {
             .withf(|key, _, _, _| !key.starts_with("app-auth-fail:"))
             .times(0);
         kit.notifier.expect_deliver().times(0);
-        let recorded = Arc::new(Mutex::new(Vec::new()));
-        let keep = Arc::clone(&recorded);
-        kit.audit.expect_append().returning(move |event| {
-            keep.lock().unwrap().push(event);
-            Ok(())
-        });
+        let recorded = kit.record_audit();
 
         // Act
         let result = kit.service().send_otp(request()).await;
@@ -379,12 +369,7 @@ mod tests {
             }
         });
         kit.notifier.expect_deliver().times(0);
-        let recorded = Arc::new(Mutex::new(Vec::new()));
-        let keep = Arc::clone(&recorded);
-        kit.audit.expect_append().returning(move |event| {
-            keep.lock().unwrap().push(event);
-            Ok(())
-        });
+        let recorded = kit.record_audit();
 
         // Act
         let result = kit.service().send_otp(request()).await;

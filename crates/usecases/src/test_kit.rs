@@ -186,6 +186,17 @@ impl Kit {
             .returning(|_, claims| Ok(format!("signed-{}", claims.sub)));
     }
 
+    /// Keeps every record appended through the audit log port, for the test to read.
+    pub fn record_audit(&mut self) -> Arc<std::sync::Mutex<Vec<auth_domain::AuditEvent>>> {
+        let recorded = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let keep = Arc::clone(&recorded);
+        self.audit.expect_append().returning(move |event| {
+            keep.lock().unwrap().push(event);
+            Ok(())
+        });
+        recorded
+    }
+
     pub fn service(self) -> AuthService {
         let ports = Ports {
             apps: Arc::new(self.apps),
