@@ -13,6 +13,8 @@ mod licenses;
 mod otp;
 #[cfg(test)]
 mod postgres;
+#[path = "../smtp_sink.rs"]
+mod smtp_sink;
 #[cfg(test)]
 mod support;
 #[cfg(test)]

@@ -302,3 +302,60 @@ async fn a_country_list_that_does_not_parse_is_refused_naming_the_flag() {
     let said = String::from_utf8_lossy(&output.stderr);
     assert!(said.contains("--sms-countries"), "{said}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_code_arrives_by_email_through_a_real_smtp_server() {
+    // Arrange: aiosmtpd on loopback, requiring a login.
+    if !crate::smtp_sink::aiosmtpd() {
+        return;
+    }
+    let scratch = crate::smtp_sink::Scratch::new("e2e-mail");
+    let sink = crate::smtp_sink::Sink::start(&scratch.0, &["--auth", "engine:mail-pass"]).await;
+    let server = TestServer::builder()
+        .env("AUTH_NOTIFIER", "smtp")
+        .env(
+            "AUTH_SMTP_URL",
+            format!("smtp://engine:mail-pass@127.0.0.1:{}", sink.port),
+        )
+        .env("AUTH_SMTP_FROM", "login@example.com")
+        .env("AUTH_SMTP_FROM_NAME", "Example Login")
+        .start()
+        .await;
+    let app = server.create_app("Mail <Me>", &unique_slug("mail")).await;
+    let email = unique_email();
+
+    // Act
+    let sent = send_otp(&server, &app, json!({ "email": email })).await;
+
+    // Assert
+    sent.assert_ok();
+    let mut received = sink.received();
+    for _ in 0..50 {
+        if !received.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        received = sink.received();
+    }
+    assert_eq!(received.len(), 1, "{received:?}");
+    let mail = &received[0];
+    assert_eq!(mail["authenticated"], true);
+    assert_eq!(mail["headers"]["from"], "Example Login <login@example.com>");
+    assert_eq!(mail["headers"]["to"], email.as_str());
+    assert_eq!(
+        mail["headers"]["subject"],
+        "Your Mail <Me> verification code"
+    );
+    let text = mail["parts"]["text/plain"].as_str().unwrap_or_default();
+    let html = mail["parts"]["text/html"].as_str().unwrap_or_default();
+    let code: String = text.chars().take(6).collect();
+    assert!(code.chars().all(|c| c.is_ascii_digit()), "{text}");
+    assert!(html.contains(&format!(">{code}</p>")), "{html}");
+    assert!(
+        html.contains("Mail &lt;Me&gt;"),
+        "the app name is escaped: {html}"
+    );
+    verify_otp(&server, &app, &sent.str("otp_request_id"), &code)
+        .await
+        .assert_ok();
+}
