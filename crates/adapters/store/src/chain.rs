@@ -256,30 +256,18 @@ impl AuditChain for Store {
     }
 
     async fn chains(&self) -> Result<Vec<String>, StoreError> {
-        with_conn!(self, |conn| {
-            let sealed: Vec<String> = audit_chain::table
+        let mut all: Vec<String> = with_conn!(self, |conn| {
+            // One round trip; UNION drops the repeats.
+            audit_chain::table
                 .select(audit_chain::chain)
-                .distinct()
+                .union(audit_pending::table.select(audit_pending::chain))
+                .union(audit_checkpoints::table.select(audit_checkpoints::chain))
                 .load(conn)
                 .await
-                .map_err(query_error)?;
-            let waiting: Vec<String> = audit_pending::table
-                .select(audit_pending::chain)
-                .distinct()
-                .load(conn)
-                .await
-                .map_err(query_error)?;
-            let archived: Vec<String> = audit_checkpoints::table
-                .select(audit_checkpoints::chain)
-                .distinct()
-                .load(conn)
-                .await
-                .map_err(query_error)?;
-            let mut all: Vec<String> = sealed.into_iter().chain(waiting).chain(archived).collect();
-            all.sort();
-            all.dedup();
-            Ok(all)
         })
+        .map_err(query_error)?;
+        all.sort();
+        Ok(all)
     }
 
     async fn outside_chain(&self, chain: &str, count: u32) -> Result<Vec<StoredEvent>, StoreError> {
