@@ -185,10 +185,9 @@ async fn a_license_is_stored_with_its_generated_record(store: Store) {
 
     assert_eq!(first, Ok(()));
     assert_eq!(second, Ok(()));
-    assert_eq!(
-        list(&store, &app.id, None, None, None, 10).await,
-        [plain, owned]
-    );
+    let mut by_id = [plain, owned];
+    by_id.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+    assert_eq!(list(&store, &app.id, None, None, None, 10).await, by_id);
     assert_eq!(
         audit_events(&store, app.id.as_str()).await,
         [
