@@ -1,8 +1,8 @@
 //! Delivery of a code to the end user.
 
 use async_trait::async_trait;
-use auth_domain::Channel;
 use auth_domain::otp::OtpCode;
+use auth_domain::{Channel, EmailTemplate};
 
 /// One code on its way to one person.
 #[derive(Debug, Clone)]
@@ -17,6 +17,8 @@ pub struct OtpMessage {
     pub app_name: String,
     /// Whole minutes until the code expires, for templates.
     pub expires_in_minutes: i64,
+    /// The app's own email template; `None` for the engine's default. Only set for email.
+    pub email_template: Option<EmailTemplate>,
     pub app_slug: String,
     pub otp_request_id: String,
 }

@@ -7,7 +7,7 @@ use auth_domain::audit::AuditEvent;
 use auth_domain::claims::TenantRoles;
 use auth_domain::ids::{AppId, OtpId, SessionId, UserId};
 use auth_domain::session::Session;
-use auth_domain::{App, Identifier, SigningKey, TenantSlug, User};
+use auth_domain::{App, EmailTemplate, Identifier, SigningKey, TenantSlug, User};
 use time::{Duration, OffsetDateTime};
 
 use crate::Digest;
@@ -67,6 +67,15 @@ pub trait AppStore: Send + Sync {
         &self,
         slug: &str,
         on: bool,
+    ) -> Result<bool, StoreError>;
+    /// The app's own email template, or `None` when it uses the engine's default.
+    async fn email_template(&self, app_id: &AppId) -> Result<Option<EmailTemplate>, StoreError>;
+    /// Replaces the app's email template whole (`None` returns it to the engine's default);
+    /// `false` when no app has this slug.
+    async fn set_email_template(
+        &self,
+        slug: &str,
+        template: Option<EmailTemplate>,
     ) -> Result<bool, StoreError>;
 }
 

@@ -11,6 +11,7 @@ use auth_usecases::Caller;
 use clap::{Parser, Subcommand};
 use std::io::Write as _;
 use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -70,7 +71,7 @@ pub(crate) enum AuditCommand {
         before: String,
         /// The archive file to create (JSON Lines); it must not exist yet.
         #[arg(long)]
-        out: std::path::PathBuf,
+        out: PathBuf,
     },
 }
 
@@ -102,6 +103,10 @@ enum AppsCommand {
         /// Emails the app may send per day (default 10000).
         #[arg(long)]
         emails_per_day: Option<u32>,
+        /// A directory holding the app's email template as subject.txt, body.txt and body.html;
+        /// or `default` for the engine's own.
+        #[arg(long, value_name = "DIR|default")]
+        email_template: Option<PathBuf>,
     },
 }
 
@@ -219,6 +224,7 @@ async fn configure_app(config: &Config, command: AppsCommand) -> Result<(), Stri
         sms_countries,
         sms_per_day,
         emails_per_day,
+        email_template,
     } = command
     else {
         return Err("not an apps configure command".into());
@@ -258,7 +264,54 @@ async fn configure_app(config: &Config, command: AppsCommand) -> Result<(), Stri
         )
         .map_err(|e| e.to_string())?;
     }
+    if let Some(dir) = email_template {
+        let parts = if dir.as_os_str() == "default" {
+            None
+        } else {
+            Some(read_email_template(&dir)?)
+        };
+        service
+            .configure_email_template(
+                &slug,
+                parts
+                    .as_ref()
+                    .map(|[subject, text, html]| (subject.as_str(), text.as_str(), html.as_str())),
+            )
+            .await
+            .map_err(refused)?;
+        writeln!(stdout, "{slug}: email_template = {}", dir.display())
+            .map_err(|e| e.to_string())?;
+    }
     Ok(())
+}
+
+/// `subject.txt`, `body.txt` and `body.html` from `dir`, each read only up to its size limit (and
+/// one byte more, so an oversized file is refused rather than cut). A subject's final line break is
+/// dropped, as editors add one.
+fn read_email_template(dir: &Path) -> Result<[String; 3], String> {
+    use auth_domain::email_template::{MAX_HTML_BYTES, MAX_SUBJECT_CHARS, MAX_TEXT_BYTES};
+    use std::io::Read as _;
+    let read = |name: &str, limit: usize| -> Result<String, String> {
+        let path = dir.join(name);
+        let file = std::fs::File::open(&path)
+            .map_err(|e| format!("--email-template: cannot read {}: {e}", path.display()))?;
+        let mut bytes = Vec::new();
+        file.take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("--email-template: cannot read {}: {e}", path.display()))?;
+        String::from_utf8(bytes)
+            .map_err(|_| format!("--email-template: {} is not UTF-8", path.display()))
+    };
+    let subject = read("subject.txt", MAX_SUBJECT_CHARS * 4)?;
+    let subject = subject
+        .strip_suffix('\n')
+        .map_or(subject.as_str(), |s| s.strip_suffix('\r').unwrap_or(s))
+        .to_owned();
+    Ok([
+        subject,
+        read("body.txt", MAX_TEXT_BYTES)?,
+        read("body.html", MAX_HTML_BYTES)?,
+    ])
 }
 
 async fn serve(config: Config) -> Result<(), String> {

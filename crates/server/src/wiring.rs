@@ -4,7 +4,7 @@ use auth_crypto::{Argon2Secrets, HmacKeys, KeyVault, MasterKey, OsRandom, RsaTok
 use auth_notify::{ByChannel, ConsoleNotifier, WebhookNotifier};
 use auth_ports::{Clock, Notifier};
 use auth_sms::SmsGateway;
-use auth_smtp::{EmailTemplates, SmtpMailer};
+use auth_smtp::SmtpMailer;
 use auth_store::Store;
 use auth_usecases::{AuthService, Ports, Settings};
 use std::path::Path;
@@ -82,8 +82,7 @@ fn notifier(config: &Config) -> Result<Arc<dyn Notifier>, String> {
             };
             let email: Option<Arc<dyn Notifier>> = match email {
                 Some(settings) => Some(Arc::new(
-                    SmtpMailer::new(settings, EmailTemplates::default())
-                        .map_err(|e| e.to_string())?,
+                    SmtpMailer::new(settings).map_err(|e| e.to_string())?,
                 )),
                 None => None,
             };

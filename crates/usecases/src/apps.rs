@@ -2,7 +2,7 @@
 
 use auth_domain::delivery::{DeliveryChanges, DeliveryPolicy};
 use auth_domain::ids::AppId;
-use auth_domain::{App, AppSlug, AuditKind, SigningKey};
+use auth_domain::{App, AppSlug, AuditKind, EmailTemplate, SigningKey};
 use auth_ports::{CreateAppError, NewApp, PublicJwk};
 
 use crate::{AuthError, AuthService, Caller};
@@ -139,6 +139,30 @@ impl AuthService {
             .ok_or_else(|| AuthError::invalid_field("slug", "no app has this slug"))
     }
 
+    /// Gives the app its own email template (subject, text, html), or returns it to the engine's
+    /// default with `None` (operator CLI). The three parts are replaced together.
+    ///
+    /// # Errors
+    /// `invalid_request` for an unknown slug or a template that does not pass
+    /// [`EmailTemplate::new`], naming the part; store failures.
+    pub async fn configure_email_template(
+        &self,
+        slug: &str,
+        template: Option<(&str, &str, &str)>,
+    ) -> Result<(), AuthError> {
+        let template = template
+            .map(|(subject, text, html)| EmailTemplate::new(subject, text, html))
+            .transpose()
+            .map_err(|e| {
+                AuthError::invalid_field(&format!("email-template.{}", e.part), e.problem)
+            })?;
+        if self.ports.apps.set_email_template(slug, template).await? {
+            Ok(())
+        } else {
+            Err(AuthError::invalid_field("slug", "no app has this slug"))
+        }
+    }
+
     /// The public keys that verify an app's tokens, newest first, or `None` for an unknown slug.
     ///
     /// # Errors
@@ -161,7 +185,7 @@ impl AuthService {
 mod tests {
     use crate::AuthError;
     use crate::test_kit::{Kit, caller};
-    use auth_domain::AuditKind;
+    use auth_domain::{AuditKind, EmailTemplate};
     use auth_ports::{CreateAppError, KeyMaterial};
 
     fn kit() -> Kit {
@@ -226,5 +250,46 @@ mod tests {
         // Assert
         assert!(matches!(taken, Err(AuthError::InvalidRequest(p)) if p[0].name == "slug"));
         assert!(matches!(malformed, Err(AuthError::InvalidRequest(p)) if p[0].name == "slug"));
+    }
+
+    #[tokio::test]
+    async fn an_email_template_is_stored_only_once_it_is_valid() {
+        // Arrange
+        let mut kit = kit();
+        kit.apps
+            .expect_set_email_template()
+            .withf(|slug, template| {
+                slug == "demo-app"
+                    && *template
+                        == Some(EmailTemplate::new("Hi", "{{code}}", "<b>{{code}}</b>").unwrap())
+            })
+            .times(1)
+            .returning(|_, _| Ok(true));
+        kit.apps
+            .expect_set_email_template()
+            .withf(|slug, template| slug == "nobody" && template.is_none())
+            .times(1)
+            .returning(|_, _| Ok(false));
+        let service = kit.service();
+
+        // Act
+        let stored = service
+            .configure_email_template("demo-app", Some(("Hi", "{{code}}", "<b>{{code}}</b>")))
+            .await;
+        let no_code = service
+            .configure_email_template("demo-app", Some(("Hi", "{{code}}", "<b>code</b>")))
+            .await;
+        let unknown_app = service.configure_email_template("nobody", None).await;
+
+        // Assert
+        assert_eq!(stored, Ok(()));
+        assert!(
+            matches!(&no_code, Err(AuthError::InvalidRequest(p)) if p[0].name == "email-template.html"),
+            "{no_code:?}"
+        );
+        assert!(
+            matches!(&unknown_app, Err(AuthError::InvalidRequest(p)) if p[0].name == "slug"),
+            "{unknown_app:?}"
+        );
     }
 }

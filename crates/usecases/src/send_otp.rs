@@ -115,7 +115,7 @@ impl AuthService {
         }
 
         // Daily caps count only sends that every other limit let through.
-        match channel {
+        let email_template = match channel {
             Channel::Sms => {
                 let app_key = format!("sms-app-day:{}", app.id);
                 self.enforce_cap(&app.id, &caller, &app_key, app.delivery.sms_per_day)
@@ -127,13 +127,15 @@ impl AuthService {
                     limits.sms_per_day_global,
                 )
                 .await?;
+                None
             }
             Channel::Email => {
                 let app_key = format!("email-app-day:{}", app.id);
                 self.enforce_cap(&app.id, &caller, &app_key, app.delivery.emails_per_day)
                     .await?;
+                self.ports.apps.email_template(&app.id).await?
             }
-        }
+        };
 
         let otp_id = self.random_id(OtpId::from_random);
         let code = self.fresh_code();
@@ -149,6 +151,7 @@ impl AuthService {
             code: code.clone(),
             app_name: app.name.clone(),
             expires_in_minutes: otp_policy.ttl.whole_minutes(),
+            email_template,
             app_slug: app.slug.as_str().to_owned(),
             otp_request_id: otp_id.as_str().to_owned(),
         };
@@ -224,7 +227,7 @@ mod tests {
     use super::SendOtp;
     use crate::AuthError;
     use crate::test_kit::{Kit, NOW, caller, credentials, fake_mac};
-    use auth_domain::{AuditKind, Channel, Identifier, Phone};
+    use auth_domain::{AuditKind, Channel, Email, EmailTemplate, Identifier, Phone};
     use auth_ports::{DeliveryError, MacPurpose, RateDecision};
     use std::sync::{Arc, Mutex};
     use time::Duration;
@@ -284,6 +287,36 @@ mod tests {
         assert_eq!(sent.expires_in, Duration::seconds(300));
         assert_eq!(sent.resend_after, Duration::seconds(60));
         assert_eq!(sent.destination_hint, "+91******3210");
+    }
+
+    #[tokio::test]
+    async fn an_email_carries_the_apps_own_template_to_the_notifier() {
+        // Arrange
+        let mut kit = Kit::new();
+        kit.allow_all_limits();
+        let template = EmailTemplate::new("{{code}}", "Code {{code}}", "<p>{{code}}</p>").unwrap();
+        let stored = template.clone();
+        kit.apps
+            .expect_email_template()
+            .withf(|app_id| *app_id == crate::test_kit::app().id)
+            .times(1)
+            .returning(move |_| Ok(Some(stored.clone())));
+        kit.notifier
+            .expect_deliver()
+            .withf(move |message| message.email_template.as_ref() == Some(&template))
+            .times(1)
+            .returning(|_| Ok(()));
+        kit.otps.expect_insert_otp().returning(|_, _| Ok(()));
+        let email = SendOtp {
+            identifier: Identifier::Email(Email::parse("a@example.com").unwrap()),
+            ..request()
+        };
+
+        // Act
+        let sent = kit.service().send_otp(email).await;
+
+        // Assert: an SMS never reads the template (the mock would refuse the call).
+        assert_eq!(sent.map(|sent| sent.channel), Ok(Channel::Email));
     }
 
     #[tokio::test]

@@ -303,6 +303,156 @@ async fn a_country_list_that_does_not_parse_is_refused_naming_the_flag() {
     assert!(said.contains("--sms-countries"), "{said}");
 }
 
+/// What `sink` has received once it holds `count` messages (or after 5 s, for the caller's
+/// assertion to show).
+async fn mail_received(sink: &crate::smtp_sink::Sink, count: usize) -> Vec<Value> {
+    let mut received = sink.received();
+    for _ in 0..50 {
+        if received.len() >= count {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        received = sink.received();
+    }
+    assert_eq!(received.len(), count, "{received:?}");
+    received
+}
+
+/// An engine mailing through a plain aiosmtpd on loopback, or `None` when aiosmtpd is missing.
+async fn smtp_server(
+    scratch: &crate::smtp_sink::Scratch,
+) -> Option<(crate::smtp_sink::Sink, TestServer)> {
+    if !crate::smtp_sink::aiosmtpd() {
+        return None;
+    }
+    let sink = crate::smtp_sink::Sink::start(&scratch.0, &[]).await;
+    let server = TestServer::builder()
+        .env("AUTH_NOTIFIER", "smtp")
+        .env("AUTH_SMTP_URL", format!("smtp://127.0.0.1:{}", sink.port))
+        .env("AUTH_SMTP_FROM", "login@example.com")
+        .start()
+        .await;
+    Some((sink, server))
+}
+
+/// Runs `auth-engine apps configure --slug … --email-template DIR`.
+async fn email_template(server: &TestServer, app: &AppCreds, dir: &str) -> std::process::Output {
+    let args = [
+        "apps",
+        "configure",
+        "--slug",
+        &app.app_slug,
+        "--email-template",
+        dir,
+    ];
+    server.run_cli(&args).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_app_mails_with_its_own_template_and_a_bad_one_changes_nothing() {
+    // Arrange: two apps; one gets a template from a directory.
+    let scratch = crate::smtp_sink::Scratch::new("e2e-template-mail");
+    let Some((sink, server)) = smtp_server(&scratch).await else {
+        return;
+    };
+    let own = server.create_app("Own & Co", &unique_slug("own")).await;
+    let plain = server.create_app("Plain", &unique_slug("plain")).await;
+    let files = crate::smtp_sink::Scratch::new("e2e-template-files");
+    let (good, bad) = (files.0.join("good"), files.0.join("bad"));
+    for (dir, html) in [
+        (&good, "<h1>{{app_name}}</h1><p id=\"c\">{{code}}</p>"),
+        (&bad, "<p>no code</p>"),
+    ] {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(
+            dir.join("subject.txt"),
+            "{{code}} signs you in to {{app_name}}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("body.txt"),
+            "Welcome back. Code: {{code}}, valid {{expires_in_minutes}} min.",
+        )
+        .unwrap();
+        std::fs::write(dir.join("body.html"), html).unwrap();
+    }
+    let set = email_template(&server, &own, good.to_str().unwrap()).await;
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+
+    // Act
+    let refused = email_template(&server, &own, bad.to_str().unwrap()).await;
+    let (own_email, plain_email) = (unique_email(), unique_email());
+    let own_sent = send_otp(&server, &own, json!({ "email": own_email })).await;
+    let plain_sent = send_otp(&server, &plain, json!({ "email": plain_email })).await;
+    let received = mail_received(&sink, 2).await;
+    let reset = email_template(&server, &own, "default").await;
+    send_otp(&server, &own, json!({ "email": unique_email() }))
+        .await
+        .assert_ok();
+    let after_reset = mail_received(&sink, 3).await;
+
+    // Assert
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("email-template.html") && said.contains("{{code}}"),
+        "{said}"
+    );
+    own_sent.assert_ok();
+    plain_sent.assert_ok();
+    let mail_to = |to: &str| {
+        received
+            .iter()
+            .find(|mail| mail["headers"]["to"] == to)
+            .unwrap_or_else(|| panic!("nothing mailed to {to}: {received:?}"))
+    };
+    let own_mail = mail_to(&own_email);
+    let subject = own_mail["headers"]["subject"].as_str().unwrap_or_default();
+    let code = &subject[..6];
+    assert_eq!(
+        subject,
+        format!("{code} signs you in to Own & Co"),
+        "the bad template changed nothing"
+    );
+    assert_eq!(
+        own_mail["parts"]["text/plain"]
+            .as_str()
+            .unwrap_or_default()
+            .trim_end(),
+        format!("Welcome back. Code: {code}, valid 5 min.")
+    );
+    assert_eq!(
+        own_mail["parts"]["text/html"]
+            .as_str()
+            .unwrap_or_default()
+            .trim_end(),
+        format!("<h1>Own &amp; Co</h1><p id=\"c\">{code}</p>")
+    );
+    verify_otp(&server, &own, &own_sent.str("otp_request_id"), code)
+        .await
+        .assert_ok();
+    assert_eq!(
+        mail_to(&plain_email)["headers"]["subject"],
+        "Your Plain verification code"
+    );
+    assert!(reset.status.success());
+    let newest = after_reset
+        .iter()
+        .find(|mail| {
+            mail["headers"]["to"] != own_email.as_str()
+                && mail["headers"]["to"] != plain_email.as_str()
+        })
+        .unwrap();
+    assert_eq!(
+        newest["headers"]["subject"],
+        "Your Own & Co verification code"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_code_arrives_by_email_through_a_real_smtp_server() {
     // Arrange: aiosmtpd on loopback, requiring a login.
@@ -329,15 +479,7 @@ async fn a_code_arrives_by_email_through_a_real_smtp_server() {
 
     // Assert
     sent.assert_ok();
-    let mut received = sink.received();
-    for _ in 0..50 {
-        if !received.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        received = sink.received();
-    }
-    assert_eq!(received.len(), 1, "{received:?}");
+    let received = mail_received(&sink, 1).await;
     let mail = &received[0];
     assert_eq!(mail["authenticated"], true);
     assert_eq!(mail["headers"]["from"], "Example Login <login@example.com>");

@@ -78,6 +78,7 @@ mod tests {
             message: "m".into(),
             app_name: "Demo".into(),
             expires_in_minutes: 5,
+            email_template: None,
             app_slug: "a".into(),
             otp_request_id: "otp_a".into(),
         }

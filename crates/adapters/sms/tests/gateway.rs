@@ -149,6 +149,7 @@ fn sms(to: &str) -> OtpMessage {
         message: "424242 is your Demo verification code. It expires in 5 minutes.".into(),
         app_name: "Demo".into(),
         expires_in_minutes: 5,
+        email_template: None,
         app_slug: "demo".into(),
         otp_request_id: "otp_a".into(),
     }

@@ -1,7 +1,7 @@
 //! Email delivery over SMTP: one pooled lettre transport, configured by URL.
 
 use async_trait::async_trait;
-use auth_domain::Channel;
+use auth_domain::{Channel, EmailTemplate};
 use auth_ports::{DeliveryError, Notifier, OtpMessage};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::PoolConfig;
@@ -9,8 +9,6 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::PathBuf;
 use std::time::Duration;
-
-use crate::EmailTemplates;
 
 /// Connections kept open to the mail server per engine process.
 const POOL_SIZE: u32 = 8;
@@ -50,7 +48,8 @@ pub struct SmtpSetupError(String);
 pub struct SmtpMailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
-    templates: EmailTemplates,
+    /// For apps without a template of their own.
+    default_template: EmailTemplate,
     /// The most one delivery may take, whatever the server does (it may stall between commands).
     deadline: Duration,
 }
@@ -81,7 +80,7 @@ fn host_of(url: &str) -> Option<&str> {
 impl SmtpMailer {
     /// # Errors
     /// [`SmtpSetupError`] naming the setting that cannot be used.
-    pub fn new(settings: &SmtpSettings, templates: EmailTemplates) -> Result<Self, SmtpSetupError> {
+    pub fn new(settings: &SmtpSettings) -> Result<Self, SmtpSetupError> {
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&settings.url)
             .map_err(|e| SmtpSetupError(format!("AUTH_SMTP_URL: {e}")))?
             .timeout(Some(settings.timeout))
@@ -118,7 +117,7 @@ impl SmtpMailer {
         Ok(Self {
             transport: builder.build(),
             from: Mailbox::new(settings.from_name.clone(), address),
-            templates,
+            default_template: EmailTemplate::default(),
             deadline: settings.timeout,
         })
     }
@@ -138,7 +137,15 @@ impl Notifier for SmtpMailer {
             .to
             .parse()
             .map_err(|_| DeliveryError("the address is not one SMTP can send to".into()))?;
-        let email = self.templates.render(message);
+        let email = message
+            .email_template
+            .as_ref()
+            .unwrap_or(&self.default_template)
+            .render(
+                &message.app_name,
+                message.code.reveal(),
+                message.expires_in_minutes,
+            );
         let built = Message::builder()
             .from(self.from.clone())
             .to(to)

@@ -8,10 +8,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use auth_domain::Channel;
 use auth_domain::otp::OtpCode;
+use auth_domain::{Channel, EmailTemplate};
 use auth_ports::{Notifier, OtpMessage};
-use auth_smtp::{EmailTemplates, SmtpMailer, SmtpSettings};
+use auth_smtp::{SmtpMailer, SmtpSettings};
 
 #[path = "../../../../tests/smtp_sink.rs"]
 mod smtp_sink;
@@ -26,6 +26,7 @@ fn email(to: &str) -> OtpMessage {
         message: String::new(),
         app_name: "Demo & Co".into(),
         expires_in_minutes: 5,
+        email_template: None,
         app_slug: "demo".into(),
         otp_request_id: "otp_a".into(),
     }
@@ -40,7 +41,7 @@ fn mailer(url: String, ca_file: Option<PathBuf>) -> SmtpMailer {
         timeout: Duration::from_secs(5),
         ca_file,
     };
-    SmtpMailer::new(&settings, EmailTemplates::default()).unwrap()
+    SmtpMailer::new(&settings).unwrap()
 }
 
 #[tokio::test]
@@ -78,6 +79,41 @@ async fn a_code_arrives_as_a_text_and_html_email_with_the_right_headers() {
     assert!(text.contains("expires in 5 minutes"), "{text}");
     assert!(html.contains(">246810</p>"), "{html}");
     assert!(html.contains("Demo &amp; Co"), "{html}");
+}
+
+#[tokio::test]
+async fn an_apps_own_template_shapes_its_email_and_still_escapes_the_values() {
+    if !aiosmtpd() {
+        return;
+    }
+    let scratch = Scratch::new("template");
+    let sink = Sink::start(&scratch.0, &[]).await;
+    let template = EmailTemplate::new(
+        "{{code}} for {{app_name}}",
+        "Hello from {{app_name}}: {{code}} ({{expires_in_minutes}} min)",
+        "<h1>{{app_name}}</h1><p class=\"code\">{{code}}</p>",
+    )
+    .unwrap();
+    let message = OtpMessage {
+        email_template: Some(template),
+        ..email("person@example.com")
+    };
+
+    let sent = mailer(format!("smtp://127.0.0.1:{}", sink.port), None)
+        .deliver(&message)
+        .await;
+
+    assert_eq!(sent, Ok(()));
+    let mail = &sink.received()[0];
+    assert_eq!(mail["headers"]["subject"], "246810 for Demo & Co");
+    assert_eq!(
+        mail["parts"]["text/plain"].as_str().unwrap().trim_end(),
+        "Hello from Demo & Co: 246810 (5 min)"
+    );
+    assert_eq!(
+        mail["parts"]["text/html"].as_str().unwrap().trim_end(),
+        "<h1>Demo &amp; Co</h1><p class=\"code\">246810</p>"
+    );
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use auth_domain::delivery::{DeliveryChanges, DeliveryPolicy};
 use auth_domain::ids::AppId;
-use auth_domain::{App, AuditEvent, SigningKey};
+use auth_domain::{App, AuditEvent, EmailTemplate, SigningKey};
 use auth_ports::{AppStore, CreateAppError, NewApp, StoreError};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -11,8 +11,9 @@ use diesel_async::RunQueryDsl;
 use crate::Store;
 use crate::audit::append;
 use crate::conn::{is_unique_violation, query_error, transaction, with_conn};
+use crate::models::corrupt;
 use crate::models::{AppRow, DeliveryChangeset, KeyRow};
-use crate::schema::{apps, signing_keys};
+use crate::schema::{app_email_templates, apps, signing_keys};
 
 #[async_trait]
 impl AppStore for Store {
@@ -119,6 +120,66 @@ impl AppStore for Store {
         .map_err(query_error)?;
         row.map(|row| row.into_domain().map(|app| app.delivery))
             .transpose()
+    }
+
+    async fn email_template(&self, app_id: &AppId) -> Result<Option<EmailTemplate>, StoreError> {
+        let row: Option<(String, String, String)> = with_conn!(self, |conn| {
+            app_email_templates::table
+                .find(app_id.as_str())
+                .select((
+                    app_email_templates::subject,
+                    app_email_templates::text_body,
+                    app_email_templates::html_body,
+                ))
+                .first(conn)
+                .await
+                .optional()
+        })
+        .map_err(query_error)?;
+        row.map(|(subject, text, html)| {
+            EmailTemplate::new(&subject, &text, &html).map_err(|_| corrupt("email template"))
+        })
+        .transpose()
+    }
+
+    async fn set_email_template(
+        &self,
+        slug: &str,
+        template: Option<EmailTemplate>,
+    ) -> Result<bool, StoreError> {
+        let found = transaction!(self, |conn| {
+            let Some(app_id) = apps::table
+                .filter(apps::slug.eq(slug))
+                .select(apps::id)
+                .first::<String>(conn)
+                .await
+                .optional()?
+            else {
+                return Ok(false);
+            };
+            let row = app_email_templates::table.find(&app_id);
+            match &template {
+                Some(template) => {
+                    let parts = (
+                        app_email_templates::subject.eq(template.subject()),
+                        app_email_templates::text_body.eq(template.text()),
+                        app_email_templates::html_body.eq(template.html()),
+                    );
+                    diesel::insert_into(app_email_templates::table)
+                        .values((app_email_templates::app_id.eq(&app_id), parts))
+                        .on_conflict(app_email_templates::app_id)
+                        .do_update()
+                        .set(parts)
+                        .execute(conn)
+                        .await?;
+                }
+                None => {
+                    diesel::delete(row).execute(conn).await?;
+                }
+            }
+            Ok(true)
+        });
+        found.map_err(query_error)
     }
 
     async fn find_key(&self, kid: &str) -> Result<Option<SigningKey>, StoreError> {

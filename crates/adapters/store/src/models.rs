@@ -20,7 +20,7 @@ pub(crate) fn from_micros(value: i64) -> Result<OffsetDateTime, StoreError> {
         .map_err(|_| StoreError::Internal(format!("stored time {value} is out of range")))
 }
 
-fn corrupt(what: &str) -> StoreError {
+pub(crate) fn corrupt(what: &str) -> StoreError {
     StoreError::Internal(format!("stored {what} does not parse"))
 }
 

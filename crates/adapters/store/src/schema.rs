@@ -17,6 +17,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    app_email_templates (app_id) {
+        app_id -> Text,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Text,
+    }
+}
+
+diesel::table! {
     signing_keys (kid) {
         kid -> Text,
         app_id -> Text,
@@ -121,6 +130,7 @@ diesel::table! {
 }
 
 diesel::joinable!(signing_keys -> apps (app_id));
+diesel::joinable!(app_email_templates -> apps (app_id));
 diesel::joinable!(role_assignments -> tenants (tenant_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(role_assignments -> users (user_id));
@@ -128,6 +138,7 @@ diesel::joinable!(refresh_tokens -> sessions (session_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     apps,
+    app_email_templates,
     signing_keys,
     users,
     otp_requests,

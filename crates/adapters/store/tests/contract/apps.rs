@@ -165,3 +165,75 @@ async fn delivery_policy_changes_touch_only_what_they_name(store: Store) {
     let read = store.find_app(&app.id).await.unwrap().unwrap();
     assert_eq!(Some(read.delivery), after_any);
 }
+
+contract!(an_email_template_is_replaced_whole_and_racing_writers_never_mix);
+async fn an_email_template_is_replaced_whole_and_racing_writers_never_mix(store: Store) {
+    use auth_domain::EmailTemplate;
+    let other = app(&store).await;
+    let app = app(&store).await;
+    let template = |n: u32| {
+        EmailTemplate::new(
+            &format!("Subject {n} — ✓"),
+            &format!("Text {n}: {{{{code}}}}"),
+            &format!("<p>HTML {n}: {{{{code}}}}</p>"),
+        )
+        .unwrap()
+    };
+    let slug = app.slug.as_str();
+
+    let before = store.email_template(&app.id).await.unwrap();
+    let set = store.set_email_template(slug, Some(template(1))).await;
+    let (a, b) = tokio::join!(
+        store.set_email_template(slug, Some(template(2))),
+        store.set_email_template(slug, Some(template(3))),
+    );
+    let after_race = store.email_template(&app.id).await.unwrap();
+    let unknown = store
+        .set_email_template("no-such-app", Some(template(4)))
+        .await;
+    store
+        .set_email_template(other.slug.as_str(), Some(template(5)))
+        .await
+        .unwrap();
+    let reset = store.set_email_template(slug, None).await;
+    let reset_again = store.set_email_template(slug, None).await;
+
+    assert_eq!(before, None, "a new app uses the engine's default");
+    assert_eq!((set, a, b), (Ok(true), Ok(true), Ok(true)));
+    assert!(
+        [Some(template(2)), Some(template(3))].contains(&after_race),
+        "one writer wins whole: {after_race:?}"
+    );
+    assert_eq!(unknown, Ok(false));
+    assert_eq!((reset, reset_again), (Ok(true), Ok(true)));
+    assert_eq!(store.email_template(&app.id).await.unwrap(), None);
+    assert_eq!(
+        store.email_template(&other.id).await.unwrap(),
+        Some(template(5)),
+        "each app has its own"
+    );
+}
+
+contract!(two_first_email_templates_racing_for_one_app_both_succeed);
+async fn two_first_email_templates_racing_for_one_app_both_succeed(store: Store) {
+    use auth_domain::EmailTemplate;
+    let app = app(&store).await;
+    let first = EmailTemplate::new("A", "{{code}}", "{{code}}").unwrap();
+    let second = EmailTemplate::new("B", "{{code}}", "{{code}}").unwrap();
+
+    let (a, b) = tokio::join!(
+        store.set_email_template(app.slug.as_str(), Some(first.clone())),
+        store.set_email_template(app.slug.as_str(), Some(second.clone())),
+    );
+
+    assert_eq!(
+        (a, b),
+        (Ok(true), Ok(true)),
+        "an upsert, never a duplicate key"
+    );
+    let stored = store.email_template(&app.id).await.unwrap();
+    assert!(
+        stored == Some(first) || stored == Some(second),
+        "{stored:?}"
+    );
+}

@@ -1,14 +1,19 @@
-//! The email's subject, text and HTML, from templates with three placeholders and no logic.
-
-use auth_ports::OtpMessage;
+//! An app's email: subject, text and HTML, from templates with three placeholders and no logic.
 
 /// The placeholders a template may use.
 const PLACEHOLDERS: [&str; 3] = ["app_name", "code", "expires_in_minutes"];
 
+/// The longest subject template, in characters.
+pub const MAX_SUBJECT_CHARS: usize = 200;
+/// The longest plain-text template, in bytes.
+pub const MAX_TEXT_BYTES: usize = 16 * 1024;
+/// The longest HTML template, in bytes.
+pub const MAX_HTML_BYTES: usize = 64 * 1024;
+
 /// Subject, plain text and HTML templates. `{{name}}` is replaced by a value; nothing else is
 /// interpreted.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmailTemplates {
+pub struct EmailTemplate {
     subject: String,
     text: String,
     html: String,
@@ -30,7 +35,7 @@ pub struct Rendered {
     pub html: String,
 }
 
-impl Default for EmailTemplates {
+impl Default for EmailTemplate {
     fn default() -> Self {
         Self {
             subject: "Your {{app_name}} verification code".into(),
@@ -89,11 +94,40 @@ fn unknown_placeholders(template: &str) -> Vec<String> {
         .collect()
 }
 
-impl EmailTemplates {
+impl EmailTemplate {
     /// # Errors
-    /// [`TemplateError`] for a placeholder that does not exist, or a text or HTML part without
+    /// [`TemplateError`] for a part longer than its limit, a subject with a line break or other
+    /// control character, a placeholder that does not exist, or a text or HTML part without
     /// `{{code}}`.
     pub fn new(subject: &str, text: &str, html: &str) -> Result<Self, TemplateError> {
+        let too_long = |part, limit: String| TemplateError {
+            part,
+            problem: format!("must be at most {limit}"),
+        };
+        if subject.trim().is_empty() {
+            return Err(TemplateError {
+                part: "subject",
+                problem: "must not be empty".into(),
+            });
+        }
+        if subject.chars().count() > MAX_SUBJECT_CHARS {
+            return Err(too_long(
+                "subject",
+                format!("{MAX_SUBJECT_CHARS} characters"),
+            ));
+        }
+        if subject.chars().any(char::is_control) {
+            return Err(TemplateError {
+                part: "subject",
+                problem: "must be one line without control characters".into(),
+            });
+        }
+        if text.len() > MAX_TEXT_BYTES {
+            return Err(too_long("text", format!("{MAX_TEXT_BYTES} bytes")));
+        }
+        if html.len() > MAX_HTML_BYTES {
+            return Err(too_long("html", format!("{MAX_HTML_BYTES} bytes")));
+        }
         for (part, template) in [("subject", subject), ("text", text), ("html", html)] {
             if let Some(name) = unknown_placeholders(template).first() {
                 return Err(TemplateError {
@@ -119,14 +153,29 @@ impl EmailTemplates {
         })
     }
 
-    /// The email for `message`.
     #[must_use]
-    pub fn render(&self, message: &OtpMessage) -> Rendered {
-        let minutes = message.expires_in_minutes.to_string();
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    #[must_use]
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    #[must_use]
+    pub fn html(&self) -> &str {
+        &self.html
+    }
+
+    /// The email carrying `code` for the app named `app_name`.
+    #[must_use]
+    pub fn render(&self, app_name: &str, code: &str, expires_in_minutes: i64) -> Rendered {
+        let minutes = expires_in_minutes.to_string();
         let value = |name: &str| -> String {
             match name {
-                "app_name" => message.app_name.clone(),
-                "code" => message.code.reveal().to_owned(),
+                "app_name" => app_name.to_owned(),
+                "code" => code.to_owned(),
                 _ => minutes.clone(),
             }
         };
@@ -145,25 +194,14 @@ impl EmailTemplates {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use auth_domain::Channel;
-    use auth_domain::otp::OtpCode;
 
-    fn message(app_name: &str) -> OtpMessage {
-        OtpMessage {
-            channel: Channel::Email,
-            to: "a@example.com".into(),
-            code: OtpCode::from_random(123_456).unwrap(),
-            message: String::new(),
-            app_name: app_name.into(),
-            expires_in_minutes: 5,
-            app_slug: "demo".into(),
-            otp_request_id: "otp_a".into(),
-        }
+    fn render(template: &EmailTemplate, app_name: &str) -> Rendered {
+        template.render(app_name, "123456", 5)
     }
 
     #[test]
     fn the_defaults_carry_the_app_the_code_and_the_expiry_in_both_parts() {
-        let email = EmailTemplates::default().render(&message("Demo"));
+        let email = render(&EmailTemplate::default(), "Demo");
 
         assert_eq!(email.subject, "Your Demo verification code");
         assert!(
@@ -180,7 +218,7 @@ mod tests {
     fn values_are_never_interpreted_and_are_escaped_in_html() {
         let hostile = "<script>alert(1)</script> {{code}} & \"x\"\r\nBcc: evil@example.com";
 
-        let email = EmailTemplates::default().render(&message(hostile));
+        let email = render(&EmailTemplate::default(), hostile);
 
         assert!(!email.html.contains("<script>"), "{}", email.html);
         assert!(
@@ -194,9 +232,9 @@ mod tests {
 
     #[test]
     fn a_template_must_use_known_placeholders_and_show_the_code() {
-        let unknown = EmailTemplates::new("{{user}}", "{{code}}", "{{code}}").unwrap_err();
-        let no_code = EmailTemplates::new("Hi", "Hello {{app_name}}", "{{code}}").unwrap_err();
-        let custom = EmailTemplates::new(
+        let unknown = EmailTemplate::new("{{user}}", "{{code}}", "{{code}}").unwrap_err();
+        let no_code = EmailTemplate::new("Hi", "Hello {{app_name}}", "{{code}}").unwrap_err();
+        let custom = EmailTemplate::new(
             "{{ app_name }} code",
             "Code: {{code}}",
             "<b>{{code}}</b> {{ x",
@@ -205,9 +243,28 @@ mod tests {
 
         assert_eq!(unknown.part, "subject");
         assert_eq!(no_code.part, "text");
-        let email = custom.render(&message("Demo"));
+        let email = render(&custom, "Demo");
         assert_eq!(email.subject, "Demo code");
         assert_eq!(email.text, "Code: 123456");
         assert_eq!(email.html, "<b>123456</b> {{ x");
+    }
+
+    #[test]
+    fn a_template_is_bounded_and_its_subject_is_one_line() {
+        let long_subject = "x".repeat(MAX_SUBJECT_CHARS + 1);
+        let long_text = format!("{{{{code}}}}{}", "x".repeat(MAX_TEXT_BYTES));
+        let long_html = format!("{{{{code}}}}{}", "x".repeat(MAX_HTML_BYTES));
+
+        let refused = [
+            EmailTemplate::new(&long_subject, "{{code}}", "{{code}}"),
+            EmailTemplate::new("Your\r\nBcc: x@example.com", "{{code}}", "{{code}}"),
+            EmailTemplate::new(" ", "{{code}}", "{{code}}"),
+            EmailTemplate::new("Hi", &long_text, "{{code}}"),
+            EmailTemplate::new("Hi", "{{code}}", &long_html),
+        ]
+        .map(|result| result.unwrap_err().part);
+
+        assert_eq!(refused, ["subject", "subject", "subject", "text", "html"]);
+        assert!(EmailTemplate::new(&"x".repeat(MAX_SUBJECT_CHARS), "{{code}}", "{{code}}").is_ok());
     }
 }
