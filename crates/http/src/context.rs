@@ -12,9 +12,7 @@ use tracing::Instrument as _;
 
 use crate::AppState;
 
-/// The id of the request being served, as sent back in `X-Request-Id` and error bodies.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
+pub use auth_usecases::RequestId;
 
 /// The request id of `request` (set by [`request_context`] before any handler runs).
 #[must_use]

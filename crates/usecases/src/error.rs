@@ -80,6 +80,40 @@ pub enum AuthError {
 }
 
 impl AuthError {
+    /// The error catalogue's code for this error (API.md).
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthError::InvalidRequest(_) => "invalid_request",
+            AuthError::InvalidAppCredentials => "invalid_app_credentials",
+            AuthError::AppDisabled => "app_disabled",
+            AuthError::RateLimited { .. } => "rate_limited",
+            AuthError::OtpInvalid { .. } => "otp_invalid",
+            AuthError::OtpExpired => "otp_expired",
+            AuthError::OtpMaxAttempts => "otp_max_attempts",
+            AuthError::OtpNotFound => "otp_not_found",
+            AuthError::TokenMissing => "token_missing",
+            AuthError::TokenInvalid => "token_invalid",
+            AuthError::TokenExpired => "token_expired",
+            AuthError::RefreshTokenInvalid => "refresh_token_invalid",
+            AuthError::RefreshTokenExpired => "refresh_token_expired",
+            AuthError::RefreshTokenReused => "refresh_token_reused",
+            AuthError::SessionRevoked => "session_revoked",
+            AuthError::TenantNotFound => "tenant_not_found",
+            AuthError::TenantExists => "tenant_exists",
+            AuthError::UserNotFound => "user_not_found",
+            AuthError::LicenseNotFound => "license_not_found",
+            AuthError::LicenseRevoked => "license_revoked",
+            AuthError::LicenseSuspended => "license_suspended",
+            AuthError::LicenseExpired => "license_expired",
+            AuthError::ActivationLimitReached => "activation_limit_reached",
+            AuthError::DeviceNotActivated => "device_not_activated",
+            AuthError::DeliveryFailed => "delivery_failed",
+            AuthError::ServiceUnavailable => "service_unavailable",
+            AuthError::Internal => "internal_error",
+        }
+    }
+
     #[must_use]
     pub fn invalid_field(name: &str, problem: impl Into<String>) -> Self {
         Self::InvalidRequest(vec![FieldProblem::new(name, problem)])

@@ -31,7 +31,7 @@ pub use me::MeView;
 pub use refresh::RefreshRequest;
 pub use roles::{MembershipQuery, RoleRequest};
 pub use send_otp::{OtpSent, SendOtp};
-pub use service::{AuthService, Caller, Limits, Ports, Settings};
+pub use service::{AuthService, Caller, Limits, Ports, RequestId, Settings};
 pub use tenants::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page};
 pub use tokens::TokenGrant;
 pub use verify_otp::VerifyOtpRequest;

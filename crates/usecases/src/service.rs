@@ -82,6 +82,11 @@ pub struct Settings {
     pub limits: Limits,
 }
 
+/// The id of the request being served, as the delivery layer sends it back (`X-Request-Id`) and
+/// records it in audit records; kept in the request's extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
 /// Who sent a request, as far as the engine can tell.
 #[derive(Debug, Clone, Default)]
 pub struct Caller {
