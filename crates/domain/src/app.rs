@@ -1,7 +1,7 @@
 //! Apps (integrating products) and their signing keys.
 
 use crate::ParseError;
-use crate::ids::AppId;
+use crate::ids::{AppId, UserId};
 use time::OffsetDateTime;
 
 /// The app's public name in tokens (`aud`): `^[a-z0-9][a-z0-9-]{1,62}$`.
@@ -9,6 +9,15 @@ use time::OffsetDateTime;
 pub struct AppSlug(String);
 
 impl AppSlug {
+    /// The developer portal's own app, created by the engine at first start.
+    pub const PORTAL: &'static str = "portal";
+
+    /// Whether the engine keeps this slug for itself.
+    #[must_use]
+    pub fn is_reserved(&self) -> bool {
+        self.0 == Self::PORTAL
+    }
+
     /// # Errors
     /// [`ParseError`] unless `raw` is 2–63 lowercase letters, digits or dashes, not starting with a dash.
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
@@ -49,6 +58,9 @@ pub struct App {
     pub revoke_sessions_on_role_change: bool,
     /// Where and how much the app may send.
     pub delivery: crate::delivery::DeliveryPolicy,
+    /// The developer (a user of the portal app) who created it in the portal; `None` for apps an
+    /// operator created with the CLI, and for the portal itself.
+    pub owner: Option<UserId>,
     pub created_at: OffsetDateTime,
 }
 

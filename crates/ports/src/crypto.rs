@@ -25,6 +25,11 @@ pub enum MacPurpose {
     LicenseKey,
     /// A device fingerprint at rest.
     DeviceFingerprint,
+    /// The developer portal's own app secret, derived so every engine process knows it and none
+    /// stores it.
+    PortalSecret,
+    /// A portal form's anti-forgery token, bound to the browser's CSRF cookie.
+    PortalCsrf,
 }
 
 /// Keyed hashing under keys derived from the master key.

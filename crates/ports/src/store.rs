@@ -49,6 +49,8 @@ pub trait AppStore: Send + Sync {
     async fn create_app(&self, new: NewApp, audit: AuditEvent) -> Result<(), CreateAppError>;
     async fn find_app(&self, id: &AppId) -> Result<Option<App>, StoreError>;
     async fn find_app_by_slug(&self, slug: &str) -> Result<Option<App>, StoreError>;
+    /// The apps `owner` created in the portal, oldest first.
+    async fn apps_owned_by(&self, owner: &UserId) -> Result<Vec<App>, StoreError>;
     /// The key tokens are signed with now: the newest.
     async fn current_key(&self, app_id: &AppId) -> Result<Option<SigningKey>, StoreError>;
     /// Every key that may still have live tokens, newest first.

@@ -1,7 +1,7 @@
 //! Creating apps and publishing their public keys.
 
 use auth_domain::delivery::{DeliveryChanges, DeliveryPolicy};
-use auth_domain::ids::AppId;
+use auth_domain::ids::{AppId, UserId};
 use auth_domain::{App, AppSlug, AuditKind, EmailTemplate, SigningKey};
 use auth_ports::{CreateAppError, NewApp, PublicJwk};
 
@@ -30,23 +30,55 @@ impl std::fmt::Debug for CreatedApp {
 const APP_SECRET_BYTES: usize = 32;
 
 impl AuthService {
-    /// Creates an app with its own RSA-2048 signing key.
+    /// Creates an app with its own RSA-2048 signing key (operator CLI).
     ///
     /// # Errors
-    /// `invalid_request` for a bad name or slug or a slug in use; store failures.
+    /// `invalid_request` for a bad name or slug, a slug in use or kept by the engine; store
+    /// failures.
     pub async fn create_app(
         &self,
         name: &str,
         slug: &str,
         caller: &Caller,
     ) -> Result<CreatedApp, AuthError> {
+        let (name, slug) = Self::new_app_names(name, slug)?;
+        let secret = self.fresh_app_secret();
+        self.store_new_app(name, slug, secret, None, "operator", caller)
+            .await
+    }
+
+    /// A checked name and a slug that is well formed and not kept by the engine.
+    pub(crate) fn new_app_names(name: &str, slug: &str) -> Result<(String, AppSlug), AuthError> {
         let name = App::parse_name(name).map_err(|e| AuthError::invalid_field("name", e.0))?;
         let slug = AppSlug::parse(slug).map_err(|e| AuthError::invalid_field("slug", e.0))?;
-        let app_id = self.random_id(AppId::from_random);
-        let app_secret = format!(
+        if slug.is_reserved() {
+            return Err(AuthError::invalid_field(
+                "slug",
+                "is reserved by the engine",
+            ));
+        }
+        Ok((name, slug))
+    }
+
+    pub(crate) fn fresh_app_secret(&self) -> String {
+        format!(
             "sk_{}",
             auth_domain::ids::base32(&self.random_bytes::<APP_SECRET_BYTES>())
-        );
+        )
+    }
+
+    /// Stores a new app with `app_secret` (hashed), a fresh signing key and its `app_created`
+    /// record by `actor`.
+    pub(crate) async fn store_new_app(
+        &self,
+        name: String,
+        slug: AppSlug,
+        app_secret: String,
+        owner: Option<UserId>,
+        actor: &str,
+        caller: &Caller,
+    ) -> Result<CreatedApp, AuthError> {
+        let app_id = self.random_id(AppId::from_random);
         let secret_hash = self.ports.secrets.hash(&app_secret).await;
         let material = self.ports.tokens.generate_key().await;
         let now = self.now();
@@ -58,6 +90,7 @@ impl AuthService {
             secret_version: 1,
             disabled: false,
             revoke_sessions_on_role_change: false,
+            owner,
             delivery: DeliveryPolicy::default(),
             created_at: now,
         };
@@ -70,7 +103,7 @@ impl AuthService {
         };
         let event = self
             .event(Some(&app_id), AuditKind::AppCreated, caller, now)
-            .actor("operator")
+            .actor(actor)
             .subject(app_id.as_str())
             .details(serde_json::json!({ "slug": slug.as_str(), "kid": key.kid }));
         match self.ports.apps.create_app(NewApp { app, key }, event).await {

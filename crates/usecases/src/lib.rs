@@ -10,6 +10,7 @@ mod limits;
 mod logout;
 mod maintenance;
 mod me;
+mod portal;
 mod refresh;
 mod roles;
 mod send_otp;

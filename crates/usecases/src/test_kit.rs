@@ -65,6 +65,7 @@ pub fn app() -> App {
         secret_version: 1,
         disabled: false,
         revoke_sessions_on_role_change: false,
+        owner: None,
         delivery: auth_domain::delivery::DeliveryPolicy::default(),
         created_at: NOW,
     }

@@ -15,6 +15,8 @@ pub struct HmacKeys {
     rate_limit_key: hmac::Key,
     license_key: hmac::Key,
     device_fingerprint: hmac::Key,
+    portal_secret: hmac::Key,
+    portal_csrf: hmac::Key,
 }
 
 impl HmacKeys {
@@ -29,6 +31,8 @@ impl HmacKeys {
             rate_limit_key: key("hmac/rate-limit-key"),
             license_key: key("hmac/license-key"),
             device_fingerprint: key("hmac/device-fingerprint"),
+            portal_secret: key("hmac/portal-secret"),
+            portal_csrf: key("hmac/portal-csrf"),
         }
     }
 }
@@ -43,6 +47,8 @@ impl KeyedHasher for HmacKeys {
             MacPurpose::RateLimitKey => &self.rate_limit_key,
             MacPurpose::LicenseKey => &self.license_key,
             MacPurpose::DeviceFingerprint => &self.device_fingerprint,
+            MacPurpose::PortalSecret => &self.portal_secret,
+            MacPurpose::PortalCsrf => &self.portal_csrf,
         };
         let tag = hmac::sign(key, data);
         let mut digest = [0u8; 32];

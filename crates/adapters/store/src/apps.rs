@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use auth_domain::delivery::{DeliveryChanges, DeliveryPolicy};
-use auth_domain::ids::AppId;
+use auth_domain::ids::{AppId, UserId};
 use auth_domain::{App, AuditEvent, EmailTemplate, SigningKey};
 use auth_ports::{AppStore, CreateAppError, NewApp, StoreError};
 use diesel::prelude::*;
@@ -62,6 +62,19 @@ impl AppStore for Store {
         })
         .map_err(query_error)?;
         row.map(AppRow::into_domain).transpose()
+    }
+
+    async fn apps_owned_by(&self, owner: &UserId) -> Result<Vec<App>, StoreError> {
+        let rows: Vec<AppRow> = with_conn!(self, |conn| {
+            apps::table
+                .filter(apps::owner_id.eq(owner.as_str()))
+                .order((apps::created_at.asc(), apps::id.asc()))
+                .select(AppRow::as_select())
+                .load(conn)
+                .await
+        })
+        .map_err(query_error)?;
+        rows.into_iter().map(AppRow::into_domain).collect()
     }
 
     async fn current_key(&self, app_id: &AppId) -> Result<Option<SigningKey>, StoreError> {

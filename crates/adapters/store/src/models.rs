@@ -39,6 +39,7 @@ pub(crate) struct AppRow {
     pub sms_countries: Option<String>,
     pub sms_per_day: i64,
     pub emails_per_day: i64,
+    pub owner_id: Option<String>,
 }
 
 impl AppRow {
@@ -54,6 +55,7 @@ impl AppRow {
             sms_countries: app.delivery.sms_countries.as_ref().map(|c| c.join(",")),
             sms_per_day: i64::from(app.delivery.sms_per_day),
             emails_per_day: i64::from(app.delivery.emails_per_day),
+            owner_id: app.owner.as_ref().map(|id| id.as_str().to_owned()),
             created_at: micros(app.created_at),
         }
     }
@@ -79,6 +81,7 @@ impl AppRow {
                 emails_per_day: u32::try_from(self.emails_per_day)
                     .map_err(|_| corrupt("email cap"))?,
             },
+            owner: self.owner_id.map(UserId::from_trusted),
             created_at: from_micros(self.created_at)?,
         })
     }

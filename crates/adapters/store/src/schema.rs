@@ -13,6 +13,7 @@ diesel::table! {
         sms_countries -> Nullable<Text>,
         sms_per_day -> BigInt,
         emails_per_day -> BigInt,
+        owner_id -> Nullable<Text>,
     }
 }
 

@@ -237,3 +237,43 @@ async fn two_first_email_templates_racing_for_one_app_both_succeed(store: Store)
         "{stored:?}"
     );
 }
+
+contract!(a_developer_lists_only_the_apps_they_own_oldest_first);
+async fn a_developer_lists_only_the_apps_they_own_oldest_first(store: Store) {
+    use crate::support::{digest, login, phone};
+    let portal = app(&store).await;
+    let (_, first_dev) = login(&store, &portal.id, &phone(1), digest(1), t0()).await;
+    let (_, second_dev) = login(&store, &portal.id, &phone(2), digest(2), t0()).await;
+    let owned = |name: &str, owner: &auth_domain::User, seconds: i64| {
+        let mut new = new_app(name);
+        new.app.owner = Some(owner.id.clone());
+        new.app.created_at = t0() + Duration::seconds(seconds);
+        new
+    };
+    for new in [
+        owned("newer-app", &first_dev, 2),
+        owned("older-app", &first_dev, 1),
+        owned("theirs-app", &second_dev, 0),
+    ] {
+        let id = new.app.id.clone();
+        store
+            .create_app(new, event(&id, AuditKind::AppCreated, t0()))
+            .await
+            .unwrap();
+    }
+
+    let mine = store.apps_owned_by(&first_dev.id).await.unwrap();
+    let theirs = store.apps_owned_by(&second_dev.id).await.unwrap();
+
+    let slugs = |apps: &[auth_domain::App]| -> Vec<String> {
+        apps.iter().map(|a| a.slug.as_str().to_owned()).collect()
+    };
+    assert_eq!(slugs(&mine), ["older-app", "newer-app"]);
+    assert_eq!(slugs(&theirs), ["theirs-app"]);
+    assert_eq!(
+        mine[0].owner.as_ref(),
+        Some(&first_dev.id),
+        "the owner is stored"
+    );
+    assert_eq!(portal.owner, None, "an operator's app has no owner");
+}

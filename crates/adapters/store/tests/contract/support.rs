@@ -185,6 +185,7 @@ pub(crate) fn new_app(slug: &str) -> NewApp {
             secret_version: 1,
             disabled: false,
             revoke_sessions_on_role_change: false,
+            owner: None,
             delivery: auth_domain::delivery::DeliveryPolicy::default(),
             created_at: t0(),
         },

@@ -1,0 +1,205 @@
+//! What the developer portal does for a developer: its own app, and the apps a developer owns.
+//! A developer is a user of the portal app; the portal signs them in like any backend would.
+
+use auth_domain::ids::UserId;
+use auth_domain::{App, AppSlug};
+use auth_ports::MacPurpose;
+
+use crate::{AppCredentials, AuthError, AuthService, Caller, CreatedApp};
+
+/// The portal app's display name, in its emails and texts.
+pub const PORTAL_APP_NAME: &str = "Auth Engine Developer Portal";
+
+impl AuthService {
+    /// The portal's own app credentials, creating the app (slug `portal`) the first time. The
+    /// secret is derived from the master key, so every engine process knows it and none stores it.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn portal_credentials(&self, caller: &Caller) -> Result<AppCredentials, AuthError> {
+        let digest = self.ports.mac.mac(MacPurpose::PortalSecret, b"portal-app");
+        let app_secret = format!("sk_{}", auth_domain::ids::base32(&digest));
+        let app_id = match self.ports.apps.find_app_by_slug(AppSlug::PORTAL).await? {
+            Some(app) => app.id,
+            None => {
+                let slug = AppSlug::parse(AppSlug::PORTAL).map_err(|_| AuthError::Internal)?;
+                let name = PORTAL_APP_NAME.to_owned();
+                match self
+                    .store_new_app(name, slug, app_secret.clone(), None, "engine", caller)
+                    .await
+                {
+                    Ok(created) => created.app_id,
+                    // Another engine process created it first.
+                    Err(AuthError::InvalidRequest(_)) => {
+                        self.ports
+                            .apps
+                            .find_app_by_slug(AppSlug::PORTAL)
+                            .await?
+                            .ok_or(AuthError::Internal)?
+                            .id
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+        };
+        Ok(AppCredentials {
+            app_id: app_id.as_str().to_owned(),
+            app_secret,
+        })
+    }
+
+    /// Creates an app owned by `developer`; the `app_created` record names them.
+    ///
+    /// # Errors
+    /// As [`AuthService::create_app`].
+    pub async fn create_developer_app(
+        &self,
+        developer: &UserId,
+        name: &str,
+        slug: &str,
+        caller: &Caller,
+    ) -> Result<CreatedApp, AuthError> {
+        let (name, slug) = Self::new_app_names(name, slug)?;
+        let secret = self.fresh_app_secret();
+        self.store_new_app(
+            name,
+            slug,
+            secret,
+            Some(developer.clone()),
+            "developer",
+            caller,
+        )
+        .await
+    }
+
+    /// The apps `developer` created, oldest first.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn developer_apps(&self, developer: &UserId) -> Result<Vec<App>, AuthError> {
+        Ok(self.ports.apps.apps_owned_by(developer).await?)
+    }
+
+    /// The app called `slug` if `developer` owns it; `None` for anyone else's app, as for one that
+    /// does not exist, so the answer does not tell them apart.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn developer_app(
+        &self,
+        developer: &UserId,
+        slug: &str,
+    ) -> Result<Option<App>, AuthError> {
+        let app = self.ports.apps.find_app_by_slug(slug).await?;
+        Ok(app.filter(|app| app.owner.as_ref() == Some(developer)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::AuthError;
+    use crate::test_kit::{Kit, app, caller};
+    use auth_domain::ids::UserId;
+    use auth_domain::{AppSlug, AuditKind};
+    use auth_ports::{CreateAppError, KeyMaterial};
+
+    fn developer(n: u8) -> UserId {
+        UserId::from_random(&[n; auth_domain::ids::RANDOM_ID_BYTES])
+    }
+
+    fn kit() -> Kit {
+        let mut kit = Kit::new();
+        kit.secrets
+            .expect_hash()
+            .returning(|secret| format!("$argon2id$hash-of-{}", secret.len()));
+        kit.tokens.expect_generate_key().returning(|| KeyMaterial {
+            kid: "kid-new".into(),
+            encrypted_private_key: vec![1],
+            public_key_der: vec![2],
+            public_key_pem: "-----BEGIN PUBLIC KEY-----".into(),
+        });
+        kit
+    }
+
+    #[tokio::test]
+    async fn a_developers_app_is_owned_by_them_and_recorded_as_their_act() {
+        // Arrange
+        let mut kit = kit();
+        kit.apps
+            .expect_create_app()
+            .withf(|new, event| {
+                new.app.owner == Some(developer(7))
+                    && event.kind == AuditKind::AppCreated
+                    && event.actor.as_deref() == Some("developer")
+            })
+            .times(1)
+            .returning(|_, _| Ok(()));
+
+        let service = kit.service();
+
+        // Act
+        let created = service
+            .create_developer_app(&developer(7), "Shop", "shop", &caller())
+            .await;
+        let reserved = service
+            .create_developer_app(&developer(7), "Mine", AppSlug::PORTAL, &caller())
+            .await;
+
+        // Assert
+        assert_eq!(created.unwrap().app_slug.as_str(), "shop");
+        assert!(
+            matches!(&reserved, Err(AuthError::InvalidRequest(p)) if p[0].problem.contains("reserved")),
+            "{reserved:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_app_is_shown_only_to_its_owner() {
+        // Arrange
+        let mut kit = Kit::new();
+        kit.apps.expect_find_app_by_slug().returning(|_| {
+            Ok(Some(auth_domain::App {
+                owner: Some(developer(1)),
+                ..app()
+            }))
+        });
+        let service = kit.service();
+
+        // Act
+        let owner = service.developer_app(&developer(1), "demo-app").await;
+        let other = service.developer_app(&developer(2), "demo-app").await;
+
+        // Assert
+        assert_eq!(
+            owner.unwrap().map(|app| app.owner),
+            Some(Some(developer(1)))
+        );
+        assert_eq!(other, Ok(None));
+    }
+
+    #[tokio::test]
+    async fn the_portal_app_is_created_once_and_a_lost_race_uses_the_winners() {
+        // Arrange: no portal app yet; another process creates it first.
+        let mut kit = kit();
+        let mut lookups = 0;
+        kit.apps.expect_find_app_by_slug().returning(move |slug| {
+            assert_eq!(slug, AppSlug::PORTAL);
+            lookups += 1;
+            Ok((lookups > 1).then(app))
+        });
+        kit.apps
+            .expect_create_app()
+            .times(1)
+            .returning(|_, _| Err(CreateAppError::SlugTaken));
+        let service = kit.service();
+
+        // Act
+        let first = service.portal_credentials(&caller()).await.unwrap();
+        let again = service.portal_credentials(&caller()).await.unwrap();
+
+        // Assert: the winner's id, and the same derived secret every time.
+        assert_eq!(first.app_id, app().id.as_str());
+        assert_eq!(first.app_secret, again.app_secret);
+        assert!(first.app_secret.starts_with("sk_"));
+    }
+}
