@@ -12,6 +12,8 @@ mod licenses;
 #[cfg(test)]
 mod otp;
 #[cfg(test)]
+mod portal;
+#[cfg(test)]
 mod postgres;
 #[path = "../smtp_sink.rs"]
 mod smtp_sink;

@@ -324,7 +324,18 @@ async fn serve(config: Config) -> Result<(), String> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{bound}"));
+    let secure_cookies = issuer.starts_with("https://");
     let service = Arc::new(wiring::service(&config, &store, &master, issuer)?);
+    let portal = auth_portal::PortalState {
+        credentials: service
+            .portal_credentials(&Caller::default())
+            .await
+            .map_err(|e| format!("cannot set up the developer portal's app: {e}"))?,
+        service: Arc::clone(&service),
+        keys: Arc::new(auth_crypto::HmacKeys::new(&master)),
+        random: Arc::new(auth_crypto::OsRandom),
+        secure_cookies,
+    };
     tokio::spawn(purge_periodically(Arc::clone(&service)));
     tokio::spawn(audit::seal_periodically(
         Arc::clone(&service),
@@ -338,7 +349,9 @@ async fn serve(config: Config) -> Result<(), String> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))
+            .app_data(web::Data::new(portal.clone()))
             .wrap(middleware::from_fn(auth_http::request_context))
+            .configure(auth_portal::configure)
             .configure(auth_http::configure)
     })
     .listen(listener)
@@ -348,7 +361,7 @@ async fn serve(config: Config) -> Result<(), String> {
     let _ = writeln!(stdout, "auth-engine listening on http://{bound}");
     let _ = writeln!(
         stdout,
-        "create an app with: auth-engine apps create --name NAME --slug SLUG"
+        "create an app at http://{bound}/portal, or with: auth-engine apps create --name NAME --slug SLUG"
     );
     let _ = stdout.flush();
     tracing::info!(%bound, database = ?store, "serving");

@@ -6,6 +6,7 @@
     reason = "each test module uses a different part of the kit"
 )]
 
+pub mod browser;
 pub mod database;
 pub mod http;
 pub mod jwt;

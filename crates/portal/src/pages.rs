@@ -1,0 +1,613 @@
+//! The portal's pages: sign in with a code, my apps, create an app and copy its credentials once,
+//! and an app's details.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use auth_domain::ids::OtpId;
+use auth_domain::otp::OtpCode;
+use auth_domain::{App, Email, Identifier, Phone};
+use auth_usecases::{AuthError, CreatedApp, LogoutRequest, SendOtp, VerifyOtpRequest};
+use serde::Deserialize;
+use time::format_description::well_known::Rfc3339;
+
+use crate::html::{SignedIn, csrf_field, error, esc, page};
+use crate::session::{Developer, caller, developer, grant_cookies};
+use crate::{PortalState, cookies, csrf};
+
+/// How long a browser keeps its anti-forgery secret.
+const CSRF_COOKIE_SECS: i64 = 12 * 3600;
+
+pub fn routes(config: &mut web::ServiceConfig) {
+    config
+        .route("", web::get().to(home))
+        .route("/", web::get().to(home))
+        .route("/sign-in", web::get().to(sign_in_page))
+        .route("/sign-in", web::post().to(send_code))
+        .route("/sign-in/code", web::post().to(check_code))
+        .route("/sign-out", web::post().to(sign_out))
+        .route("/apps", web::get().to(apps_page))
+        .route("/apps", web::post().to(create_app))
+        .route("/apps/new", web::get().to(new_app_page))
+        .route("/apps/{slug}", web::get().to(app_page))
+        .route("/static/portal.css", web::get().to(stylesheet))
+        .route("/static/portal.js", web::get().to(script))
+        .default_service(web::to(not_found));
+}
+
+/// A page's response: the HTML, with any cookies to set.
+fn respond(status: StatusCode, body: String, set_cookies: &[String]) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    response.content_type("text/html; charset=utf-8");
+    for cookie in set_cookies {
+        response.append_header((header::SET_COOKIE, cookie.as_str()));
+    }
+    response.body(body)
+}
+
+fn redirect(to: &str, set_cookies: &[String]) -> HttpResponse {
+    let mut response = HttpResponse::SeeOther();
+    response.insert_header((header::LOCATION, to));
+    for cookie in set_cookies {
+        response.append_header((header::SET_COOKIE, cookie.as_str()));
+    }
+    response.finish()
+}
+
+/// The status a page shows an error with, as the catalogue gives it.
+fn status_of(error: &AuthError) -> StatusCode {
+    match error {
+        AuthError::RateLimited { .. } | AuthError::OtpMaxAttempts => StatusCode::TOO_MANY_REQUESTS,
+        AuthError::OtpInvalid { .. } => StatusCode::UNAUTHORIZED,
+        AuthError::OtpExpired => StatusCode::GONE,
+        AuthError::OtpNotFound => StatusCode::NOT_FOUND,
+        AuthError::DeliveryFailed => StatusCode::BAD_GATEWAY,
+        AuthError::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        AuthError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// The page for an engine failure while finding out who is signed in.
+fn failure(error: &AuthError) -> HttpResponse {
+    respond(
+        status_of(error),
+        page("Something went wrong", None, &crate::html::error(error)),
+        &[],
+    )
+}
+
+/// This browser's anti-forgery secret, and the cookie to set when it is new.
+fn csrf_secret(request: &HttpRequest, state: &PortalState) -> (String, Vec<String>) {
+    match cookies::read(request, cookies::CSRF) {
+        Some(secret) => (secret, Vec::new()),
+        None => {
+            let secret = csrf::new_secret(state);
+            let cookie = cookies::set(
+                cookies::CSRF,
+                &secret,
+                CSRF_COOKIE_SECS,
+                state.secure_cookies,
+            );
+            (secret, vec![cookie])
+        }
+    }
+}
+
+/// Whether a posted form is this browser's own: the token matches its cookie, and a browser that
+/// names the page's origin names this host.
+fn genuine(request: &HttpRequest, state: &PortalState, token: &str) -> bool {
+    let same_origin = request
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|origin| origin.to_str().ok())
+        .is_none_or(|origin| {
+            let host = request.connection_info().host().to_owned();
+            origin
+                .split_once("://")
+                .is_some_and(|(_, rest)| rest == host)
+        });
+    same_origin
+        && csrf::verify(
+            state,
+            cookies::read(request, cookies::CSRF).as_deref(),
+            token,
+        )
+}
+
+fn forged() -> HttpResponse {
+    let problem = AuthError::invalid_field(
+        "csrf",
+        "this form has expired; reload the page and try again",
+    );
+    respond(
+        StatusCode::FORBIDDEN,
+        page(
+            "Form expired",
+            None,
+            &format!(
+                r#"{}<p><a href="/portal">Start again</a></p>"#,
+                error(&problem)
+            ),
+        ),
+        &[],
+    )
+}
+
+/// The signed-in developer, or the response that sends the browser to sign in.
+async fn signed_in(request: &HttpRequest, state: &PortalState) -> Result<Developer, HttpResponse> {
+    match developer(request, state).await {
+        Ok(Some(developer)) => Ok(developer),
+        Ok(None) => Err(redirect(
+            "/portal/sign-in",
+            &cookies::clear_session(state.secure_cookies),
+        )),
+        Err(error) => Err(failure(&error)),
+    }
+}
+
+async fn home(request: HttpRequest, state: web::Data<PortalState>) -> HttpResponse {
+    match developer(&request, &state).await {
+        Ok(Some(developer)) => redirect("/portal/apps", &developer.set_cookies),
+        Ok(None) => redirect("/portal/sign-in", &[]),
+        Err(error) => failure(&error),
+    }
+}
+
+// ------------------------------------------------------------------------------------ sign in
+
+fn identifier_form(token: &str, value: &str, problem: Option<&AuthError>) -> String {
+    page(
+        "Sign in",
+        None,
+        &format!(
+            r#"<p>Sign in to the developer portal with a one-time code.</p>
+{problem}<form method="post" action="/portal/sign-in" class="stack">
+{csrf}
+<label for="identifier">Email address or phone number (+country code)</label>
+<input id="identifier" name="identifier" required maxlength="254" autocomplete="username" autofocus value="{value}">
+<button type="submit">Send me a code</button>
+</form>"#,
+            problem = problem.map(error).unwrap_or_default(),
+            csrf = csrf_field(token),
+            value = esc(value),
+        ),
+    )
+}
+
+fn code_form(token: &str, otp_request_id: &str, hint: &str, problem: Option<&AuthError>) -> String {
+    page(
+        "Enter your code",
+        None,
+        &format!(
+            r#"<p>We sent a six-digit code to <strong>{hint}</strong>.</p>
+{problem}<form method="post" action="/portal/sign-in/code" class="stack">
+{csrf}
+<input type="hidden" name="otp_request_id" value="{otp}">
+<input type="hidden" name="hint" value="{hint}">
+<label for="code">Code</label>
+<input id="code" name="code" required inputmode="numeric" pattern="[0-9]{{6}}" maxlength="6" autocomplete="one-time-code" autofocus>
+<button type="submit">Sign in</button>
+</form>
+<p><a href="/portal/sign-in">Use another address, or send a new code</a></p>"#,
+            problem = problem.map(error).unwrap_or_default(),
+            csrf = csrf_field(token),
+            otp = esc(otp_request_id),
+            hint = esc(hint),
+        ),
+    )
+}
+
+async fn sign_in_page(request: HttpRequest, state: web::Data<PortalState>) -> HttpResponse {
+    if let Ok(Some(developer)) = developer(&request, &state).await {
+        return redirect("/portal/apps", &developer.set_cookies);
+    }
+    let (secret, set) = csrf_secret(&request, &state);
+    let body = identifier_form(&csrf::token(&state, &secret), "", None);
+    respond(StatusCode::OK, body, &set)
+}
+
+#[derive(Debug, Deserialize)]
+struct IdentifierForm {
+    csrf: String,
+    identifier: String,
+}
+
+/// An email address if it has an `@`, else a phone number.
+fn parse_identifier(raw: &str) -> Result<Identifier, AuthError> {
+    let raw = raw.trim();
+    if raw.contains('@') {
+        Email::parse(raw)
+            .map(Identifier::Email)
+            .map_err(|e| AuthError::invalid_field("email", e.0))
+    } else {
+        Phone::parse(raw)
+            .map(Identifier::Phone)
+            .map_err(|e| AuthError::invalid_field("phone", e.0))
+    }
+}
+
+async fn send_code(
+    request: HttpRequest,
+    state: web::Data<PortalState>,
+    form: web::Form<IdentifierForm>,
+) -> HttpResponse {
+    if !genuine(&request, &state, &form.csrf) {
+        return forged();
+    }
+    let token = form.csrf.as_str();
+    let sent = match parse_identifier(&form.identifier) {
+        Ok(identifier) => {
+            state
+                .service
+                .send_otp(SendOtp {
+                    credentials: state.credentials.clone(),
+                    identifier,
+                    caller: caller(&request),
+                })
+                .await
+        }
+        Err(problem) => Err(problem),
+    };
+    match sent {
+        Ok(sent) => respond(
+            StatusCode::OK,
+            code_form(
+                token,
+                sent.otp_request_id.as_str(),
+                &sent.destination_hint,
+                None,
+            ),
+            &[],
+        ),
+        Err(problem) => respond(
+            status_of(&problem),
+            identifier_form(token, &form.identifier, Some(&problem)),
+            &[],
+        ),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CodeForm {
+    csrf: String,
+    otp_request_id: String,
+    hint: String,
+    code: String,
+}
+
+async fn check_code(
+    request: HttpRequest,
+    state: web::Data<PortalState>,
+    form: web::Form<CodeForm>,
+) -> HttpResponse {
+    if !genuine(&request, &state, &form.csrf) {
+        return forged();
+    }
+    let token = form.csrf.as_str();
+    let parsed = OtpId::parse(&form.otp_request_id)
+        .map_err(|_| AuthError::OtpNotFound)
+        .and_then(|id| {
+            OtpCode::parse(form.code.trim())
+                .map(|code| (id, code))
+                .map_err(|e| AuthError::invalid_field("code", e.0))
+        });
+    let verified = match parsed {
+        Ok((otp_request_id, code)) => {
+            state
+                .service
+                .verify_otp(VerifyOtpRequest {
+                    credentials: state.credentials.clone(),
+                    otp_request_id,
+                    code,
+                    tenant: None,
+                    caller: caller(&request),
+                })
+                .await
+        }
+        Err(problem) => Err(problem),
+    };
+    match verified {
+        Ok(grant) => redirect("/portal/apps", &grant_cookies(&grant, state.secure_cookies)),
+        // The same code can still be right: ask again.
+        Err(problem @ (AuthError::OtpInvalid { .. } | AuthError::InvalidRequest(_))) => respond(
+            status_of(&problem),
+            code_form(token, &form.otp_request_id, &form.hint, Some(&problem)),
+            &[],
+        ),
+        // This code is done for: start over.
+        Err(problem) => respond(
+            status_of(&problem),
+            identifier_form(token, "", Some(&problem)),
+            &[],
+        ),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CsrfOnly {
+    csrf: String,
+}
+
+async fn sign_out(
+    request: HttpRequest,
+    state: web::Data<PortalState>,
+    form: web::Form<CsrfOnly>,
+) -> HttpResponse {
+    if !genuine(&request, &state, &form.csrf) {
+        return forged();
+    }
+    if let Some(refresh_token) = cookies::read(&request, cookies::REFRESH)
+        .and_then(|raw| auth_domain::session::RefreshToken::parse(&raw).ok())
+    {
+        let ended = state
+            .service
+            .logout(LogoutRequest {
+                credentials: state.credentials.clone(),
+                refresh_token,
+                all_sessions: false,
+                caller: caller(&request),
+            })
+            .await;
+        if let Err(error) = ended {
+            tracing::info!(%error, "portal sign-out could not revoke the session");
+        }
+    }
+    redirect(
+        "/portal/sign-in",
+        &cookies::clear_session(state.secure_cookies),
+    )
+}
+
+// ------------------------------------------------------------------------------------ apps
+
+fn when(at: time::OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_default()
+}
+
+async fn apps_page(request: HttpRequest, state: web::Data<PortalState>) -> HttpResponse {
+    let developer = match signed_in(&request, &state).await {
+        Ok(developer) => developer,
+        Err(response) => return response,
+    };
+    let apps = match state.service.developer_apps(&developer.user.id).await {
+        Ok(apps) => apps,
+        Err(error) => return failure(&error),
+    };
+    let (secret, mut set) = csrf_secret(&request, &state);
+    set.extend(developer.set_cookies.iter().cloned());
+    let rows: String = apps
+        .iter()
+        .map(|app| {
+            format!(
+                r#"<tr><td><a href="/portal/apps/{slug}">{name}</a></td><td><code>{slug}</code></td><td><code>{id}</code></td><td>{created}</td></tr>"#,
+                slug = esc(app.slug.as_str()),
+                name = esc(&app.name),
+                id = esc(app.id.as_str()),
+                created = esc(&when(app.created_at)),
+            )
+        })
+        .collect();
+    let list = if apps.is_empty() {
+        "<p>You have no apps yet.</p>".to_owned()
+    } else {
+        format!(
+            r#"<div class="scroll"><table><thead><tr><th scope="col">Name</th><th scope="col">Slug</th><th scope="col">APP_ID</th><th scope="col">Created</th></tr></thead><tbody>{rows}</tbody></table></div>"#
+        )
+    };
+    let token = csrf::token(&state, &secret);
+    let who = SignedIn {
+        label: developer.label(),
+        csrf: &token,
+    };
+    let body = page(
+        "My apps",
+        Some(&who),
+        &format!(r#"<p><a class="button" href="/portal/apps/new">Create App</a></p>{list}"#),
+    );
+    respond(StatusCode::OK, body, &set)
+}
+
+fn new_app_form(token: &str, name: &str, slug: &str, problem: Option<&AuthError>) -> String {
+    format!(
+        r#"{problem}<form method="post" action="/portal/apps" class="stack">
+{csrf}
+<label for="name">Name</label>
+<input id="name" name="name" required maxlength="100" value="{name}">
+<label for="slug">Slug <span class="hint">(in tokens as <code>aud</code>; cannot change later)</span></label>
+<input id="slug" name="slug" required minlength="2" maxlength="63" pattern="[a-z0-9][a-z0-9\-]{{1,62}}" aria-describedby="slug-rule" value="{slug}" data-slug-for="name">
+<p id="slug-rule" class="hint" aria-live="polite">2 to 63 lowercase letters, digits or dashes, not starting with a dash.</p>
+<button type="submit">Create App</button>
+</form>"#,
+        problem = problem.map(error).unwrap_or_default(),
+        csrf = csrf_field(token),
+        name = esc(name),
+        slug = esc(slug),
+    )
+}
+
+async fn new_app_page(request: HttpRequest, state: web::Data<PortalState>) -> HttpResponse {
+    let developer = match signed_in(&request, &state).await {
+        Ok(developer) => developer,
+        Err(response) => return response,
+    };
+    let (secret, mut set) = csrf_secret(&request, &state);
+    set.extend(developer.set_cookies.iter().cloned());
+    let token = csrf::token(&state, &secret);
+    let who = SignedIn {
+        label: developer.label(),
+        csrf: &token,
+    };
+    let body = page(
+        "Create App",
+        Some(&who),
+        &new_app_form(&token, "", "", None),
+    );
+    respond(StatusCode::OK, body, &set)
+}
+
+#[derive(Debug, Deserialize)]
+struct NewAppForm {
+    csrf: String,
+    name: String,
+    slug: String,
+}
+
+/// The one page that ever shows the app secret.
+fn credentials_page(created: &CreatedApp, who: &SignedIn<'_>) -> String {
+    let value = |id: &str, label: &str, value: &str| {
+        let field = if value.contains('\n') {
+            format!(
+                r#"<textarea id="{id}" readonly rows="{}">{}</textarea>"#,
+                value.lines().count(),
+                esc(value)
+            )
+        } else {
+            format!(r#"<input id="{id}" readonly value="{}">"#, esc(value))
+        };
+        format!(
+            r#"<div class="credential"><label for="{id}">{label}</label><div class="copyable">{field}<button type="button" data-copy="{id}">Copy</button></div></div>"#
+        )
+    };
+    let env = format!(
+        "APP_ID={}\nAPP_SECRET={}\nAPP_SLUG={}\nJWT_PUBLIC_KEY=\"{}\"\n",
+        created.app_id.as_str(),
+        created.app_secret,
+        created.app_slug.as_str(),
+        created.jwt_public_key.trim_end(),
+    );
+    page(
+        "Your app's credentials",
+        Some(who),
+        &format!(
+            r#"<p class="warning" role="alert"><strong>Copy the secret now: this secret will not be shown again.</strong> Only its hash is stored. If you lose it, rotate it.</p>
+{app_id}{secret}{slug}{key}
+<h2>.env</h2>
+{env}
+<p><a class="button" href="/portal/apps/{slug_path}">I have saved them</a></p>"#,
+            app_id = value("app-id", "APP_ID", created.app_id.as_str()),
+            secret = value("app-secret", "APP_SECRET", &created.app_secret),
+            slug = value("app-slug", "APP_SLUG", created.app_slug.as_str()),
+            key = value(
+                "jwt-public-key",
+                "JWT_PUBLIC_KEY",
+                created.jwt_public_key.trim_end()
+            ),
+            env = value("env", ".env snippet", env.trim_end()),
+            slug_path = esc(created.app_slug.as_str()),
+        ),
+    )
+}
+
+async fn create_app(
+    request: HttpRequest,
+    state: web::Data<PortalState>,
+    form: web::Form<NewAppForm>,
+) -> HttpResponse {
+    if !genuine(&request, &state, &form.csrf) {
+        return forged();
+    }
+    let developer = match signed_in(&request, &state).await {
+        Ok(developer) => developer,
+        Err(response) => return response,
+    };
+    let who = SignedIn {
+        label: developer.label(),
+        csrf: &form.csrf,
+    };
+    let created = state
+        .service
+        .create_developer_app(
+            &developer.user.id,
+            &form.name,
+            form.slug.trim(),
+            &caller(&request),
+        )
+        .await;
+    match created {
+        Ok(created) => respond(
+            StatusCode::CREATED,
+            credentials_page(&created, &who),
+            &developer.set_cookies,
+        ),
+        Err(problem) => respond(
+            status_of(&problem),
+            page(
+                "Create App",
+                Some(&who),
+                &new_app_form(&form.csrf, &form.name, &form.slug, Some(&problem)),
+            ),
+            &developer.set_cookies,
+        ),
+    }
+}
+
+fn app_details(app: &App) -> String {
+    format!(
+        r#"<dl>
+<dt>Name</dt><dd>{name}</dd>
+<dt>APP_SLUG</dt><dd><code id="app-slug">{slug}</code></dd>
+<dt>APP_ID</dt><dd><code id="app-id">{id}</code></dd>
+<dt>APP_SECRET</dt><dd id="app-secret">Shown once, when the app was created; only its hash is stored.</dd>
+<dt>Public keys (JWKS)</dt><dd><a href="/apps/{slug}/jwks.json"><code>/apps/{slug}/jwks.json</code></a></dd>
+<dt>Created</dt><dd>{created}</dd>
+</dl>"#,
+        name = esc(&app.name),
+        slug = esc(app.slug.as_str()),
+        id = esc(app.id.as_str()),
+        created = esc(&when(app.created_at)),
+    )
+}
+
+async fn app_page(
+    request: HttpRequest,
+    state: web::Data<PortalState>,
+    slug: web::Path<String>,
+) -> HttpResponse {
+    let developer = match signed_in(&request, &state).await {
+        Ok(developer) => developer,
+        Err(response) => return response,
+    };
+    let app = match state.service.developer_app(&developer.user.id, &slug).await {
+        Ok(Some(app)) => app,
+        Ok(None) => return not_found().await,
+        Err(error) => return failure(&error),
+    };
+    let (secret, mut set) = csrf_secret(&request, &state);
+    set.extend(developer.set_cookies.iter().cloned());
+    let token = csrf::token(&state, &secret);
+    let who = SignedIn {
+        label: developer.label(),
+        csrf: &token,
+    };
+    respond(
+        StatusCode::OK,
+        page(&app.name, Some(&who), &app_details(&app)),
+        &set,
+    )
+}
+
+async fn not_found() -> HttpResponse {
+    respond(
+        StatusCode::NOT_FOUND,
+        page(
+            "Not found",
+            None,
+            r#"<p class="error" role="alert"><code>not_found</code> There is no such page, or it is not yours.</p><p><a href="/portal">Back to the portal</a></p>"#,
+        ),
+        &[],
+    )
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .body(include_str!("../static/portal.css"))
+}
+
+async fn script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .body(include_str!("../static/portal.js"))
+}

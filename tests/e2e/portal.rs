@@ -1,0 +1,375 @@
+//! The developer portal in a real headless Chromium: a developer signs in with a code, creates an
+//! app, copies its four credentials, and those credentials work against the API; the secret is never
+//! shown again, and another developer cannot open the app. Screenshots of the main pages are saved in
+//! `target/portal-screenshots/`.
+
+use serde_json::json;
+
+use crate::support::browser::{self, Browser};
+use crate::support::{
+    AppCreds, Harness, send_otp_to_phone, unique_email, unique_phone, verify_otp,
+};
+
+/// Signs in through the portal's pages as `email`, with the code the webhook sink received.
+async fn sign_in(browser: &Browser, h: &Harness, email: &str, shots: bool) {
+    browser.goto(&h.server.url("/portal")).await;
+    assert!(
+        browser.url().await.ends_with("/portal/sign-in"),
+        "{}",
+        browser.url().await
+    );
+    if shots {
+        browser.screenshot("1-sign-in").await;
+    }
+    browser.fill("#identifier", email).await;
+    browser.click("button[type=submit]").await;
+    let asked = browser.text("main").await;
+    assert!(asked.contains("We sent a six-digit code"), "{asked}");
+    let code = h.sink.last_code_to(email).await;
+    browser.fill("#code", &code).await;
+    if shots {
+        browser.screenshot("2-code").await;
+    }
+    browser.click("main button[type=submit]").await;
+    assert_eq!(browser.text("h1").await, "My apps");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_developer_creates_an_app_in_the_browser_and_its_credentials_work_once_shown() {
+    if !browser::available() {
+        return;
+    }
+    // Arrange
+    let h = Harness::start().await;
+    let browser = Browser::start().await;
+    let developer = unique_email();
+    sign_in(&browser, &h, &developer, true).await;
+    browser.screenshot("3-my-apps-empty").await;
+
+    // Act: create an app and read the four values off the page.
+    browser.click("a[href='/portal/apps/new']").await;
+    browser.fill("#name", "Browser <App>").await;
+    assert_eq!(
+        browser.value("#slug").await,
+        "browser-app",
+        "the slug is suggested from the name as it is typed"
+    );
+    browser.screenshot("4-create-app").await;
+    browser.click("main button[type=submit]").await;
+    browser.screenshot("5-credentials").await;
+    let page = browser.text("main").await;
+    let created = AppCreds {
+        app_id: browser.value("#app-id").await,
+        app_secret: browser.value("#app-secret").await,
+        app_slug: browser.value("#app-slug").await,
+        jwt_public_key: browser.value("#jwt-public-key").await,
+    };
+    let env = browser.value("#env").await;
+
+    // Assert: the page says it once, and the values are real credentials.
+    assert!(
+        page.contains("this secret will not be shown again"),
+        "{page}"
+    );
+    assert!(created.app_id.starts_with("app_"), "{created:?}");
+    assert!(created.app_secret.starts_with("sk_"));
+    assert_eq!(created.app_slug, "browser-app");
+    assert!(
+        env.contains(&format!("APP_SECRET={}", created.app_secret)),
+        "{env}"
+    );
+    let phone = unique_phone();
+    let sent = send_otp_to_phone(&h.server, &created, &phone).await;
+    sent.assert_ok();
+    let code = h.sink.code_for(&sent.str("otp_request_id")).await;
+    let verified = verify_otp(&h.server, &created, &sent.str("otp_request_id"), &code).await;
+    verified.assert_ok();
+    let key = jsonwebtoken::DecodingKey::from_rsa_pem(created.jwt_public_key.as_bytes())
+        .expect("JWT_PUBLIC_KEY is a PEM public key");
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_audience(&["browser-app"]);
+    let claims =
+        jsonwebtoken::decode::<serde_json::Value>(&verified.str("access_token"), &key, &validation)
+            .expect("the access token verifies with the copied public key");
+    assert_eq!(claims.claims["phone"], json!(phone));
+
+    // The app's page, reloaded, never shows the secret again; the list shows the app.
+    browser
+        .goto(&h.server.url("/portal/apps/browser-app"))
+        .await;
+    browser.screenshot("6-app-detail").await;
+    assert_eq!(browser.text("#app-id").await, created.app_id);
+    assert!(!browser.source().await.contains(&created.app_secret));
+    browser.goto(&h.server.url("/portal/apps")).await;
+    assert!(browser.text("main").await.contains("Browser <App>"));
+    browser.screenshot("7-my-apps").await;
+
+    // Another developer sees neither the app nor its page.
+    browser.click("header button[type=submit]").await;
+    assert!(browser.url().await.ends_with("/portal/sign-in"));
+    sign_in(&browser, &h, &unique_email(), false).await;
+    assert!(browser.text("main").await.contains("You have no apps yet"));
+    browser
+        .goto(&h.server.url("/portal/apps/browser-app"))
+        .await;
+    assert!(browser.text("main").await.contains("not_found"));
+    assert!(!browser.source().await.contains(&created.app_id));
+    browser.quit().await;
+}
+
+/// A browser-like HTTP client that keeps cookies by hand and does not follow redirects, so every
+/// `Set-Cookie` and `Location` can be asserted.
+struct Visitor {
+    http: reqwest::Client,
+    base: String,
+    cookies: std::collections::BTreeMap<String, String>,
+}
+
+/// One portal answer.
+struct Page {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    set_cookies: Vec<String>,
+    body: String,
+}
+
+impl Page {
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The `value` of the form field `name` in the page.
+    fn field(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self
+            .body
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no field {name} in {}", self.body))
+            + marker.len();
+        self.body[start..]
+            .split('"')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The value of the input with id `id`.
+    fn input(&self, id: &str) -> String {
+        let marker = format!("id=\"{id}\" readonly value=\"");
+        let start = self
+            .body
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no #{id}"))
+            + marker.len();
+        self.body[start..]
+            .split('"')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+fn form(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(name, value)| {
+            let encoded: String = value
+                .bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
+            format!("{name}={encoded}")
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+impl Visitor {
+    fn new(server: &crate::support::TestServer) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: server.url(""),
+            cookies: std::collections::BTreeMap::new(),
+        }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let cookie: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let response = request
+            .header("cookie", cookie.join("; "))
+            .send()
+            .await
+            .unwrap();
+        let set_cookies: Vec<String> = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect();
+        for set in &set_cookies {
+            let pair = set.split(';').next().unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=') {
+                if value.is_empty() {
+                    self.cookies.remove(name);
+                } else {
+                    self.cookies.insert(name.to_owned(), value.to_owned());
+                }
+            }
+        }
+        Page {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            set_cookies,
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let request = self.http.get(format!("{}{path}", self.base));
+        self.send(request).await
+    }
+
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("origin", self.base.trim_end_matches('/'))
+            .body(form(fields));
+        self.send(request).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_portal_refuses_forged_forms_and_rotates_its_session_cookie() {
+    // Arrange
+    let h = Harness::start().await;
+    let mut visitor = Visitor::new(&h.server);
+    let developer = unique_email();
+
+    // Act: sign in, with a forged form first.
+    let sign_in = visitor.get("/portal/sign-in").await;
+    let csrf = sign_in.field("csrf");
+    let forged = visitor
+        .post(
+            "/portal/sign-in",
+            &[("csrf", "forged"), ("identifier", &developer)],
+        )
+        .await;
+    let sent = visitor
+        .post(
+            "/portal/sign-in",
+            &[("csrf", &csrf), ("identifier", &developer)],
+        )
+        .await;
+    let code = h.sink.last_code_to(&developer).await;
+    let signed_in = visitor
+        .post(
+            "/portal/sign-in/code",
+            &[
+                ("csrf", &csrf),
+                ("otp_request_id", &sent.field("otp_request_id")),
+                ("hint", "x"),
+                ("code", &code),
+            ],
+        )
+        .await;
+
+    // Assert: strict headers, forged form refused before anything was sent, tight cookies.
+    assert_eq!(sign_in.status, 200);
+    let policy = sign_in.header("content-security-policy");
+    assert!(
+        policy.contains("default-src 'none'") && policy.contains("script-src 'self'"),
+        "{policy}"
+    );
+    assert!(policy.contains("frame-ancestors 'none'") && policy.contains("form-action 'self'"));
+    assert_eq!(forged.status, 403);
+    assert!(forged.body.contains("invalid_request"), "{}", forged.body);
+    assert_eq!(
+        h.sink
+            .deliveries()
+            .iter()
+            .filter(|d| d.body["to"] == developer.as_str())
+            .count(),
+        1,
+        "only the genuine form sent a code"
+    );
+    assert_eq!(signed_in.status, 303);
+    assert_eq!(signed_in.header("location"), "/portal/apps");
+    for name in ["portal_access=", "portal_refresh="] {
+        let cookie = signed_in
+            .set_cookies
+            .iter()
+            .find(|c| c.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} cookie: {:?}", signed_in.set_cookies));
+        assert!(
+            cookie.contains("; HttpOnly") && cookie.contains("; SameSite=Strict"),
+            "{cookie}"
+        );
+        assert!(cookie.contains("; Path=/portal"), "{cookie}");
+    }
+
+    // Without its access token, the browser's refresh token is rotated, as any backend would.
+    let old_refresh = visitor.cookies["portal_refresh"].clone();
+    visitor.cookies.remove("portal_access");
+    let rotated = visitor.get("/portal/apps").await;
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    assert_ne!(visitor.cookies["portal_refresh"], old_refresh);
+    assert!(visitor.cookies.contains_key("portal_access"));
+
+    // The slug the engine keeps for the portal cannot be taken, and nothing is created.
+    let page = visitor.get("/portal/apps/new").await;
+    let token = page.field("csrf");
+    let reserved = visitor
+        .post(
+            "/portal/apps",
+            &[("csrf", &token), ("name", "Mine"), ("slug", "portal")],
+        )
+        .await;
+    assert_eq!(reserved.status, 400);
+    assert!(reserved.body.contains("reserved"), "{}", reserved.body);
+
+    // A created app's `app_created` record names the developer.
+    let created = visitor
+        .post(
+            "/portal/apps",
+            &[("csrf", &token), ("name", "Mine"), ("slug", "mine-app")],
+        )
+        .await;
+    assert_eq!(created.status, 201);
+    let app = AppCreds {
+        app_id: created.input("app-id"),
+        app_secret: created.input("app-secret"),
+        app_slug: created.input("app-slug"),
+        jwt_public_key: String::new(),
+    };
+    let audit = crate::support::post(&h.server, &app, "/audit/events", json!({})).await;
+    audit.assert_ok();
+    assert_eq!(
+        audit.body["events"][0]["event"], "app_created",
+        "{}",
+        audit.text
+    );
+    assert_eq!(audit.body["events"][0]["actor"], "developer");
+
+    // Signed out, the page sends the browser to sign in again.
+    let out = visitor.post("/portal/sign-out", &[("csrf", &token)]).await;
+    assert_eq!(out.status, 303);
+    let after = visitor.get("/portal/apps").await;
+    assert_eq!(after.status, 303);
+    assert_eq!(after.header("location"), "/portal/sign-in");
+}
