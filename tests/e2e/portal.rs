@@ -22,7 +22,7 @@ async fn sign_in(browser: &Browser, h: &Harness, email: &str, shots: bool) {
         browser.screenshot("1-sign-in").await;
     }
     browser.fill("#identifier", email).await;
-    browser.click("button[type=submit]").await;
+    browser.submit("button[type=submit]").await;
     let asked = browser.text("main").await;
     assert!(asked.contains("We sent a six-digit code"), "{asked}");
     let code = h.sink.last_code_to(email).await;
@@ -30,7 +30,7 @@ async fn sign_in(browser: &Browser, h: &Harness, email: &str, shots: bool) {
     if shots {
         browser.screenshot("2-code").await;
     }
-    browser.click("main button[type=submit]").await;
+    browser.submit("main button[type=submit]").await;
     assert_eq!(browser.text("h1").await, "My apps");
 }
 
@@ -47,7 +47,7 @@ async fn a_developer_creates_an_app_in_the_browser_and_its_credentials_work_once
     browser.screenshot("3-my-apps-empty").await;
 
     // Act: create an app and read the four values off the page.
-    browser.click("a[href='/portal/apps/new']").await;
+    browser.submit("a[href='/portal/apps/new']").await;
     browser.fill("#name", "Browser <App>").await;
     assert_eq!(
         browser.value("#slug").await,
@@ -55,7 +55,7 @@ async fn a_developer_creates_an_app_in_the_browser_and_its_credentials_work_once
         "the slug is suggested from the name as it is typed"
     );
     browser.screenshot("4-create-app").await;
-    browser.click("main button[type=submit]").await;
+    browser.submit("main button[type=submit]").await;
     browser.screenshot("5-credentials").await;
     let page = browser.text("main").await;
     let created = AppCreds {
@@ -100,12 +100,33 @@ async fn a_developer_creates_an_app_in_the_browser_and_its_credentials_work_once
     browser.screenshot("6-app-detail").await;
     assert_eq!(browser.text("#app-id").await, created.app_id);
     assert!(!browser.source().await.contains(&created.app_secret));
+
+    // Rotating with no overlap: the old secret stops at once, the new one works.
+    browser.fill("#overlap_hours", "0").await;
+    browser.submit("main button[type=submit]").await;
+    browser.screenshot("8-new-secret").await;
+    let notice = browser.text("main").await;
+    assert!(
+        notice.contains("The old secret has stopped working"),
+        "{notice}"
+    );
+    let rotated = AppCreds {
+        app_secret: browser.value("#app-secret").await,
+        ..created.clone()
+    };
+    assert_ne!(rotated.app_secret, created.app_secret);
+    send_otp_to_phone(&h.server, &created, &unique_phone())
+        .await
+        .assert_error(401, "invalid_app_credentials");
+    send_otp_to_phone(&h.server, &rotated, &unique_phone())
+        .await
+        .assert_ok();
     browser.goto(&h.server.url("/portal/apps")).await;
     assert!(browser.text("main").await.contains("Browser <App>"));
     browser.screenshot("7-my-apps").await;
 
     // Another developer sees neither the app nor its page.
-    browser.click("header button[type=submit]").await;
+    browser.submit("header button[type=submit]").await;
     assert!(browser.url().await.ends_with("/portal/sign-in"));
     sign_in(&browser, &h, &unique_email(), false).await;
     assert!(browser.text("main").await.contains("You have no apps yet"));
@@ -243,6 +264,11 @@ impl Visitor {
         self.send(request).await
     }
 
+    async fn post_owned(&mut self, path: &str, fields: &[(&str, String)]) -> Page {
+        let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.post(path, &borrowed).await
+    }
+
     async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
         let request = self
             .http
@@ -365,6 +391,67 @@ async fn the_portal_refuses_forged_forms_and_rotates_its_session_cookie() {
         audit.text
     );
     assert_eq!(audit.body["events"][0]["actor"], "developer");
+
+    // A rotation with an overlap keeps both secrets working; the next one without ends the old.
+    let rotate = |overlap: &'static str| {
+        [
+            ("csrf", token.clone()),
+            ("overlap_hours", overlap.to_owned()),
+        ]
+    };
+    let too_long = visitor
+        .post_owned("/portal/apps/mine-app/secret", &rotate("169"))
+        .await;
+    assert_eq!(too_long.status, 400);
+    assert!(too_long.body.contains("overlap_hours"), "{}", too_long.body);
+    let first = visitor
+        .post_owned("/portal/apps/mine-app/secret", &rotate("1"))
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert!(first.body.contains("keeps working until"), "{}", first.body);
+    let second_secret = AppCreds {
+        app_secret: first.input("app-secret"),
+        ..app.clone()
+    };
+    let phone = || json!({ "phone": unique_phone() });
+    for creds in [&app, &second_secret] {
+        crate::support::send_otp(&h.server, creds, phone())
+            .await
+            .assert_ok();
+    }
+    let second = visitor
+        .post_owned("/portal/apps/mine-app/secret", &rotate("0"))
+        .await;
+    let third_secret = AppCreds {
+        app_secret: second.input("app-secret"),
+        ..app.clone()
+    };
+    for stopped in [&app, &second_secret] {
+        crate::support::send_otp(&h.server, stopped, phone())
+            .await
+            .assert_error(401, "invalid_app_credentials");
+    }
+    crate::support::send_otp(&h.server, &third_secret, phone())
+        .await
+        .assert_ok();
+    let rotations = crate::support::post(
+        &h.server,
+        &third_secret,
+        "/audit/events",
+        json!({ "event": "app_secret_rotated" }),
+    )
+    .await;
+    let overlaps: Vec<&serde_json::Value> = rotations.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["details"]["overlap_seconds"])
+        .collect();
+    assert_eq!(
+        overlaps,
+        [&json!(3600), &json!(0)],
+        "in the order they happened"
+    );
 
     // Signed out, the page sends the browser to sign in again.
     let out = visitor.post("/portal/sign-out", &[("csrf", &token)]).await;

@@ -52,6 +52,8 @@ pub struct App {
     pub secret_hash: String,
     /// Bumped whenever the secret changes, so a cached verification can never outlive it.
     pub secret_version: i64,
+    /// The secret a rotation replaced, while it keeps working for the overlap the developer chose.
+    pub previous_secret: Option<PreviousSecret>,
     pub disabled: bool,
     /// Whether revoking a role also revokes every session of that user in the app, for apps that
     /// cannot wait for access tokens to expire.
@@ -64,7 +66,26 @@ pub struct App {
     pub created_at: OffsetDateTime,
 }
 
+/// A replaced app secret that still works until `valid_until`, so deployed backends can switch over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousSecret {
+    /// argon2id PHC string, like [`App::secret_hash`].
+    pub secret_hash: String,
+    pub valid_until: OffsetDateTime,
+}
+
+/// The longest overlap a rotated secret may keep working for.
+pub const MAX_SECRET_OVERLAP: time::Duration = time::Duration::days(7);
+
 impl App {
+    /// The replaced secret's hash if it still works at `now`.
+    #[must_use]
+    pub fn live_previous_secret(&self, now: OffsetDateTime) -> Option<&PreviousSecret> {
+        self.previous_secret
+            .as_ref()
+            .filter(|previous| now < previous.valid_until)
+    }
+
     /// Checks an app name: 1–100 characters with no control characters.
     ///
     /// # Errors
@@ -104,6 +125,41 @@ mod tests {
         for bad in ["a", "-ab", "Abc", "ab_c", &"a".repeat(64)] {
             assert!(AppSlug::parse(bad).is_err(), "{bad} should be refused");
         }
+    }
+
+    #[test]
+    fn a_replaced_secret_works_only_until_its_overlap_ends() {
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let app = |previous| App {
+            id: AppId::from_trusted("app_x".into()),
+            slug: AppSlug::parse("x1").unwrap(),
+            name: "X".into(),
+            secret_hash: "new".into(),
+            secret_version: 2,
+            previous_secret: previous,
+            disabled: false,
+            revoke_sessions_on_role_change: false,
+            delivery: crate::delivery::DeliveryPolicy::default(),
+            owner: None,
+            created_at: at,
+        };
+        let rotated = app(Some(PreviousSecret {
+            secret_hash: "old".into(),
+            valid_until: at + time::Duration::hours(1),
+        }));
+
+        assert!(rotated.live_previous_secret(at).is_some());
+        assert!(
+            rotated
+                .live_previous_secret(at + time::Duration::minutes(59))
+                .is_some()
+        );
+        assert!(
+            rotated
+                .live_previous_secret(at + time::Duration::hours(1))
+                .is_none()
+        );
+        assert!(app(None).live_previous_secret(at).is_none());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AuditKind {
     AppCreated,
+    AppSecretRotated,
     AppAuthFailed,
     OtpSent,
     OtpDeliveryFailed,
@@ -39,6 +40,7 @@ impl AuditKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::AppCreated => "app_created",
+            Self::AppSecretRotated => "app_secret_rotated",
             Self::AppAuthFailed => "app_auth_failed",
             Self::OtpSent => "otp_sent",
             Self::OtpDeliveryFailed => "otp_delivery_failed",
@@ -70,6 +72,7 @@ impl AuditKind {
     pub fn outcome(self) -> Outcome {
         match self {
             Self::AppCreated
+            | Self::AppSecretRotated
             | Self::OtpSent
             | Self::Login
             | Self::Refresh
@@ -188,8 +191,9 @@ impl AuditEvent {
 
 impl AuditKind {
     /// Every event the engine writes: the catalogue, which docs/audit-log.md documents.
-    pub const ALL: [Self; 25] = [
+    pub const ALL: [Self; 26] = [
         Self::AppCreated,
+        Self::AppSecretRotated,
         Self::AppAuthFailed,
         Self::OtpSent,
         Self::OtpDeliveryFailed,
@@ -227,6 +231,7 @@ mod tests {
     fn listed(kind: AuditKind) -> bool {
         match kind {
             AuditKind::AppCreated
+            | AuditKind::AppSecretRotated
             | AuditKind::AppAuthFailed
             | AuditKind::OtpSent
             | AuditKind::OtpDeliveryFailed

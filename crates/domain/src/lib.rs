@@ -15,7 +15,7 @@ pub mod session;
 pub mod tenant;
 pub mod user;
 
-pub use app::{App, AppSlug, SigningKey};
+pub use app::{App, AppSlug, PreviousSecret, SigningKey};
 pub use audit::{AuditContext, AuditEvent, AuditKind, Outcome};
 pub use claims::AccessClaims;
 pub use email_template::EmailTemplate;

@@ -29,6 +29,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/apps", web::post().to(create_app))
         .route("/apps/new", web::get().to(new_app_page))
         .route("/apps/{slug}", web::get().to(app_page))
+        .route("/apps/{slug}/secret", web::post().to(rotate_secret))
         .route("/static/portal.css", web::get().to(stylesheet))
         .route("/static/portal.js", web::get().to(script))
         .default_service(web::to(not_found));
@@ -541,6 +542,24 @@ async fn create_app(
     }
 }
 
+/// The longest overlap the rotate form offers, in hours (7 days).
+const MAX_OVERLAP_HOURS: i64 = 7 * 24;
+
+fn rotate_form(app: &App, token: &str) -> String {
+    format!(
+        r#"<h2>Rotate the secret</h2>
+<form method="post" action="/portal/apps/{slug}/secret" class="stack">
+{csrf}
+<label for="overlap_hours">Keep the old secret working for (hours, 0 to {MAX_OVERLAP_HOURS})</label>
+<input id="overlap_hours" name="overlap_hours" type="number" min="0" max="{MAX_OVERLAP_HOURS}" step="1" value="24" required aria-describedby="overlap-hint">
+<p id="overlap-hint" class="hint">Deploy the new secret within this time; after it the old one stops. 0 stops it at once.</p>
+<button type="submit">Rotate secret</button>
+</form>"#,
+        slug = esc(app.slug.as_str()),
+        csrf = csrf_field(token),
+    )
+}
+
 fn app_details(app: &App) -> String {
     format!(
         r#"<dl>
@@ -579,11 +598,89 @@ async fn app_page(
         label: developer.label(),
         csrf: &token,
     };
-    respond(
-        StatusCode::OK,
-        page(&app.name, Some(&who), &app_details(&app)),
-        &set,
-    )
+    let content = format!("{}{}", app_details(&app), rotate_form(&app, &token));
+    respond(StatusCode::OK, page(&app.name, Some(&who), &content), &set)
+}
+
+#[derive(Debug, Deserialize)]
+struct RotateForm {
+    csrf: String,
+    overlap_hours: String,
+}
+
+async fn rotate_secret(
+    request: HttpRequest,
+    state: web::Data<PortalState>,
+    slug: web::Path<String>,
+    form: web::Form<RotateForm>,
+) -> HttpResponse {
+    if !genuine(&request, &state, &form.csrf) {
+        return forged();
+    }
+    let developer = match signed_in(&request, &state).await {
+        Ok(developer) => developer,
+        Err(response) => return response,
+    };
+    let app = match state.service.developer_app(&developer.user.id, &slug).await {
+        Ok(Some(app)) => app,
+        Ok(None) => return not_found().await,
+        Err(error) => return failure(&error),
+    };
+    let who = SignedIn {
+        label: developer.label(),
+        csrf: &form.csrf,
+    };
+    let rotated = match form.overlap_hours.trim().parse::<i64>() {
+        Ok(hours) if (0..=MAX_OVERLAP_HOURS).contains(&hours) => {
+            state
+                .service
+                .rotate_developer_app_secret(
+                    &developer.user.id,
+                    app.slug.as_str(),
+                    time::Duration::hours(hours),
+                    &caller(&request),
+                )
+                .await
+        }
+        _ => Err(AuthError::invalid_field(
+            "overlap_hours",
+            format!("must be a whole number of hours from 0 to {MAX_OVERLAP_HOURS}"),
+        )),
+    };
+    match rotated {
+        Ok(rotated) => {
+            let old = rotated.old_valid_until.map_or_else(
+                || "The old secret has stopped working.".to_owned(),
+                |until| format!("The old secret keeps working until {}.", when(until)),
+            );
+            let content = format!(
+                r#"<p class="warning" role="alert"><strong>Copy the new secret now: this secret will not be shown again.</strong> {old}</p>
+<div class="credential"><label for="app-secret">APP_SECRET</label><div class="copyable"><input id="app-secret" readonly value="{secret}"><button type="button" data-copy="app-secret">Copy</button></div></div>
+<p><a class="button" href="/portal/apps/{slug}">I have saved it</a></p>"#,
+                old = esc(&old),
+                secret = esc(&rotated.app_secret),
+                slug = esc(app.slug.as_str()),
+            );
+            respond(
+                StatusCode::OK,
+                page("Your app's new secret", Some(&who), &content),
+                &developer.set_cookies,
+            )
+        }
+        Err(problem) => {
+            let content = format!(
+                "{}{}{}",
+                error(&problem),
+                app_details(&app),
+                rotate_form(&app, &form.csrf)
+            );
+            respond(
+                status_of(&problem),
+                page(&app.name, Some(&who), &content),
+                &developer.set_cookies,
+            )
+        }
+    }
 }
 
 async fn not_found() -> HttpResponse {

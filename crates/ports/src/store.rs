@@ -49,6 +49,16 @@ pub trait AppStore: Send + Sync {
     async fn create_app(&self, new: NewApp, audit: AuditEvent) -> Result<(), CreateAppError>;
     async fn find_app(&self, id: &AppId) -> Result<Option<App>, StoreError>;
     async fn find_app_by_slug(&self, slug: &str) -> Result<Option<App>, StoreError>;
+    /// Replaces the app's secret with `new_hash` and bumps its version; the old secret keeps
+    /// working until `old_valid_until` (`None`: it stops now), replacing any earlier one, and
+    /// `audit` is appended, in one transaction. `false` when no such app exists.
+    async fn rotate_secret(
+        &self,
+        app_id: &AppId,
+        new_hash: String,
+        old_valid_until: Option<OffsetDateTime>,
+        audit: AuditEvent,
+    ) -> Result<bool, StoreError>;
     /// The apps `owner` created in the portal, oldest first.
     async fn apps_owned_by(&self, owner: &UserId) -> Result<Vec<App>, StoreError>;
     /// The key tokens are signed with now: the newest.

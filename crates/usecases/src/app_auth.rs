@@ -8,6 +8,7 @@ use auth_ports::{Digest, MacPurpose};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Mutex, OnceLock};
+use time::OffsetDateTime;
 
 use crate::limits::HOUR;
 use crate::{AuthError, AuthService, Caller};
@@ -30,11 +31,28 @@ impl fmt::Debug for AppCredentials {
     }
 }
 
-/// Verified secrets, as keyed digests, per app and secret version: a changed secret bumps the
-/// version, so an entry can never vouch for a secret the app no longer has.
+/// One verified secret, as its keyed digest: good for one secret version, and for a replaced
+/// secret only until its overlap ends.
+#[derive(Clone, Copy)]
+struct Verified {
+    version: i64,
+    digest: Digest,
+    until: Option<OffsetDateTime>,
+}
+
+/// Which of an app's two working secrets an entry is for.
+#[derive(Clone, Copy)]
+enum Slot {
+    Current = 0,
+    Previous = 1,
+}
+
+/// Verified secrets per app (the current one and, during a rotation's overlap, the replaced one):
+/// a changed secret bumps the version, so an entry can never vouch for a secret the app no longer
+/// has.
 #[derive(Default)]
 pub(crate) struct SecretCache {
-    verified: Mutex<HashMap<AppId, (i64, Digest)>>,
+    verified: Mutex<HashMap<AppId, [Option<Verified>; 2]>>,
     /// A real argon2 hash to verify against when the app is unknown, so that path costs the same.
     decoy: OnceLock<String>,
 }
@@ -46,22 +64,31 @@ impl fmt::Debug for SecretCache {
 }
 
 impl SecretCache {
-    fn vouches_for(&self, app: &App, digest: &Digest) -> bool {
+    fn vouches_for(&self, app: &App, digest: &Digest, now: OffsetDateTime) -> bool {
         let verified = self
             .verified
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        verified.get(&app.id).is_some_and(|(version, known)| {
-            *version == app.secret_version && constant_time_eq(known, digest)
+        verified.get(&app.id).is_some_and(|slots| {
+            slots.iter().flatten().any(|known| {
+                known.version == app.secret_version
+                    && known.until.is_none_or(|until| now < until)
+                    && constant_time_eq(&known.digest, digest)
+            })
         })
     }
 
-    fn remember(&self, app: &App, digest: Digest) {
+    fn remember(&self, app: &App, slot: Slot, digest: Digest, until: Option<OffsetDateTime>) {
         let mut verified = self
             .verified
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        verified.insert(app.id.clone(), (app.secret_version, digest));
+        let slots = verified.entry(app.id.clone()).or_default();
+        slots[slot as usize] = Some(Verified {
+            version: app.secret_version,
+            digest,
+            until,
+        });
     }
 }
 
@@ -81,9 +108,10 @@ impl AuthService {
             Err(_) => None,
         };
         let secret = creds.app_secret.as_str();
+        let now = self.now();
         if let Some(app) = app.as_ref().filter(|app| {
             self.secret_cache
-                .vouches_for(app, &self.secret_digest(app, secret))
+                .vouches_for(app, &self.secret_digest(app, secret), now)
         }) {
             return Self::enabled(app.clone());
         }
@@ -100,22 +128,33 @@ impl AuthService {
             .await?;
         let verified = match &app {
             Some(app) if secret.len() <= MAX_SECRET_LEN => {
-                self.ports.secrets.verify(secret, &app.secret_hash).await
+                if self.ports.secrets.verify(secret, &app.secret_hash).await {
+                    Some((Slot::Current, None))
+                } else if let Some(previous) = app.live_previous_secret(now) {
+                    // During a rotation's overlap the replaced secret works too, until it ends.
+                    self.ports
+                        .secrets
+                        .verify(secret, &previous.secret_hash)
+                        .await
+                        .then_some((Slot::Previous, Some(previous.valid_until)))
+                } else {
+                    None
+                }
             }
-            Some(_) => false,
+            Some(_) => None,
             None => {
                 self.spend_like_a_verification(secret).await;
-                false
+                None
             }
         };
-        match app {
-            Some(app) if verified => {
+        match (app, verified) {
+            (Some(app), Some((slot, until))) => {
                 self.secret_cache
-                    .remember(&app, self.secret_digest(&app, secret));
+                    .remember(&app, slot, self.secret_digest(&app, secret), until);
                 Self::enabled(app)
             }
-            _ => {
-                let now = self.now();
+            (app, _) => {
+                let app_id = app.as_ref().map(|app| &app.id);
                 self.ports.limiter.hit(&failures, limit, HOUR, now).await?;
                 if let Some(app_id) = app_id {
                     let event = self
@@ -352,5 +391,95 @@ mod tests {
 
         // Assert
         assert_eq!(result.unwrap_err(), AuthError::AppDisabled);
+    }
+
+    /// An app rotated to a new secret whose old one, `"sk_old"`, works until `until`.
+    fn rotated_until(until: time::OffsetDateTime) -> auth_domain::App {
+        auth_domain::App {
+            secret_hash: "$argon2id$new".into(),
+            secret_version: 2,
+            previous_secret: Some(auth_domain::PreviousSecret {
+                secret_hash: "$argon2id$old".into(),
+                valid_until: until,
+            }),
+            ..app()
+        }
+    }
+
+    #[tokio::test]
+    async fn during_the_overlap_the_replaced_secret_works_and_is_cached_like_the_new_one() {
+        // Arrange: the old secret works for another minute.
+        let mut kit = Kit::new();
+        kit.apps = MockAppStore::new();
+        kit.apps.expect_find_app().returning(|_| {
+            Ok(Some(rotated_until(
+                crate::test_kit::NOW + Duration::minutes(1),
+            )))
+        });
+        kit.secrets.checkpoint();
+        kit.secrets
+            .expect_verify()
+            .times(3)
+            .returning(|secret, hash| match hash {
+                "$argon2id$new" => secret == "sk_new",
+                "$argon2id$old" => secret == "sk_old",
+                _ => false,
+            });
+        let service = kit.service();
+        let with = |secret: &str| AppCredentials {
+            app_secret: secret.into(),
+            ..credentials()
+        };
+
+        // Act: old, new, then both again from the cache.
+        let results = [
+            service.authenticate(&with("sk_old"), &caller()).await,
+            service.authenticate(&with("sk_new"), &caller()).await,
+            service.authenticate(&with("sk_old"), &caller()).await,
+            service.authenticate(&with("sk_new"), &caller()).await,
+        ];
+
+        // Assert: three argon2 runs (old is tried against the new hash first), then none.
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+    }
+
+    #[tokio::test]
+    async fn once_the_overlap_ends_the_replaced_secret_is_refused_even_from_the_cache() {
+        // Arrange: the old secret was verified while it worked; then the overlap ends.
+        let mut kit = Kit::new();
+        kit.apps = MockAppStore::new();
+        kit.apps.expect_find_app().returning(|_| {
+            Ok(Some(rotated_until(
+                crate::test_kit::NOW + Duration::seconds(1),
+            )))
+        });
+        kit.clock.checkpoint();
+        let mut seq = mockall::Sequence::new();
+        kit.clock
+            .expect_now()
+            .times(1)
+            .in_sequence(&mut seq)
+            .return_const(crate::test_kit::NOW);
+        kit.clock
+            .expect_now()
+            .return_const(crate::test_kit::NOW + Duration::seconds(1));
+        kit.secrets.checkpoint();
+        kit.secrets
+            .expect_verify()
+            .returning(|secret, hash| hash == "$argon2id$old" && secret == "sk_old");
+        kit.audit.expect_append().returning(|_| Ok(()));
+        let service = kit.service();
+        let old = AppCredentials {
+            app_secret: "sk_old".into(),
+            ..credentials()
+        };
+
+        // Act
+        let during = service.authenticate(&old, &caller()).await;
+        let after = service.authenticate(&old, &caller()).await;
+
+        // Assert
+        assert!(during.is_ok());
+        assert_eq!(after.unwrap_err(), AuthError::InvalidAppCredentials);
     }
 }

@@ -88,6 +88,7 @@ impl AuthService {
             name,
             secret_hash,
             secret_version: 1,
+            previous_secret: None,
             disabled: false,
             revoke_sessions_on_role_change: false,
             owner,

@@ -1,14 +1,32 @@
 //! What the developer portal does for a developer: its own app, and the apps a developer owns.
 //! A developer is a user of the portal app; the portal signs them in like any backend would.
 
+use auth_domain::app::MAX_SECRET_OVERLAP;
 use auth_domain::ids::UserId;
-use auth_domain::{App, AppSlug};
+use auth_domain::{App, AppSlug, AuditKind};
 use auth_ports::MacPurpose;
+use time::{Duration, OffsetDateTime};
 
 use crate::{AppCredentials, AuthError, AuthService, Caller, CreatedApp};
 
 /// The portal app's display name, in its emails and texts.
 pub const PORTAL_APP_NAME: &str = "Auth Engine Developer Portal";
+
+/// An app's new secret, shown once.
+#[derive(Clone)]
+pub struct RotatedSecret {
+    pub app_secret: String,
+    /// Until when the replaced secret keeps working; `None` when it stopped at once.
+    pub old_valid_until: Option<OffsetDateTime>,
+}
+
+impl std::fmt::Debug for RotatedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RotatedSecret")
+            .field("old_valid_until", &self.old_valid_until)
+            .finish_non_exhaustive()
+    }
+}
 
 impl AuthService {
     /// The portal's own app credentials, creating the app (slug `portal`) the first time. The
@@ -70,6 +88,54 @@ impl AuthService {
             caller,
         )
         .await
+    }
+
+    /// Gives `developer`'s app a new secret. The old one keeps working for `overlap` (0 to 7
+    /// days), so deployed backends can switch over, then stops; a second rotation ends the first
+    /// one's overlap.
+    ///
+    /// # Errors
+    /// `invalid_request` for an overlap out of range or an app that is not theirs; store failures.
+    pub async fn rotate_developer_app_secret(
+        &self,
+        developer: &UserId,
+        slug: &str,
+        overlap: Duration,
+        caller: &Caller,
+    ) -> Result<RotatedSecret, AuthError> {
+        if overlap.is_negative() || overlap > MAX_SECRET_OVERLAP {
+            return Err(AuthError::invalid_field(
+                "overlap",
+                "must be between 0 and 7 days",
+            ));
+        }
+        let not_theirs = || AuthError::invalid_field("slug", "you have no app with this slug");
+        let app = self
+            .developer_app(developer, slug)
+            .await?
+            .ok_or_else(not_theirs)?;
+        let app_secret = self.fresh_app_secret();
+        let new_hash = self.ports.secrets.hash(&app_secret).await;
+        let now = self.now();
+        let old_valid_until = overlap.is_positive().then(|| now + overlap);
+        let event = self
+            .event(Some(&app.id), AuditKind::AppSecretRotated, caller, now)
+            .actor("developer")
+            .subject(app.id.as_str())
+            .details(serde_json::json!({ "overlap_seconds": overlap.whole_seconds() }));
+        if self
+            .ports
+            .apps
+            .rotate_secret(&app.id, new_hash, old_valid_until, event)
+            .await?
+        {
+            Ok(RotatedSecret {
+                app_secret,
+                old_valid_until,
+            })
+        } else {
+            Err(not_theirs())
+        }
     }
 
     /// The apps `developer` created, oldest first.
@@ -201,5 +267,65 @@ mod tests {
         assert_eq!(first.app_id, app().id.as_str());
         assert_eq!(first.app_secret, again.app_secret);
         assert!(first.app_secret.starts_with("sk_"));
+    }
+
+    #[tokio::test]
+    async fn a_rotation_keeps_the_old_secret_for_the_chosen_overlap_within_seven_days() {
+        // Arrange
+        let mut kit = kit();
+        kit.apps.expect_find_app_by_slug().returning(|_| {
+            Ok(Some(auth_domain::App {
+                owner: Some(developer(1)),
+                ..app()
+            }))
+        });
+        let rotations = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = std::sync::Arc::clone(&rotations);
+        kit.apps
+            .expect_rotate_secret()
+            .times(2)
+            .returning(move |app_id, hash, until, event| {
+                assert_eq!(*app_id, app().id);
+                assert!(hash.starts_with("$argon2id$"));
+                assert_eq!(event.kind, AuditKind::AppSecretRotated);
+                seen.lock()
+                    .unwrap()
+                    .push((until, event.details["overlap_seconds"].clone()));
+                Ok(true)
+            });
+        let service = kit.service();
+        let (owner, caller) = (developer(1), caller());
+        let rotate =
+            |overlap| service.rotate_developer_app_secret(&owner, "demo-app", overlap, &caller);
+
+        // Act
+        let day = rotate(time::Duration::days(1)).await.unwrap();
+        let now = rotate(time::Duration::ZERO).await.unwrap();
+        let too_long = rotate(time::Duration::days(7) + time::Duration::seconds(1)).await;
+        let negative = rotate(time::Duration::seconds(-1)).await;
+        let not_theirs = service
+            .rotate_developer_app_secret(&developer(2), "demo-app", time::Duration::ZERO, &caller)
+            .await;
+
+        // Assert
+        assert_ne!(day.app_secret, now.app_secret);
+        assert_eq!(
+            day.old_valid_until,
+            Some(crate::test_kit::NOW + time::Duration::days(1))
+        );
+        assert_eq!(now.old_valid_until, None);
+        assert_eq!(
+            *rotations.lock().unwrap(),
+            [
+                (day.old_valid_until, serde_json::json!(86_400)),
+                (None, serde_json::json!(0)),
+            ]
+        );
+        for refused in [too_long, negative, not_theirs] {
+            assert!(
+                matches!(refused, Err(AuthError::InvalidRequest(_))),
+                "{refused:?}"
+            );
+        }
     }
 }

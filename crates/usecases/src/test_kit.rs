@@ -63,6 +63,7 @@ pub fn app() -> App {
         name: "Demo".into(),
         secret_hash: "$argon2id$stand-in".into(),
         secret_version: 1,
+        previous_secret: None,
         disabled: false,
         revoke_sessions_on_role_change: false,
         owner: None,

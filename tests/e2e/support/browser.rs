@@ -101,6 +101,17 @@ impl Browser {
     }
 
     async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.try_command(method, path, body)
+            .await
+            .unwrap_or_else(|error| panic!("WebDriver {path}: {error}"))
+    }
+
+    async fn try_command(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
         let mut request = self.http.request(method, format!("{}{path}", self.session));
         if let Some(body) = body {
             request = request.json(&body);
@@ -112,10 +123,34 @@ impl Browser {
             .json()
             .await
             .expect("a WebDriver answer");
-        if let Some(error) = answer["value"]["error"].as_str() {
-            panic!("WebDriver {path}: {error}: {}", answer["value"]["message"]);
+        match answer["value"]["error"].as_str() {
+            Some(error) => Err(format!("{error}: {}", answer["value"]["message"])),
+            None => Ok(answer["value"].clone()),
         }
-        answer["value"].clone()
+    }
+
+    /// The id of the current document's root, which changes with every page load.
+    async fn document(&self) -> Option<String> {
+        let root = json!({ "using": "css selector", "value": "html" });
+        let found = self
+            .try_command(reqwest::Method::POST, "/element", Some(root))
+            .await
+            .ok()?;
+        found[ELEMENT].as_str().map(str::to_owned)
+    }
+
+    /// Clicks `css` (a submit button or a link) and waits until the next page has replaced this one.
+    pub async fn submit(&self, css: &str) {
+        let before = self.document().await;
+        self.click(css).await;
+        for _ in 0..200 {
+            let now = self.document().await;
+            if now.is_some() && now != before {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("clicking {css} loaded no new page");
     }
 
     pub async fn goto(&self, url: &str) {

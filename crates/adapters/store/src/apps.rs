@@ -7,12 +7,13 @@ use auth_domain::{App, AuditEvent, EmailTemplate, SigningKey};
 use auth_ports::{AppStore, CreateAppError, NewApp, StoreError};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use time::OffsetDateTime;
 
 use crate::Store;
 use crate::audit::append;
 use crate::conn::{is_unique_violation, query_error, transaction, with_conn};
-use crate::models::corrupt;
 use crate::models::{AppRow, DeliveryChangeset, KeyRow};
+use crate::models::{corrupt, micros};
 use crate::schema::{app_email_templates, apps, signing_keys};
 
 #[async_trait]
@@ -62,6 +63,46 @@ impl AppStore for Store {
         })
         .map_err(query_error)?;
         row.map(AppRow::into_domain).transpose()
+    }
+
+    async fn rotate_secret(
+        &self,
+        app_id: &AppId,
+        new_hash: String,
+        old_valid_until: Option<OffsetDateTime>,
+        audit: AuditEvent,
+    ) -> Result<bool, StoreError> {
+        let until = old_valid_until.map(micros);
+        let rotated = transaction!(self, |conn| {
+            let app = apps::table.filter(apps::id.eq(app_id.as_str()));
+            let updated = if until.is_some() {
+                diesel::update(app)
+                    .set((
+                        apps::previous_secret_hash.eq(apps::secret_hash.nullable()),
+                        apps::previous_secret_expires_at.eq(until),
+                        apps::secret_hash.eq(&new_hash),
+                        apps::secret_version.eq(apps::secret_version + 1),
+                    ))
+                    .execute(conn)
+                    .await?
+            } else {
+                diesel::update(app)
+                    .set((
+                        apps::previous_secret_hash.eq(None::<String>),
+                        apps::previous_secret_expires_at.eq(None::<i64>),
+                        apps::secret_hash.eq(&new_hash),
+                        apps::secret_version.eq(apps::secret_version + 1),
+                    ))
+                    .execute(conn)
+                    .await?
+            };
+            if updated == 0 {
+                return Ok(false);
+            }
+            append!(conn, audit)?;
+            Ok(true)
+        });
+        rotated.map_err(query_error)
     }
 
     async fn apps_owned_by(&self, owner: &UserId) -> Result<Vec<App>, StoreError> {

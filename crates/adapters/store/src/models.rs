@@ -3,7 +3,7 @@
 use auth_domain::delivery::{DeliveryChanges, DeliveryPolicy};
 use auth_domain::ids::{AppId, SessionId, UserId};
 use auth_domain::session::Session;
-use auth_domain::{App, AppSlug, AuditEvent, Email, Phone, SigningKey, User};
+use auth_domain::{App, AppSlug, AuditEvent, Email, Phone, PreviousSecret, SigningKey, User};
 use auth_ports::StoreError;
 use diesel::prelude::*;
 use time::OffsetDateTime;
@@ -40,6 +40,8 @@ pub(crate) struct AppRow {
     pub sms_per_day: i64,
     pub emails_per_day: i64,
     pub owner_id: Option<String>,
+    pub previous_secret_hash: Option<String>,
+    pub previous_secret_expires_at: Option<i64>,
 }
 
 impl AppRow {
@@ -56,6 +58,14 @@ impl AppRow {
             sms_per_day: i64::from(app.delivery.sms_per_day),
             emails_per_day: i64::from(app.delivery.emails_per_day),
             owner_id: app.owner.as_ref().map(|id| id.as_str().to_owned()),
+            previous_secret_hash: app
+                .previous_secret
+                .as_ref()
+                .map(|previous| previous.secret_hash.clone()),
+            previous_secret_expires_at: app
+                .previous_secret
+                .as_ref()
+                .map(|previous| micros(previous.valid_until)),
             created_at: micros(app.created_at),
         }
     }
@@ -67,6 +77,13 @@ impl AppRow {
             name: self.name,
             secret_hash: self.secret_hash,
             secret_version: self.secret_version,
+            previous_secret: match (self.previous_secret_hash, self.previous_secret_expires_at) {
+                (Some(secret_hash), Some(until)) => Some(PreviousSecret {
+                    secret_hash,
+                    valid_until: from_micros(until)?,
+                }),
+                _ => None,
+            },
             disabled: self.disabled,
             revoke_sessions_on_role_change: self.revoke_sessions_on_role_change,
             delivery: DeliveryPolicy {

@@ -14,6 +14,8 @@ diesel::table! {
         sms_per_day -> BigInt,
         emails_per_day -> BigInt,
         owner_id -> Nullable<Text>,
+        previous_secret_hash -> Nullable<Text>,
+        previous_secret_expires_at -> Nullable<BigInt>,
     }
 }
 

@@ -277,3 +277,61 @@ async fn a_developer_lists_only_the_apps_they_own_oldest_first(store: Store) {
     );
     assert_eq!(portal.owner, None, "an operator's app has no owner");
 }
+
+contract!(a_rotated_secret_keeps_the_old_one_only_for_its_overlap_and_is_recorded);
+async fn a_rotated_secret_keeps_the_old_one_only_for_its_overlap_and_is_recorded(store: Store) {
+    use auth_domain::PreviousSecret;
+    let app = app(&store).await;
+    let until = t0() + Duration::days(1);
+
+    let overlapping = store
+        .rotate_secret(
+            &app.id,
+            "hash-2".into(),
+            Some(until),
+            event(&app.id, AuditKind::AppSecretRotated, t0()),
+        )
+        .await;
+    let after_first = store.find_app(&app.id).await.unwrap().unwrap();
+    let at_once = store
+        .rotate_secret(
+            &app.id,
+            "hash-3".into(),
+            None,
+            event(&app.id, AuditKind::AppSecretRotated, t0()),
+        )
+        .await;
+    let after_second = store.find_app(&app.id).await.unwrap().unwrap();
+    let unknown = store
+        .rotate_secret(
+            &app_id(),
+            "hash-4".into(),
+            None,
+            event(&app.id, AuditKind::AppSecretRotated, t0()),
+        )
+        .await;
+
+    assert_eq!(
+        (overlapping, at_once, unknown),
+        (Ok(true), Ok(true), Ok(false))
+    );
+    assert_eq!(after_first.secret_hash, "hash-2");
+    assert_eq!(after_first.secret_version, app.secret_version + 1);
+    assert_eq!(
+        after_first.previous_secret,
+        Some(PreviousSecret {
+            secret_hash: app.secret_hash.clone(),
+            valid_until: until,
+        })
+    );
+    assert_eq!(after_second.secret_hash, "hash-3");
+    assert_eq!(after_second.secret_version, app.secret_version + 2);
+    assert_eq!(
+        after_second.previous_secret, None,
+        "no overlap ends the old one's too"
+    );
+    assert_eq!(
+        audit_events(&store, app.id.as_str()).await,
+        ["app_created", "app_secret_rotated", "app_secret_rotated"]
+    );
+}

@@ -183,6 +183,7 @@ pub(crate) fn new_app(slug: &str) -> NewApp {
             name: format!("App {slug}"),
             secret_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".to_owned(),
             secret_version: 1,
+            previous_secret: None,
             disabled: false,
             revoke_sessions_on_role_change: false,
             owner: None,
