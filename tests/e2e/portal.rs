@@ -357,6 +357,42 @@ async fn the_portal_refuses_forged_forms_and_rotates_its_session_cookie() {
     assert_ne!(visitor.cookies["portal_refresh"], old_refresh);
     assert!(visitor.cookies.contains_key("portal_access"));
 
+    // Signed out, the page sends the browser to sign in again.
+    let out = visitor.post("/portal/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, 303);
+    let after = visitor.get("/portal/apps").await;
+    assert_eq!(after.status, 303);
+    assert_eq!(after.header("location"), "/portal/sign-in");
+}
+
+/// A visitor signed in to the portal through its forms, with a fresh email.
+async fn signed_in_visitor(h: &Harness) -> Visitor {
+    let mut visitor = Visitor::new(&h.server);
+    let developer = unique_email();
+    let csrf = visitor.get("/portal/sign-in").await.field("csrf");
+    let sent = visitor
+        .post(
+            "/portal/sign-in",
+            &[("csrf", &csrf), ("identifier", &developer)],
+        )
+        .await;
+    let code = h.sink.last_code_to(&developer).await;
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("otp_request_id", &sent.field("otp_request_id")),
+        ("hint", "x"),
+        ("code", &code),
+    ];
+    let signed_in = visitor.post("/portal/sign-in/code", &fields).await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    visitor
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_developer_rotates_the_secret_and_the_signing_key_without_breaking_live_clients() {
+    let h = Harness::start().await;
+    let mut visitor = signed_in_visitor(&h).await;
+
     // The slug the engine keeps for the portal cannot be taken, and nothing is created.
     let page = visitor.get("/portal/apps/new").await;
     let token = page.field("csrf");
@@ -453,10 +489,29 @@ async fn the_portal_refuses_forged_forms_and_rotates_its_session_cookie() {
         "in the order they happened"
     );
 
-    // Signed out, the page sends the browser to sign in again.
-    let out = visitor.post("/portal/sign-out", &[("csrf", &token)]).await;
-    assert_eq!(out.status, 303);
-    let after = visitor.get("/portal/apps").await;
-    assert_eq!(after.status, 303);
-    assert_eq!(after.header("location"), "/portal/sign-in");
+    // A new signing key signs new tokens; the old one stays in the JWKS for the tokens it signed.
+    let before = crate::support::login(&h.server, &third_secret, &h.sink, &unique_phone()).await;
+    let rotated_key = visitor
+        .post("/portal/apps/mine-app/key", &[("csrf", &token)])
+        .await;
+    assert_eq!(rotated_key.status, 303, "{}", rotated_key.body);
+    assert_eq!(rotated_key.header("location"), "/portal/apps/mine-app");
+    let after = crate::support::login(&h.server, &third_secret, &h.sink, &unique_phone()).await;
+    let jwks = crate::support::jwt::fetch_jwks(&h.server, &third_secret).await;
+    assert_eq!(crate::support::jwt::jwks_keys(&jwks).len(), 2, "{jwks}");
+    for token in [before.str("access_token"), after.str("access_token")] {
+        crate::support::jwt::verify_with_kid(&token, &jwks, "mine-app")
+            .expect("verifies by its kid");
+    }
+    let kid = |token: &str| jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
+    assert_ne!(
+        kid(&before.str("access_token")),
+        kid(&after.str("access_token"))
+    );
+    let detail = visitor.get("/portal/apps/mine-app").await;
+    assert!(
+        detail.body.contains("in the JWKS until its tokens expire"),
+        "{}",
+        detail.body
+    );
 }

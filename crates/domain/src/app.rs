@@ -112,6 +112,18 @@ pub struct SigningKey {
     /// SubjectPublicKeyInfo DER.
     pub public_key_der: Vec<u8>,
     pub created_at: OffsetDateTime,
+    /// When a newer key replaced it; `None` while it is the key tokens are signed with.
+    pub retired_at: Option<OffsetDateTime>,
+}
+
+impl SigningKey {
+    /// Whether the key belongs in the JWKS at `now`: it signs, or tokens it signed may still be
+    /// live, none living longer than `longest_token`.
+    #[must_use]
+    pub fn is_published(&self, now: OffsetDateTime, longest_token: time::Duration) -> bool {
+        self.retired_at
+            .is_none_or(|retired| now < retired + longest_token)
+    }
 }
 
 #[cfg(test)]
@@ -160,6 +172,24 @@ mod tests {
                 .is_none()
         );
         assert!(app(None).live_previous_secret(at).is_none());
+    }
+
+    #[test]
+    fn a_replaced_key_is_published_until_its_longest_token_has_expired() {
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let key = |retired_at| SigningKey {
+            kid: "k".into(),
+            app_id: AppId::from_trusted("app_x".into()),
+            encrypted_private_key: Vec::new(),
+            public_key_der: Vec::new(),
+            created_at: at,
+            retired_at,
+        };
+        let day = time::Duration::days(1);
+
+        assert!(key(None).is_published(at + day * 365, day));
+        assert!(key(Some(at)).is_published(at + day - time::Duration::SECOND, day));
+        assert!(!key(Some(at)).is_published(at + day, day));
     }
 
     #[test]

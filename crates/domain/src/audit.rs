@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 pub enum AuditKind {
     AppCreated,
     AppSecretRotated,
+    AppKeyRotated,
     AppAuthFailed,
     OtpSent,
     OtpDeliveryFailed,
@@ -41,6 +42,7 @@ impl AuditKind {
         match self {
             Self::AppCreated => "app_created",
             Self::AppSecretRotated => "app_secret_rotated",
+            Self::AppKeyRotated => "app_key_rotated",
             Self::AppAuthFailed => "app_auth_failed",
             Self::OtpSent => "otp_sent",
             Self::OtpDeliveryFailed => "otp_delivery_failed",
@@ -73,6 +75,7 @@ impl AuditKind {
         match self {
             Self::AppCreated
             | Self::AppSecretRotated
+            | Self::AppKeyRotated
             | Self::OtpSent
             | Self::Login
             | Self::Refresh
@@ -191,9 +194,10 @@ impl AuditEvent {
 
 impl AuditKind {
     /// Every event the engine writes: the catalogue, which docs/audit-log.md documents.
-    pub const ALL: [Self; 26] = [
+    pub const ALL: [Self; 27] = [
         Self::AppCreated,
         Self::AppSecretRotated,
+        Self::AppKeyRotated,
         Self::AppAuthFailed,
         Self::OtpSent,
         Self::OtpDeliveryFailed,
@@ -232,6 +236,7 @@ mod tests {
         match kind {
             AuditKind::AppCreated
             | AuditKind::AppSecretRotated
+            | AuditKind::AppKeyRotated
             | AuditKind::AppAuthFailed
             | AuditKind::OtpSent
             | AuditKind::OtpDeliveryFailed

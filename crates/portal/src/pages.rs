@@ -5,7 +5,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use auth_domain::ids::OtpId;
 use auth_domain::otp::OtpCode;
-use auth_domain::{App, Email, Identifier, Phone};
+use auth_domain::{App, Email, Identifier, Phone, SigningKey};
 use auth_usecases::{AuthError, CreatedApp, LogoutRequest, SendOtp, VerifyOtpRequest};
 use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
@@ -30,6 +30,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/apps/new", web::get().to(new_app_page))
         .route("/apps/{slug}", web::get().to(app_page))
         .route("/apps/{slug}/secret", web::post().to(rotate_secret))
+        .route("/apps/{slug}/key", web::post().to(rotate_key))
         .route("/static/portal.css", web::get().to(stylesheet))
         .route("/static/portal.js", web::get().to(script))
         .default_service(web::to(not_found));
@@ -560,6 +561,38 @@ fn rotate_form(app: &App, token: &str) -> String {
     )
 }
 
+fn keys_section(app: &App, keys: &[(SigningKey, bool)], token: &str) -> String {
+    let rows: String = keys
+        .iter()
+        .map(|(key, published)| {
+            let state = match (key.retired_at, published) {
+                (None, _) => "signs new tokens".to_owned(),
+                (Some(at), true) => {
+                    format!("replaced {}; in the JWKS until its tokens expire", when(at))
+                }
+                (Some(at), false) => format!("replaced {}; no longer published", when(at)),
+            };
+            format!(
+                r#"<tr><td><code>{kid}</code></td><td>{created}</td><td>{state}</td></tr>"#,
+                kid = esc(&key.kid),
+                created = esc(&when(key.created_at)),
+                state = esc(&state),
+            )
+        })
+        .collect();
+    format!(
+        r#"<h2>Signing keys</h2>
+<div class="scroll"><table id="keys"><thead><tr><th scope="col">kid</th><th scope="col">Created</th><th scope="col">State</th></tr></thead><tbody>{rows}</tbody></table></div>
+<form method="post" action="/portal/apps/{slug}/key" class="stack">
+{csrf}
+<p class="hint">A new key signs every token from now on. The old key stays in the JWKS until the tokens it signed have expired, so nothing breaks.</p>
+<button type="submit">Rotate signing key</button>
+</form>"#,
+        slug = esc(app.slug.as_str()),
+        csrf = csrf_field(token),
+    )
+}
+
 fn app_details(app: &App) -> String {
     format!(
         r#"<dl>
@@ -598,7 +631,16 @@ async fn app_page(
         label: developer.label(),
         csrf: &token,
     };
-    let content = format!("{}{}", app_details(&app), rotate_form(&app, &token));
+    let keys = match state.service.app_keys(&app).await {
+        Ok(keys) => keys,
+        Err(error) => return failure(&error),
+    };
+    let content = format!(
+        "{}{}{}",
+        app_details(&app),
+        rotate_form(&app, &token),
+        keys_section(&app, &keys, &token)
+    );
     respond(StatusCode::OK, page(&app.name, Some(&who), &content), &set)
 }
 
@@ -680,6 +722,30 @@ async fn rotate_secret(
                 &developer.set_cookies,
             )
         }
+    }
+}
+
+async fn rotate_key(
+    request: HttpRequest,
+    state: web::Data<PortalState>,
+    slug: web::Path<String>,
+    form: web::Form<CsrfOnly>,
+) -> HttpResponse {
+    if !genuine(&request, &state, &form.csrf) {
+        return forged();
+    }
+    let developer = match signed_in(&request, &state).await {
+        Ok(developer) => developer,
+        Err(response) => return response,
+    };
+    let rotated = state
+        .service
+        .rotate_developer_signing_key(&developer.user.id, &slug, &caller(&request))
+        .await;
+    match rotated {
+        Ok(_) => redirect(&format!("/portal/apps/{slug}"), &developer.set_cookies),
+        Err(AuthError::InvalidRequest(_)) => not_found().await,
+        Err(error) => failure(&error),
     }
 }
 

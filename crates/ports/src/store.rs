@@ -59,6 +59,14 @@ pub trait AppStore: Send + Sync {
         old_valid_until: Option<OffsetDateTime>,
         audit: AuditEvent,
     ) -> Result<bool, StoreError>;
+    /// Makes `key` the app's signing key: every key still signing gets `retired_at = key.created_at`,
+    /// `key` is stored and `audit` appended, in one transaction that holds the app's row, so racing
+    /// rotations leave exactly one key signing. Returns the kids retired.
+    async fn rotate_signing_key(
+        &self,
+        key: SigningKey,
+        audit: AuditEvent,
+    ) -> Result<Vec<String>, StoreError>;
     /// The apps `owner` created in the portal, oldest first.
     async fn apps_owned_by(&self, owner: &UserId) -> Result<Vec<App>, StoreError>;
     /// The key tokens are signed with now: the newest.

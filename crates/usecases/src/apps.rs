@@ -101,6 +101,7 @@ impl AuthService {
             encrypted_private_key: material.encrypted_private_key,
             public_key_der: material.public_key_der,
             created_at: now,
+            retired_at: None,
         };
         let event = self
             .event(Some(&app_id), AuditKind::AppCreated, caller, now)
@@ -197,6 +198,15 @@ impl AuthService {
         }
     }
 
+    /// The longest any token signed with an app key can live: a replaced key stays published this
+    /// long.
+    pub(crate) fn longest_token_lifetime(&self) -> time::Duration {
+        self.settings
+            .tokens
+            .access_ttl
+            .max(crate::MAX_LICENSE_TOKEN_LIFETIME)
+    }
+
     /// The public keys that verify an app's tokens, newest first, or `None` for an unknown slug.
     ///
     /// # Errors
@@ -206,8 +216,10 @@ impl AuthService {
             return Ok(None);
         };
         let keys = self.ports.apps.verification_keys(&app.id).await?;
+        let (now, longest) = (self.now(), self.longest_token_lifetime());
         let jwks = keys
             .iter()
+            .filter(|key| key.is_published(now, longest))
             .map(|key| self.ports.tokens.public_jwk(key))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|_| AuthError::Internal)?;
@@ -325,5 +337,42 @@ mod tests {
             matches!(&unknown_app, Err(AuthError::InvalidRequest(p)) if p[0].name == "slug"),
             "{unknown_app:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_replaced_key_leaves_the_jwks_once_its_longest_token_has_expired() {
+        // Arrange: one key signs, one was replaced a day ago, one 31 days ago (license tokens live
+        // at most 30 days, access tokens 15 minutes).
+        let mut kit = Kit::new();
+        kit.apps
+            .expect_find_app_by_slug()
+            .returning(|_| Ok(Some(crate::test_kit::app())));
+        kit.apps.expect_verification_keys().returning(|_| {
+            let key = |kid: &str, retired_days: Option<i64>| auth_domain::SigningKey {
+                kid: kid.into(),
+                retired_at: retired_days
+                    .map(|days| crate::test_kit::NOW - time::Duration::days(days)),
+                ..crate::test_kit::key()
+            };
+            Ok(vec![
+                key("signing", None),
+                key("recent", Some(1)),
+                key("gone", Some(31)),
+            ])
+        });
+        kit.tokens.expect_public_jwk().returning(|key| {
+            Ok(auth_ports::PublicJwk {
+                kid: key.kid.clone(),
+                n: String::new(),
+                e: String::new(),
+            })
+        });
+
+        // Act
+        let jwks = kit.service().jwks("demo-app").await.unwrap().unwrap();
+
+        // Assert
+        let kids: Vec<&str> = jwks.iter().map(|jwk| jwk.kid.as_str()).collect();
+        assert_eq!(kids, ["signing", "recent"]);
     }
 }

@@ -3,7 +3,7 @@
 
 use auth_domain::app::MAX_SECRET_OVERLAP;
 use auth_domain::ids::UserId;
-use auth_domain::{App, AppSlug, AuditKind};
+use auth_domain::{App, AppSlug, AuditKind, SigningKey};
 use auth_ports::MacPurpose;
 use time::{Duration, OffsetDateTime};
 
@@ -136,6 +136,57 @@ impl AuthService {
         } else {
             Err(not_theirs())
         }
+    }
+
+    /// Gives `developer`'s app a new RS256 signing key; new tokens carry its `kid`. The replaced
+    /// key stays in the app's JWKS until every token it signed has expired. Returns the new kid.
+    ///
+    /// # Errors
+    /// `invalid_request` for an app that is not theirs; store failures.
+    pub async fn rotate_developer_signing_key(
+        &self,
+        developer: &UserId,
+        slug: &str,
+        caller: &Caller,
+    ) -> Result<String, AuthError> {
+        let app = self
+            .developer_app(developer, slug)
+            .await?
+            .ok_or_else(|| AuthError::invalid_field("slug", "you have no app with this slug"))?;
+        let material = self.ports.tokens.generate_key().await;
+        let now = self.now();
+        let key = SigningKey {
+            kid: material.kid,
+            app_id: app.id.clone(),
+            encrypted_private_key: material.encrypted_private_key,
+            public_key_der: material.public_key_der,
+            created_at: now,
+            retired_at: None,
+        };
+        let kid = key.kid.clone();
+        let event = self
+            .event(Some(&app.id), AuditKind::AppKeyRotated, caller, now)
+            .actor("developer")
+            .subject(app.id.as_str())
+            .details(serde_json::json!({ "kid": kid }));
+        self.ports.apps.rotate_signing_key(key, event).await?;
+        Ok(kid)
+    }
+
+    /// The app's signing keys, newest first, each with whether it is still published in the JWKS.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn app_keys(&self, app: &App) -> Result<Vec<(SigningKey, bool)>, AuthError> {
+        let (now, longest) = (self.now(), self.longest_token_lifetime());
+        let keys = self.ports.apps.verification_keys(&app.id).await?;
+        Ok(keys
+            .into_iter()
+            .map(|key| {
+                let published = key.is_published(now, longest);
+                (key, published)
+            })
+            .collect())
     }
 
     /// The apps `developer` created, oldest first.

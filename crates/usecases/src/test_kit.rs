@@ -79,6 +79,7 @@ pub fn key() -> SigningKey {
         encrypted_private_key: vec![1, 2, 3],
         public_key_der: vec![4, 5, 6],
         created_at: NOW,
+        retired_at: None,
     }
 }
 

@@ -280,6 +280,7 @@ mod tests {
             encrypted_private_key: material.encrypted_private_key,
             public_key_der: material.public_key_der,
             created_at: OffsetDateTime::UNIX_EPOCH,
+            retired_at: None,
         };
         (tokens, key)
     }

@@ -105,6 +105,37 @@ impl AppStore for Store {
         rotated.map_err(query_error)
     }
 
+    async fn rotate_signing_key(
+        &self,
+        key: SigningKey,
+        audit: AuditEvent,
+    ) -> Result<Vec<String>, StoreError> {
+        let row = KeyRow::from_domain(&key);
+        let retired = transaction!(self, |conn| {
+            // A no-op write to the app's row: it locks the row on Postgres (SQLite has one writer
+            // anyway), so a racing rotation waits and then sees this one's key.
+            diesel::update(apps::table.find(&row.app_id))
+                .set(apps::id.eq(apps::id))
+                .execute(conn)
+                .await?;
+            let signing = signing_keys::table
+                .filter(signing_keys::app_id.eq(&row.app_id))
+                .filter(signing_keys::retired_at.is_null());
+            let retired: Vec<String> = signing.select(signing_keys::kid).load(conn).await?;
+            diesel::update(signing)
+                .set(signing_keys::retired_at.eq(Some(row.created_at)))
+                .execute(conn)
+                .await?;
+            diesel::insert_into(signing_keys::table)
+                .values(&row)
+                .execute(conn)
+                .await?;
+            append!(conn, audit)?;
+            Ok(retired)
+        });
+        retired.map_err(query_error)
+    }
+
     async fn apps_owned_by(&self, owner: &UserId) -> Result<Vec<App>, StoreError> {
         let rows: Vec<AppRow> = with_conn!(self, |conn| {
             apps::table

@@ -134,6 +134,7 @@ pub(crate) struct KeyRow {
     pub encrypted_private_key: Vec<u8>,
     pub public_key_der: Vec<u8>,
     pub created_at: i64,
+    pub retired_at: Option<i64>,
 }
 
 impl KeyRow {
@@ -144,6 +145,7 @@ impl KeyRow {
             encrypted_private_key: key.encrypted_private_key.clone(),
             public_key_der: key.public_key_der.clone(),
             created_at: micros(key.created_at),
+            retired_at: key.retired_at.map(micros),
         }
     }
 
@@ -154,6 +156,7 @@ impl KeyRow {
             encrypted_private_key: self.encrypted_private_key,
             public_key_der: self.public_key_der,
             created_at: from_micros(self.created_at)?,
+            retired_at: self.retired_at.map(from_micros).transpose()?,
         })
     }
 }

@@ -35,6 +35,7 @@ diesel::table! {
         encrypted_private_key -> Binary,
         public_key_der -> Binary,
         created_at -> BigInt,
+        retired_at -> Nullable<BigInt>,
     }
 }
 

@@ -335,3 +335,66 @@ async fn a_rotated_secret_keeps_the_old_one_only_for_its_overlap_and_is_recorded
         ["app_created", "app_secret_rotated", "app_secret_rotated"]
     );
 }
+
+contract!(a_new_signing_key_retires_the_old_one_and_racing_rotations_leave_one_signing);
+async fn a_new_signing_key_retires_the_old_one_and_racing_rotations_leave_one_signing(
+    store: Store,
+) {
+    use auth_domain::SigningKey;
+    let app = app(&store).await;
+    let first = store.current_key(&app.id).await.unwrap().unwrap();
+    let kid = |n: u8| format!("{}-rotated-{n}", first.kid);
+    let key = |n: u8, seconds: i64| SigningKey {
+        kid: kid(n),
+        created_at: t0() + Duration::seconds(seconds),
+        retired_at: None,
+        ..first.clone()
+    };
+    let rotated = |seconds: i64| {
+        event(
+            &app.id,
+            AuditKind::AppKeyRotated,
+            t0() + Duration::seconds(seconds),
+        )
+    };
+
+    let retired = store.rotate_signing_key(key(2, 10), rotated(10)).await;
+    let after = store.verification_keys(&app.id).await.unwrap();
+    let (a, b) = tokio::join!(
+        store.rotate_signing_key(key(3, 20), rotated(20)),
+        store.rotate_signing_key(key(4, 20), rotated(20)),
+    );
+    let keys = store.verification_keys(&app.id).await.unwrap();
+
+    assert_eq!(retired, Ok(vec![first.kid.clone()]));
+    assert_eq!(after[0].kid, kid(2));
+    assert_eq!(after[0].retired_at, None);
+    assert_eq!(after[1].retired_at, Some(t0() + Duration::seconds(10)));
+    let mut retired_by_race = [a.unwrap(), b.unwrap()];
+    retired_by_race.sort();
+    assert!(
+        retired_by_race == [vec![kid(2)], vec![kid(3)]]
+            || retired_by_race == [vec![kid(2)], vec![kid(4)]],
+        "each rotation retired what the other left signing: {retired_by_race:?}"
+    );
+    let signing: Vec<&str> = keys
+        .iter()
+        .filter(|k| k.retired_at.is_none())
+        .map(|k| k.kid.as_str())
+        .collect();
+    assert_eq!(signing.len(), 1, "exactly one key signs: {keys:?}");
+    assert_eq!(
+        store.current_key(&app.id).await.unwrap().unwrap().kid,
+        signing[0]
+    );
+    assert_eq!(keys.len(), 4, "replaced keys are kept");
+    assert_eq!(
+        audit_events(&store, app.id.as_str()).await,
+        [
+            "app_created",
+            "app_key_rotated",
+            "app_key_rotated",
+            "app_key_rotated"
+        ]
+    );
+}

@@ -196,6 +196,7 @@ pub(crate) fn new_app(slug: &str) -> NewApp {
             encrypted_private_key: vec![1, 2, 3],
             public_key_der: vec![4, 5, 6],
             created_at: t0(),
+            retired_at: None,
         },
     }
 }
