@@ -121,6 +121,27 @@ async fn a_developer_creates_an_app_in_the_browser_and_its_credentials_work_once
     send_otp_to_phone(&h.server, &rotated, &unique_phone())
         .await
         .assert_ok();
+    // The login made with the copied credentials is in the app's audit log, found by its filter.
+    browser
+        .goto(&h.server.url("/portal/apps/browser-app"))
+        .await;
+    browser
+        .submit("a[href='/portal/apps/browser-app/audit']")
+        .await;
+    browser.click("option[value='login']").await;
+    browser.submit("form.filters button[type=submit]").await;
+    browser.screenshot("9-audit-log").await;
+    let logins = browser.text("#events tbody").await;
+    assert!(
+        logins.contains("login")
+            && logins.contains(&claims.claims["sub"].as_str().unwrap_or("?").to_owned()),
+        "{logins}"
+    );
+    assert!(
+        !logins.contains("otp_sent"),
+        "the filter keeps only logins: {logins}"
+    );
+
     browser.goto(&h.server.url("/portal/apps")).await;
     assert!(browser.text("main").await.contains("Browser <App>"));
     browser.screenshot("7-my-apps").await;
@@ -135,6 +156,14 @@ async fn a_developer_creates_an_app_in_the_browser_and_its_credentials_work_once
         .await;
     assert!(browser.text("main").await.contains("not_found"));
     assert!(!browser.source().await.contains(&created.app_id));
+    browser
+        .goto(&h.server.url("/portal/apps/browser-app/audit"))
+        .await;
+    assert!(browser.text("main").await.contains("not_found"));
+    assert!(
+        !browser.source().await.contains("login"),
+        "no record of theirs is shown"
+    );
     browser.quit().await;
 }
 

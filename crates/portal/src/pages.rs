@@ -31,13 +31,17 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/apps/{slug}", web::get().to(app_page))
         .route("/apps/{slug}/secret", web::post().to(rotate_secret))
         .route("/apps/{slug}/key", web::post().to(rotate_key))
+        .route(
+            "/apps/{slug}/audit",
+            web::get().to(crate::audit::audit_page),
+        )
         .route("/static/portal.css", web::get().to(stylesheet))
         .route("/static/portal.js", web::get().to(script))
         .default_service(web::to(not_found));
 }
 
 /// A page's response: the HTML, with any cookies to set.
-fn respond(status: StatusCode, body: String, set_cookies: &[String]) -> HttpResponse {
+pub(crate) fn respond(status: StatusCode, body: String, set_cookies: &[String]) -> HttpResponse {
     let mut response = HttpResponse::build(status);
     response.content_type("text/html; charset=utf-8");
     for cookie in set_cookies {
@@ -46,7 +50,7 @@ fn respond(status: StatusCode, body: String, set_cookies: &[String]) -> HttpResp
     response.body(body)
 }
 
-fn redirect(to: &str, set_cookies: &[String]) -> HttpResponse {
+pub(crate) fn redirect(to: &str, set_cookies: &[String]) -> HttpResponse {
     let mut response = HttpResponse::SeeOther();
     response.insert_header((header::LOCATION, to));
     for cookie in set_cookies {
@@ -56,7 +60,7 @@ fn redirect(to: &str, set_cookies: &[String]) -> HttpResponse {
 }
 
 /// The status a page shows an error with, as the catalogue gives it.
-fn status_of(error: &AuthError) -> StatusCode {
+pub(crate) fn status_of(error: &AuthError) -> StatusCode {
     match error {
         AuthError::RateLimited { .. } | AuthError::OtpMaxAttempts => StatusCode::TOO_MANY_REQUESTS,
         AuthError::OtpInvalid { .. } => StatusCode::UNAUTHORIZED,
@@ -70,7 +74,7 @@ fn status_of(error: &AuthError) -> StatusCode {
 }
 
 /// The page for an engine failure while finding out who is signed in.
-fn failure(error: &AuthError) -> HttpResponse {
+pub(crate) fn failure(error: &AuthError) -> HttpResponse {
     respond(
         status_of(error),
         page("Something went wrong", None, &crate::html::error(error)),
@@ -79,7 +83,7 @@ fn failure(error: &AuthError) -> HttpResponse {
 }
 
 /// This browser's anti-forgery secret, and the cookie to set when it is new.
-fn csrf_secret(request: &HttpRequest, state: &PortalState) -> (String, Vec<String>) {
+pub(crate) fn csrf_secret(request: &HttpRequest, state: &PortalState) -> (String, Vec<String>) {
     match cookies::read(request, cookies::CSRF) {
         Some(secret) => (secret, Vec::new()),
         None => {
@@ -136,7 +140,10 @@ fn forged() -> HttpResponse {
 }
 
 /// The signed-in developer, or the response that sends the browser to sign in.
-async fn signed_in(request: &HttpRequest, state: &PortalState) -> Result<Developer, HttpResponse> {
+pub(crate) async fn signed_in(
+    request: &HttpRequest,
+    state: &PortalState,
+) -> Result<Developer, HttpResponse> {
     match developer(request, state).await {
         Ok(Some(developer)) => Ok(developer),
         Ok(None) => Err(redirect(
@@ -362,7 +369,7 @@ async fn sign_out(
 
 // ------------------------------------------------------------------------------------ apps
 
-fn when(at: time::OffsetDateTime) -> String {
+pub(crate) fn when(at: time::OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()
 }
 
@@ -602,7 +609,8 @@ fn app_details(app: &App) -> String {
 <dt>APP_SECRET</dt><dd id="app-secret">Shown once, when the app was created; only its hash is stored.</dd>
 <dt>Public keys (JWKS)</dt><dd><a href="/apps/{slug}/jwks.json"><code>/apps/{slug}/jwks.json</code></a></dd>
 <dt>Created</dt><dd>{created}</dd>
-</dl>"#,
+</dl>
+<p><a class="button" href="/portal/apps/{slug}/audit">Audit log</a></p>"#,
         name = esc(&app.name),
         slug = esc(app.slug.as_str()),
         id = esc(app.id.as_str()),
@@ -749,7 +757,7 @@ async fn rotate_key(
     }
 }
 
-async fn not_found() -> HttpResponse {
+pub(crate) async fn not_found() -> HttpResponse {
     respond(
         StatusCode::NOT_FOUND,
         page(

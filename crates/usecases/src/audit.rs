@@ -1,6 +1,7 @@
 //! The audit log: sealing records into each app's hash chain, listing them, verifying and exporting
 //! the chain.
 
+use auth_domain::App;
 use auth_domain::chain::{ChainLink, Checkpoint, ExportedRecord, GENESIS, StoredEvent};
 use auth_domain::ct::constant_time_eq;
 use auth_ports::EventFilter;
@@ -117,6 +118,17 @@ impl AuthService {
         caller: &Caller,
     ) -> Result<Page<(i64, StoredEvent)>, AuthError> {
         let app = self.authenticate(credentials, caller).await?;
+        self.events_of(&app, filter, cursor, limit).await
+    }
+
+    /// A page of `app`'s records, as [`AuthService::audit_events`] lists them.
+    pub(crate) async fn events_of(
+        &self,
+        app: &App,
+        filter: EventFilter,
+        cursor: Option<i64>,
+        limit: u32,
+    ) -> Result<Page<(i64, StoredEvent)>, AuthError> {
         // Seal first, so what committed before this call is listed now.
         self.seal(app.id.as_str()).await?;
         let events = self

@@ -2,12 +2,13 @@
 //! A developer is a user of the portal app; the portal signs them in like any backend would.
 
 use auth_domain::app::MAX_SECRET_OVERLAP;
+use auth_domain::chain::StoredEvent;
 use auth_domain::ids::UserId;
 use auth_domain::{App, AppSlug, AuditKind, SigningKey};
-use auth_ports::MacPurpose;
+use auth_ports::{EventFilter, MacPurpose};
 use time::{Duration, OffsetDateTime};
 
-use crate::{AppCredentials, AuthError, AuthService, Caller, CreatedApp};
+use crate::{AppCredentials, AuthError, AuthService, Caller, CreatedApp, Page};
 
 /// The portal app's display name, in its emails and texts.
 pub const PORTAL_APP_NAME: &str = "Auth Engine Developer Portal";
@@ -187,6 +188,25 @@ impl AuthService {
                 (key, published)
             })
             .collect())
+    }
+
+    /// A page of the audit records of `developer`'s app, as the API's `/audit/events` lists them;
+    /// `None` when the app is not theirs.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn developer_audit_events(
+        &self,
+        developer: &UserId,
+        slug: &str,
+        filter: EventFilter,
+        cursor: Option<i64>,
+        limit: u32,
+    ) -> Result<Option<Page<(i64, StoredEvent)>>, AuthError> {
+        match self.developer_app(developer, slug).await? {
+            Some(app) => Ok(Some(self.events_of(&app, filter, cursor, limit).await?)),
+            None => Ok(None),
+        }
     }
 
     /// The apps `developer` created, oldest first.
@@ -378,5 +398,32 @@ mod tests {
                 "{refused:?}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn another_developers_audit_log_is_not_read_at_all() {
+        // Arrange: the chain mocks expect nothing, so reading or sealing would panic.
+        let mut kit = Kit::new();
+        kit.apps.expect_find_app_by_slug().returning(|_| {
+            Ok(Some(auth_domain::App {
+                owner: Some(developer(1)),
+                ..app()
+            }))
+        });
+        let service = kit.service();
+
+        // Act
+        let listed = service
+            .developer_audit_events(
+                &developer(2),
+                "demo-app",
+                auth_ports::EventFilter::default(),
+                None,
+                10,
+            )
+            .await;
+
+        // Assert
+        assert!(matches!(listed, Ok(None)), "{listed:?}");
     }
 }
