@@ -142,6 +142,12 @@ async fn a_developer_creates_an_app_in_the_browser_and_its_credentials_work_once
         "the filter keeps only logins: {logins}"
     );
 
+    browser
+        .goto(&h.server.url("/portal/apps/browser-app/settings"))
+        .await;
+    browser.screenshot("10-settings").await;
+    assert_eq!(browser.value("#sms_countries").await, "any");
+
     browser.goto(&h.server.url("/portal/apps")).await;
     assert!(browser.text("main").await.contains("Browser <App>"));
     browser.screenshot("7-my-apps").await;
@@ -542,5 +548,105 @@ async fn a_developer_rotates_the_secret_and_the_signing_key_without_breaking_liv
         detail.body.contains("in the JWKS until its tokens expire"),
         "{}",
         detail.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_apps_settings_shape_its_tokens_and_channels_from_the_next_request() {
+    // Arrange: an app made in the portal.
+    let h = Harness::start().await;
+    let mut visitor = signed_in_visitor(&h).await;
+    let token = visitor.get("/portal/apps/new").await.field("csrf");
+    let created = visitor
+        .post(
+            "/portal/apps",
+            &[("csrf", &token), ("name", "Tuned"), ("slug", "tuned-app")],
+        )
+        .await;
+    let app = AppCreds {
+        app_id: created.input("app-id"),
+        app_secret: created.input("app-secret"),
+        app_slug: created.input("app-slug"),
+        jwt_public_key: String::new(),
+    };
+    let settings = |ttl: &'static str, sms: bool| {
+        let mut fields = vec![
+            ("csrf", token.clone()),
+            ("access_ttl_secs", ttl.to_owned()),
+            ("reuse_grace_secs", String::new()),
+            ("email", "on".to_owned()),
+            ("sms_countries", "any".to_owned()),
+            ("sms_per_day", "10".to_owned()),
+            ("emails_per_day", "10".to_owned()),
+        ];
+        if sms {
+            fields.push(("sms", "on".to_owned()));
+        }
+        fields
+    };
+
+    // Act
+    let out_of_bounds = visitor
+        .post_owned("/portal/apps/tuned-app/settings", &settings("30", true))
+        .await;
+    let saved = visitor
+        .post_owned("/portal/apps/tuned-app/settings", &settings("120", false))
+        .await;
+    let email = unique_email();
+    let sent = crate::support::send_otp(&h.server, &app, json!({ "email": email })).await;
+    let code = h.sink.code_for(&sent.str("otp_request_id")).await;
+    let login = verify_otp(&h.server, &app, &sent.str("otp_request_id"), &code).await;
+    let by_sms = send_otp_to_phone(&h.server, &app, &unique_phone()).await;
+
+    // Assert
+    assert_eq!(out_of_bounds.status, 400);
+    assert!(
+        out_of_bounds.body.contains("access_ttl_secs"),
+        "{}",
+        out_of_bounds.body
+    );
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert_eq!(
+        saved.header("location"),
+        "/portal/apps/tuned-app/settings?saved=1"
+    );
+    login.assert_ok();
+    assert_eq!(login.body["expires_in"], 120);
+    let claims =
+        crate::support::jwt::verified_claims(&h.server, &app, &login.str("access_token")).await;
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        120
+    );
+    by_sms.assert_error(400, "invalid_request");
+    assert!(
+        by_sms.text.contains("does not accept sms"),
+        "{}",
+        by_sms.text
+    );
+    let page = visitor.get("/portal/apps/tuned-app/settings?saved=1").await;
+    assert!(page.body.contains("Saved."));
+    assert!(
+        page.body
+            .contains(r#"name="access_ttl_secs" type="number" min="60" max="3600" value="120""#),
+        "{}",
+        page.body
+    );
+    let recorded = crate::support::post(
+        &h.server,
+        &app,
+        "/audit/events",
+        json!({ "event": "app_settings_changed" }),
+    )
+    .await;
+    assert_eq!(
+        recorded.body["events"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        recorded.text
+    );
+    assert_eq!(
+        recorded.body["events"][0]["details"]["access_ttl_secs"],
+        120
     );
 }

@@ -60,6 +60,10 @@ pub struct App {
     pub revoke_sessions_on_role_change: bool,
     /// Where and how much the app may send.
     pub delivery: crate::delivery::DeliveryPolicy,
+    /// The app's own token lifetimes, within the engine's bounds.
+    pub tokens: crate::app_settings::TokenOverrides,
+    /// The channels people may sign in with.
+    pub channels: crate::app_settings::Channels,
     /// The developer (a user of the portal app) who created it in the portal; `None` for apps an
     /// operator created with the CLI, and for the portal itself.
     pub owner: Option<UserId>,
@@ -152,6 +156,8 @@ mod tests {
             disabled: false,
             revoke_sessions_on_role_change: false,
             delivery: crate::delivery::DeliveryPolicy::default(),
+            tokens: crate::app_settings::TokenOverrides::default(),
+            channels: crate::app_settings::Channels::default(),
             owner: None,
             created_at: at,
         };

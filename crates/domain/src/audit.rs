@@ -9,6 +9,7 @@ pub enum AuditKind {
     AppCreated,
     AppSecretRotated,
     AppKeyRotated,
+    AppSettingsChanged,
     AppAuthFailed,
     OtpSent,
     OtpDeliveryFailed,
@@ -43,6 +44,7 @@ impl AuditKind {
             Self::AppCreated => "app_created",
             Self::AppSecretRotated => "app_secret_rotated",
             Self::AppKeyRotated => "app_key_rotated",
+            Self::AppSettingsChanged => "app_settings_changed",
             Self::AppAuthFailed => "app_auth_failed",
             Self::OtpSent => "otp_sent",
             Self::OtpDeliveryFailed => "otp_delivery_failed",
@@ -76,6 +78,7 @@ impl AuditKind {
             Self::AppCreated
             | Self::AppSecretRotated
             | Self::AppKeyRotated
+            | Self::AppSettingsChanged
             | Self::OtpSent
             | Self::Login
             | Self::Refresh
@@ -194,10 +197,11 @@ impl AuditEvent {
 
 impl AuditKind {
     /// Every event the engine writes: the catalogue, which docs/audit-log.md documents.
-    pub const ALL: [Self; 27] = [
+    pub const ALL: [Self; 28] = [
         Self::AppCreated,
         Self::AppSecretRotated,
         Self::AppKeyRotated,
+        Self::AppSettingsChanged,
         Self::AppAuthFailed,
         Self::OtpSent,
         Self::OtpDeliveryFailed,
@@ -237,6 +241,7 @@ mod tests {
             AuditKind::AppCreated
             | AuditKind::AppSecretRotated
             | AuditKind::AppKeyRotated
+            | AuditKind::AppSettingsChanged
             | AuditKind::AppAuthFailed
             | AuditKind::OtpSent
             | AuditKind::OtpDeliveryFailed

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod app;
+pub mod app_settings;
 pub mod audit;
 pub mod chain;
 pub mod claims;

@@ -6,6 +6,7 @@ mod csrf;
 mod html;
 mod pages;
 mod session;
+mod settings;
 #[cfg(test)]
 mod tests;
 

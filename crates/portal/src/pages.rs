@@ -35,6 +35,14 @@ pub fn routes(config: &mut web::ServiceConfig) {
             "/apps/{slug}/audit",
             web::get().to(crate::audit::audit_page),
         )
+        .route(
+            "/apps/{slug}/settings",
+            web::get().to(crate::settings::settings_page),
+        )
+        .route(
+            "/apps/{slug}/settings",
+            web::post().to(crate::settings::save_settings),
+        )
         .route("/static/portal.css", web::get().to(stylesheet))
         .route("/static/portal.js", web::get().to(script))
         .default_service(web::to(not_found));
@@ -101,7 +109,7 @@ pub(crate) fn csrf_secret(request: &HttpRequest, state: &PortalState) -> (String
 
 /// Whether a posted form is this browser's own: the token matches its cookie, and a browser that
 /// names the page's origin names this host.
-fn genuine(request: &HttpRequest, state: &PortalState, token: &str) -> bool {
+pub(crate) fn genuine(request: &HttpRequest, state: &PortalState, token: &str) -> bool {
     let same_origin = request
         .headers()
         .get(header::ORIGIN)
@@ -120,7 +128,7 @@ fn genuine(request: &HttpRequest, state: &PortalState, token: &str) -> bool {
         )
 }
 
-fn forged() -> HttpResponse {
+pub(crate) fn forged() -> HttpResponse {
     let problem = AuthError::invalid_field(
         "csrf",
         "this form has expired; reload the page and try again",
@@ -610,7 +618,7 @@ fn app_details(app: &App) -> String {
 <dt>Public keys (JWKS)</dt><dd><a href="/apps/{slug}/jwks.json"><code>/apps/{slug}/jwks.json</code></a></dd>
 <dt>Created</dt><dd>{created}</dd>
 </dl>
-<p><a class="button" href="/portal/apps/{slug}/audit">Audit log</a></p>"#,
+<p><a class="button" href="/portal/apps/{slug}/settings">Settings</a> <a class="button" href="/portal/apps/{slug}/audit">Audit log</a></p>"#,
         name = esc(&app.name),
         slug = esc(app.slug.as_str()),
         id = esc(app.id.as_str()),

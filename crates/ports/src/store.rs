@@ -67,6 +67,14 @@ pub trait AppStore: Send + Sync {
         key: SigningKey,
         audit: AuditEvent,
     ) -> Result<Vec<String>, StoreError>;
+    /// Replaces the app's tunable settings in one statement and appends `audit`; `false` when no
+    /// such app exists.
+    async fn replace_settings(
+        &self,
+        app_id: &AppId,
+        settings: &auth_domain::app_settings::AppSettings,
+        audit: AuditEvent,
+    ) -> Result<bool, StoreError>;
     /// The apps `owner` created in the portal, oldest first.
     async fn apps_owned_by(&self, owner: &UserId) -> Result<Vec<App>, StoreError>;
     /// The key tokens are signed with now: the newest.

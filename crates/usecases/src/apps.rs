@@ -93,6 +93,8 @@ impl AuthService {
             revoke_sessions_on_role_change: false,
             owner,
             delivery: DeliveryPolicy::default(),
+            tokens: auth_domain::app_settings::TokenOverrides::default(),
+            channels: auth_domain::app_settings::Channels::default(),
             created_at: now,
         };
         let key = SigningKey {

@@ -29,7 +29,7 @@ pub use error::{AuthError, FieldProblem};
 pub use licenses::{Activated, LicenseName, LicenseTerms, MAX_LICENSE_TOKEN_LIFETIME};
 pub use logout::LogoutRequest;
 pub use me::MeView;
-pub use portal::RotatedSecret;
+pub use portal::{RotatedSecret, SettingsRequest};
 pub use refresh::RefreshRequest;
 pub use roles::{MembershipQuery, RoleRequest};
 pub use send_otp::{OtpSent, SendOtp};

@@ -2,7 +2,9 @@
 //! A developer is a user of the portal app; the portal signs them in like any backend would.
 
 use auth_domain::app::MAX_SECRET_OVERLAP;
+use auth_domain::app_settings::{AppSettings, Channels, TokenOverrides};
 use auth_domain::chain::StoredEvent;
+use auth_domain::delivery::DeliveryPolicy;
 use auth_domain::ids::UserId;
 use auth_domain::{App, AppSlug, AuditKind, SigningKey};
 use auth_ports::{EventFilter, MacPurpose};
@@ -12,6 +14,21 @@ use crate::{AppCredentials, AuthError, AuthService, Caller, CreatedApp, Page};
 
 /// The portal app's display name, in its emails and texts.
 pub const PORTAL_APP_NAME: &str = "Auth Engine Developer Portal";
+
+/// The portal's settings form, typed; every field is replaced.
+#[derive(Debug, Clone, Copy)]
+pub struct SettingsRequest<'a> {
+    /// `None`: the engine's lifetime.
+    pub access_ttl_secs: Option<i64>,
+    /// `None`: the engine's window.
+    pub reuse_grace_secs: Option<i64>,
+    pub sms: bool,
+    pub email: bool,
+    /// `"91,1"`, or `"any"`.
+    pub sms_countries: &'a str,
+    pub sms_per_day: u32,
+    pub emails_per_day: u32,
+}
 
 /// An app's new secret, shown once.
 #[derive(Clone)]
@@ -207,6 +224,85 @@ impl AuthService {
             Some(app) => Ok(Some(self.events_of(&app, filter, cursor, limit).await?)),
             None => Ok(None),
         }
+    }
+
+    /// Replaces the settings of `developer`'s app (lifetimes, channels, SMS countries and caps)
+    /// in one write, recorded as `app_settings_changed`. Returns the app as it now is.
+    ///
+    /// # Errors
+    /// `invalid_request` naming the field out of bounds, or for an app that is not theirs; store
+    /// failures.
+    pub async fn change_developer_app_settings(
+        &self,
+        developer: &UserId,
+        slug: &str,
+        request: SettingsRequest<'_>,
+        caller: &Caller,
+    ) -> Result<App, AuthError> {
+        let access_ttl = request.access_ttl_secs.map(Duration::seconds);
+        let reuse_grace = request.reuse_grace_secs.map(Duration::seconds);
+        // The lifetime alone first, so an error names the field that is out of bounds.
+        TokenOverrides::new(access_ttl, None)
+            .map_err(|e| AuthError::invalid_field("access_ttl_secs", e.0))?;
+        let tokens = TokenOverrides::new(access_ttl, reuse_grace)
+            .map_err(|e| AuthError::invalid_field("reuse_grace_secs", e.0))?;
+        if !request.sms && !request.email {
+            return Err(AuthError::invalid_field(
+                "channels",
+                "keep at least one sign-in channel",
+            ));
+        }
+        let sms_countries = DeliveryPolicy::parse_countries(request.sms_countries)
+            .map_err(|e| AuthError::invalid_field("sms_countries", e.0))?;
+        let settings = AppSettings {
+            tokens,
+            channels: Channels {
+                sms: request.sms,
+                email: request.email,
+            },
+            delivery: DeliveryPolicy {
+                sms_countries,
+                sms_per_day: request.sms_per_day,
+                emails_per_day: request.emails_per_day,
+            },
+        };
+        let not_theirs = || AuthError::invalid_field("slug", "you have no app with this slug");
+        let app = self
+            .developer_app(developer, slug)
+            .await?
+            .ok_or_else(not_theirs)?;
+        let event = self
+            .event(
+                Some(&app.id),
+                AuditKind::AppSettingsChanged,
+                caller,
+                self.now(),
+            )
+            .actor("developer")
+            .subject(app.id.as_str())
+            .details(serde_json::json!({
+                "access_ttl_secs": request.access_ttl_secs,
+                "reuse_grace_secs": request.reuse_grace_secs,
+                "sms": request.sms,
+                "email": request.email,
+                "sms_countries": settings.delivery.sms_countries,
+                "sms_per_day": request.sms_per_day,
+                "emails_per_day": request.emails_per_day,
+            }));
+        if !self
+            .ports
+            .apps
+            .replace_settings(&app.id, &settings, event)
+            .await?
+        {
+            return Err(not_theirs());
+        }
+        Ok(App {
+            tokens: settings.tokens,
+            channels: settings.channels,
+            delivery: settings.delivery,
+            ..app
+        })
     }
 
     /// The apps `developer` created, oldest first.
@@ -425,5 +521,89 @@ mod tests {
 
         // Assert
         assert!(matches!(listed, Ok(None)), "{listed:?}");
+    }
+
+    #[tokio::test]
+    async fn settings_are_checked_field_by_field_and_replaced_together() {
+        // Arrange
+        let mut kit = Kit::new();
+        kit.apps.expect_find_app_by_slug().returning(|_| {
+            Ok(Some(auth_domain::App {
+                owner: Some(developer(1)),
+                ..app()
+            }))
+        });
+        kit.apps
+            .expect_replace_settings()
+            .withf(|app_id, settings, event| {
+                *app_id == app().id
+                    && settings.tokens.access_ttl == Some(time::Duration::seconds(120))
+                    && settings.tokens.reuse_grace.is_none()
+                    && !settings.channels.sms
+                    && settings.delivery.sms_countries == Some(vec!["44".to_owned()])
+                    && event.kind == AuditKind::AppSettingsChanged
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(true));
+        let service = kit.service();
+        let valid = crate::SettingsRequest {
+            access_ttl_secs: Some(120),
+            reuse_grace_secs: None,
+            sms: false,
+            email: true,
+            sms_countries: "44",
+            sms_per_day: 5,
+            emails_per_day: 7,
+        };
+        let (owner, caller) = (developer(1), caller());
+        let change =
+            |request| service.change_developer_app_settings(&owner, "demo-app", request, &caller);
+
+        // Act
+        let saved = change(valid).await;
+        let refused = [
+            change(crate::SettingsRequest {
+                access_ttl_secs: Some(59),
+                ..valid
+            })
+            .await,
+            change(crate::SettingsRequest {
+                reuse_grace_secs: Some(61),
+                ..valid
+            })
+            .await,
+            change(crate::SettingsRequest {
+                sms: false,
+                email: false,
+                ..valid
+            })
+            .await,
+            change(crate::SettingsRequest {
+                sms_countries: "India",
+                ..valid
+            })
+            .await,
+        ];
+
+        // Assert
+        let saved = saved.unwrap();
+        assert_eq!(saved.tokens.access_ttl, Some(time::Duration::seconds(120)));
+        assert_eq!(saved.delivery.emails_per_day, 7);
+        let fields: Vec<String> = refused
+            .iter()
+            .map(|result| match result {
+                Err(AuthError::InvalidRequest(problems)) => problems[0].name.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "access_ttl_secs",
+                "reuse_grace_secs",
+                "channels",
+                "sms_countries"
+            ]
+        );
     }
 }

@@ -40,7 +40,7 @@ impl AuthService {
             presented_hash: self.refresh_hash(&refresh_token),
             successor_hash: self.refresh_hash(&successor),
             now,
-            reuse_grace: self.settings.tokens.reuse_grace,
+            reuse_grace: self.token_policy(&app).reuse_grace,
             tenant: tenant.clone(),
         };
         let event = self.event(Some(&app.id), AuditKind::Refresh, &caller, now);
@@ -68,7 +68,7 @@ impl AuthService {
             .await?;
         Ok(TokenGrant {
             access_token,
-            expires_in: self.settings.tokens.access_ttl,
+            expires_in: self.token_policy(&app).access_ttl,
             refresh_token: successor,
             refresh_expires_in: session.expires_at - now,
             session_id: session.id,

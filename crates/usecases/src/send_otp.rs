@@ -43,17 +43,24 @@ impl AuthService {
         } = request;
         let app = self.authenticate(&credentials, &caller).await?;
         let channel = identifier.channel();
+        // The request field that names this channel's destination.
+        let field = match channel {
+            Channel::Sms => "phone",
+            Channel::Email => "email",
+        };
         if !self.ports.notifier.supports(channel) {
-            let field = match channel {
-                Channel::Sms => "phone",
-                Channel::Email => "email",
-            };
             return Err(AuthError::invalid_field(
                 field,
                 format!(
                     "{} delivery is not configured on this engine",
                     channel.as_str()
                 ),
+            ));
+        }
+        if !app.channels.allows(channel) {
+            return Err(AuthError::invalid_field(
+                field,
+                format!("this app does not accept {} sign-in", channel.as_str()),
             ));
         }
         if let Identifier::Phone(phone) = &identifier
@@ -420,6 +427,36 @@ mod tests {
         assert_eq!(
             recorded[0].details,
             serde_json::json!({ "limit": "sms-app-day", "cap": 1000, "retry_after": 10_800 })
+        );
+    }
+
+    #[tokio::test]
+    async fn a_channel_the_app_turned_off_is_refused_before_anything_is_counted() {
+        // Arrange: the app takes email sign-in only.
+        let mut kit = Kit::new();
+        kit.apps.checkpoint();
+        kit.apps.expect_find_app().returning(|_| {
+            let mut app = crate::test_kit::app();
+            app.channels.sms = false;
+            Ok(Some(app))
+        });
+        kit.limiter
+            .expect_hit()
+            .withf(|key, _, _, _| !key.starts_with("app-auth-fail:"))
+            .times(0);
+        kit.notifier.expect_deliver().times(0);
+
+        // Act
+        let result = kit.service().send_otp(request()).await;
+
+        // Assert
+        let Err(AuthError::InvalidRequest(problems)) = result else {
+            panic!("{result:?}");
+        };
+        assert_eq!(problems[0].name, "phone");
+        assert!(
+            problems[0].problem.contains("does not accept sms"),
+            "{problems:?}"
         );
     }
 

@@ -68,6 +68,8 @@ pub fn app() -> App {
         revoke_sessions_on_role_change: false,
         owner: None,
         delivery: auth_domain::delivery::DeliveryPolicy::default(),
+        tokens: auth_domain::app_settings::TokenOverrides::default(),
+        channels: auth_domain::app_settings::Channels::default(),
         created_at: NOW,
     }
 }

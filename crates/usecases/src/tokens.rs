@@ -23,6 +23,11 @@ pub struct TokenGrant {
 }
 
 impl AuthService {
+    /// The engine's token policy with `app`'s own lifetimes in it.
+    pub(crate) fn token_policy(&self, app: &App) -> auth_domain::session::TokenPolicy {
+        app.tokens.apply(&self.settings.tokens)
+    }
+
     /// Signs a fresh access token for `user` in `session_id`.
     pub(crate) async fn access_token(
         &self,
@@ -41,7 +46,7 @@ impl AuthService {
             iss: self.settings.issuer.clone(),
             aud: app.slug.as_str().to_owned(),
             sub: user.id.as_str().to_owned(),
-            exp: issued + self.settings.tokens.access_ttl.whole_seconds(),
+            exp: issued + self.token_policy(app).access_ttl.whole_seconds(),
             iat: issued,
             nbf: issued,
             jti: base32(&self.random_bytes::<16>()),

@@ -76,7 +76,7 @@ impl AuthService {
                     .await?;
                 Ok(TokenGrant {
                     access_token,
-                    expires_in: self.settings.tokens.access_ttl,
+                    expires_in: self.token_policy(&app).access_ttl,
                     refresh_token,
                     refresh_expires_in: session.expires_at - now,
                     session_id: session.id,

@@ -1,6 +1,7 @@
 //! Apps and their signing keys.
 
 use async_trait::async_trait;
+use auth_domain::app_settings::AppSettings;
 use auth_domain::delivery::{DeliveryChanges, DeliveryPolicy};
 use auth_domain::ids::{AppId, UserId};
 use auth_domain::{App, AuditEvent, EmailTemplate, SigningKey};
@@ -12,7 +13,7 @@ use time::OffsetDateTime;
 use crate::Store;
 use crate::audit::append;
 use crate::conn::{is_unique_violation, query_error, transaction, with_conn};
-use crate::models::{AppRow, DeliveryChangeset, KeyRow};
+use crate::models::{AppRow, DeliveryChangeset, KeyRow, SettingsChangeset};
 use crate::models::{corrupt, micros};
 use crate::schema::{app_email_templates, apps, signing_keys};
 
@@ -134,6 +135,27 @@ impl AppStore for Store {
             Ok(retired)
         });
         retired.map_err(query_error)
+    }
+
+    async fn replace_settings(
+        &self,
+        app_id: &AppId,
+        settings: &AppSettings,
+        audit: AuditEvent,
+    ) -> Result<bool, StoreError> {
+        let changeset = SettingsChangeset::from_domain(settings);
+        let replaced = transaction!(self, |conn| {
+            let updated = diesel::update(apps::table.find(app_id.as_str()))
+                .set(&changeset)
+                .execute(conn)
+                .await?;
+            if updated == 0 {
+                return Ok(false);
+            }
+            append!(conn, audit)?;
+            Ok(true)
+        });
+        replaced.map_err(query_error)
     }
 
     async fn apps_owned_by(&self, owner: &UserId) -> Result<Vec<App>, StoreError> {

@@ -1,5 +1,6 @@
 //! Rows as stored, and their conversion to and from the domain.
 
+use auth_domain::app_settings::{AppSettings, Channels, TokenOverrides};
 use auth_domain::delivery::{DeliveryChanges, DeliveryPolicy};
 use auth_domain::ids::{AppId, SessionId, UserId};
 use auth_domain::session::Session;
@@ -42,6 +43,10 @@ pub(crate) struct AppRow {
     pub owner_id: Option<String>,
     pub previous_secret_hash: Option<String>,
     pub previous_secret_expires_at: Option<i64>,
+    pub access_ttl_secs: Option<i64>,
+    pub reuse_grace_secs: Option<i64>,
+    pub sms_enabled: bool,
+    pub email_enabled: bool,
 }
 
 impl AppRow {
@@ -66,6 +71,10 @@ impl AppRow {
                 .previous_secret
                 .as_ref()
                 .map(|previous| micros(previous.valid_until)),
+            access_ttl_secs: app.tokens.access_ttl.map(|ttl| ttl.whole_seconds()),
+            reuse_grace_secs: app.tokens.reuse_grace.map(|grace| grace.whole_seconds()),
+            sms_enabled: app.channels.sms,
+            email_enabled: app.channels.email,
             created_at: micros(app.created_at),
         }
     }
@@ -99,8 +108,51 @@ impl AppRow {
                     .map_err(|_| corrupt("email cap"))?,
             },
             owner: self.owner_id.map(UserId::from_trusted),
+            tokens: TokenOverrides::new(
+                self.access_ttl_secs.map(time::Duration::seconds),
+                self.reuse_grace_secs.map(time::Duration::seconds),
+            )
+            .map_err(|_| corrupt("token lifetimes"))?,
+            channels: Channels {
+                sms: self.sms_enabled,
+                email: self.email_enabled,
+            },
             created_at: from_micros(self.created_at)?,
         })
+    }
+}
+
+/// Everything the portal's settings form sets, written in one statement.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = apps, treat_none_as_null = true)]
+pub(crate) struct SettingsChangeset {
+    pub access_ttl_secs: Option<i64>,
+    pub reuse_grace_secs: Option<i64>,
+    pub sms_enabled: bool,
+    pub email_enabled: bool,
+    pub sms_countries: Option<String>,
+    pub sms_per_day: i64,
+    pub emails_per_day: i64,
+}
+
+impl SettingsChangeset {
+    pub fn from_domain(settings: &AppSettings) -> Self {
+        Self {
+            access_ttl_secs: settings.tokens.access_ttl.map(|ttl| ttl.whole_seconds()),
+            reuse_grace_secs: settings
+                .tokens
+                .reuse_grace
+                .map(|grace| grace.whole_seconds()),
+            sms_enabled: settings.channels.sms,
+            email_enabled: settings.channels.email,
+            sms_countries: settings
+                .delivery
+                .sms_countries
+                .as_ref()
+                .map(|c| c.join(",")),
+            sms_per_day: i64::from(settings.delivery.sms_per_day),
+            emails_per_day: i64::from(settings.delivery.emails_per_day),
+        }
     }
 }
 

@@ -16,6 +16,10 @@ diesel::table! {
         owner_id -> Nullable<Text>,
         previous_secret_hash -> Nullable<Text>,
         previous_secret_expires_at -> Nullable<BigInt>,
+        access_ttl_secs -> Nullable<BigInt>,
+        reuse_grace_secs -> Nullable<BigInt>,
+        sms_enabled -> Bool,
+        email_enabled -> Bool,
     }
 }
 

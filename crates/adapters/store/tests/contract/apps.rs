@@ -398,3 +398,61 @@ async fn a_new_signing_key_retires_the_old_one_and_racing_rotations_leave_one_si
         ]
     );
 }
+
+contract!(settings_are_replaced_in_one_write_with_their_record);
+async fn settings_are_replaced_in_one_write_with_their_record(store: Store) {
+    use auth_domain::app_settings::{AppSettings, Channels, TokenOverrides};
+    use auth_domain::delivery::DeliveryPolicy;
+    let app = app(&store).await;
+    let settings = AppSettings {
+        tokens: TokenOverrides::new(Some(Duration::seconds(120)), Some(Duration::ZERO)).unwrap(),
+        channels: Channels {
+            sms: false,
+            email: true,
+        },
+        delivery: DeliveryPolicy {
+            sms_countries: Some(vec!["44".into(), "1".into()]),
+            sms_per_day: 3,
+            emails_per_day: 4,
+        },
+    };
+
+    let replaced = store
+        .replace_settings(
+            &app.id,
+            &settings,
+            event(&app.id, AuditKind::AppSettingsChanged, t0()),
+        )
+        .await;
+    let read = store.find_app(&app.id).await.unwrap().unwrap();
+    let back = store
+        .replace_settings(
+            &app.id,
+            &AppSettings::default(),
+            event(&app.id, AuditKind::AppSettingsChanged, t0()),
+        )
+        .await;
+    let unknown = store
+        .replace_settings(
+            &app_id(),
+            &settings,
+            event(&app.id, AuditKind::AppSettingsChanged, t0()),
+        )
+        .await;
+
+    assert_eq!((replaced, back, unknown), (Ok(true), Ok(true), Ok(false)));
+    assert_eq!(AppSettings::of(&read), settings);
+    assert_eq!(
+        AppSettings::of(&store.find_app(&app.id).await.unwrap().unwrap()),
+        AppSettings::default(),
+        "the engine's defaults again, lifetimes included"
+    );
+    assert_eq!(
+        audit_events(&store, app.id.as_str()).await,
+        [
+            "app_created",
+            "app_settings_changed",
+            "app_settings_changed"
+        ]
+    );
+}

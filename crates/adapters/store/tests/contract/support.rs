@@ -188,6 +188,8 @@ pub(crate) fn new_app(slug: &str) -> NewApp {
             revoke_sessions_on_role_change: false,
             owner: None,
             delivery: auth_domain::delivery::DeliveryPolicy::default(),
+            tokens: auth_domain::app_settings::TokenOverrides::default(),
+            channels: auth_domain::app_settings::Channels::default(),
             created_at: t0(),
         },
         key: SigningKey {
