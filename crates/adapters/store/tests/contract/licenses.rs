@@ -186,7 +186,7 @@ async fn a_license_is_stored_with_its_generated_record(store: Store) {
     assert_eq!(first, Ok(()));
     assert_eq!(second, Ok(()));
     let mut by_id = [plain, owned];
-    by_id.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+    by_id.sort_by_key(|license| license.id.clone());
     assert_eq!(list(&store, &app.id, None, None, None, 10).await, by_id);
     assert_eq!(
         audit_events(&store, app.id.as_str()).await,
@@ -968,9 +968,11 @@ async fn licenses_are_listed_in_id_order_page_by_page_by_user_and_by_tenant(stor
             .await
             .is_empty()
     );
+    let mut foreign = [foreign_school.clone(), foreign_owned];
+    foreign.sort_by_key(|license| license.id.clone());
     assert_eq!(
         list(&store, &other.id, None, None, None, 100).await,
-        [foreign_school.clone(), foreign_owned]
+        foreign
     );
     assert_eq!(
         list(&store, &other.id, None, Some("school"), None, 100).await,
