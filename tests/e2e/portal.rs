@@ -212,6 +212,16 @@ impl Page {
             .to_owned()
     }
 
+    /// The credentials a created app's page shows (the public key is not needed here).
+    fn credentials(&self) -> AppCreds {
+        AppCreds {
+            app_id: self.input("app-id"),
+            app_secret: self.input("app-secret"),
+            app_slug: self.input("app-slug"),
+            jwt_public_key: String::new(),
+        }
+    }
+
     /// The value of the input with id `id`.
     fn input(&self, id: &str) -> String {
         let marker = format!("id=\"{id}\" readonly value=\"");
@@ -448,12 +458,7 @@ async fn a_developer_rotates_the_secret_and_the_signing_key_without_breaking_liv
         )
         .await;
     assert_eq!(created.status, 201);
-    let app = AppCreds {
-        app_id: created.input("app-id"),
-        app_secret: created.input("app-secret"),
-        app_slug: created.input("app-slug"),
-        jwt_public_key: String::new(),
-    };
+    let app = created.credentials();
     let audit = crate::support::post(&h.server, &app, "/audit/events", json!({})).await;
     audit.assert_ok();
     assert_eq!(
@@ -563,12 +568,7 @@ async fn an_apps_settings_shape_its_tokens_and_channels_from_the_next_request() 
             &[("csrf", &token), ("name", "Tuned"), ("slug", "tuned-app")],
         )
         .await;
-    let app = AppCreds {
-        app_id: created.input("app-id"),
-        app_secret: created.input("app-secret"),
-        app_slug: created.input("app-slug"),
-        jwt_public_key: String::new(),
-    };
+    let app = created.credentials();
     let settings = |ttl: &'static str, sms: bool| {
         let mut fields = vec![
             ("csrf", token.clone()),

@@ -68,7 +68,9 @@ fn substitute(template: &str, value: impl Fn(&str) -> String) -> String {
     out
 }
 
-fn escape_html(value: &str) -> String {
+/// `value` safe in HTML text and in quoted attributes: `& < > " '` become entities.
+#[must_use]
+pub fn escape_html(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {

@@ -11,9 +11,9 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
+use crate::PortalState;
 use crate::html::{SignedIn, error, esc, page};
-use crate::pages::{csrf_secret, failure, not_found, respond, signed_in, when};
-use crate::{PortalState, csrf};
+use crate::pages::{failure, not_found_page, page_token, respond, signed_in, when};
 
 /// Records per page.
 const PAGE_SIZE: u32 = 50;
@@ -168,9 +168,7 @@ pub async fn audit_page(
         Ok(developer) => developer,
         Err(response) => return response,
     };
-    let (secret, mut set) = csrf_secret(&request, &state);
-    set.extend(developer.set_cookies.iter().cloned());
-    let token = csrf::token(&state, &secret);
+    let (token, set) = page_token(&request, &state, &developer);
     let who = SignedIn {
         label: developer.label(),
         csrf: &token,
@@ -193,7 +191,7 @@ pub async fn audit_page(
         .await;
     let events = match listed {
         Ok(Some(events)) => events,
-        Ok(None) => return not_found().await,
+        Ok(None) => return not_found_page(),
         Err(error) => return failure(&error),
     };
     let rows: String = events

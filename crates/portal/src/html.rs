@@ -4,18 +4,7 @@ use auth_usecases::AuthError;
 
 /// `value` safe to place in HTML text and in double-quoted attributes.
 pub fn esc(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    auth_domain::email_template::escape_html(value)
 }
 
 /// Who is signed in, for the page header.

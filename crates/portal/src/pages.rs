@@ -162,6 +162,32 @@ pub(crate) async fn signed_in(
     }
 }
 
+/// The signed-in developer and their app named `slug`, or the response that ends the request
+/// (sign in, or the not-found page for an app that is not theirs).
+pub(crate) async fn own_app(
+    request: &HttpRequest,
+    state: &PortalState,
+    slug: &str,
+) -> Result<(Developer, App), HttpResponse> {
+    let developer = signed_in(request, state).await?;
+    match state.service.developer_app(&developer.user.id, slug).await {
+        Ok(Some(app)) => Ok((developer, app)),
+        Ok(None) => Err(not_found_page()),
+        Err(error) => Err(failure(&error)),
+    }
+}
+
+/// The anti-forgery token for a page's forms, and every cookie the page must set.
+pub(crate) fn page_token(
+    request: &HttpRequest,
+    state: &PortalState,
+    developer: &Developer,
+) -> (String, Vec<String>) {
+    let (secret, mut set) = csrf_secret(request, state);
+    set.extend(developer.set_cookies.iter().cloned());
+    (csrf::token(state, &secret), set)
+}
+
 async fn home(request: HttpRequest, state: web::Data<PortalState>) -> HttpResponse {
     match developer(&request, &state).await {
         Ok(Some(developer)) => redirect("/portal/apps", &developer.set_cookies),
@@ -390,8 +416,7 @@ async fn apps_page(request: HttpRequest, state: web::Data<PortalState>) -> HttpR
         Ok(apps) => apps,
         Err(error) => return failure(&error),
     };
-    let (secret, mut set) = csrf_secret(&request, &state);
-    set.extend(developer.set_cookies.iter().cloned());
+    let (token, set) = page_token(&request, &state, &developer);
     let rows: String = apps
         .iter()
         .map(|app| {
@@ -411,7 +436,6 @@ async fn apps_page(request: HttpRequest, state: web::Data<PortalState>) -> HttpR
             r#"<div class="scroll"><table><thead><tr><th scope="col">Name</th><th scope="col">Slug</th><th scope="col">APP_ID</th><th scope="col">Created</th></tr></thead><tbody>{rows}</tbody></table></div>"#
         )
     };
-    let token = csrf::token(&state, &secret);
     let who = SignedIn {
         label: developer.label(),
         csrf: &token,
@@ -447,9 +471,7 @@ async fn new_app_page(request: HttpRequest, state: web::Data<PortalState>) -> Ht
         Ok(developer) => developer,
         Err(response) => return response,
     };
-    let (secret, mut set) = csrf_secret(&request, &state);
-    set.extend(developer.set_cookies.iter().cloned());
-    let token = csrf::token(&state, &secret);
+    let (token, set) = page_token(&request, &state, &developer);
     let who = SignedIn {
         label: developer.label(),
         csrf: &token,
@@ -631,18 +653,11 @@ async fn app_page(
     state: web::Data<PortalState>,
     slug: web::Path<String>,
 ) -> HttpResponse {
-    let developer = match signed_in(&request, &state).await {
-        Ok(developer) => developer,
+    let (developer, app) = match own_app(&request, &state, &slug).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
-    let app = match state.service.developer_app(&developer.user.id, &slug).await {
-        Ok(Some(app)) => app,
-        Ok(None) => return not_found().await,
-        Err(error) => return failure(&error),
-    };
-    let (secret, mut set) = csrf_secret(&request, &state);
-    set.extend(developer.set_cookies.iter().cloned());
-    let token = csrf::token(&state, &secret);
+    let (token, set) = page_token(&request, &state, &developer);
     let who = SignedIn {
         label: developer.label(),
         csrf: &token,
@@ -675,14 +690,9 @@ async fn rotate_secret(
     if !genuine(&request, &state, &form.csrf) {
         return forged();
     }
-    let developer = match signed_in(&request, &state).await {
-        Ok(developer) => developer,
+    let (developer, app) = match own_app(&request, &state, &slug).await {
+        Ok(found) => found,
         Err(response) => return response,
-    };
-    let app = match state.service.developer_app(&developer.user.id, &slug).await {
-        Ok(Some(app)) => app,
-        Ok(None) => return not_found().await,
-        Err(error) => return failure(&error),
     };
     let who = SignedIn {
         label: developer.label(),
@@ -760,12 +770,19 @@ async fn rotate_key(
         .await;
     match rotated {
         Ok(_) => redirect(&format!("/portal/apps/{slug}"), &developer.set_cookies),
-        Err(AuthError::InvalidRequest(_)) => not_found().await,
+        Err(AuthError::InvalidRequest(_)) => not_found_page(),
         Err(error) => failure(&error),
     }
 }
 
-pub(crate) async fn not_found() -> HttpResponse {
+/// The portal's unknown paths.
+async fn not_found() -> HttpResponse {
+    not_found_page()
+}
+
+/// The page for a path that does not exist, or an app that is not the developer's: the same, so
+/// the answer does not tell them apart.
+pub(crate) fn not_found_page() -> HttpResponse {
     respond(
         StatusCode::NOT_FOUND,
         page(

@@ -6,12 +6,10 @@ use auth_domain::App;
 use auth_usecases::{AuthError, SettingsRequest};
 use serde::Deserialize;
 
+use crate::PortalState;
 use crate::html::{SignedIn, csrf_field, error, esc, page};
-use crate::pages::{
-    csrf_secret, failure, forged, genuine, not_found, redirect, respond, signed_in, status_of,
-};
+use crate::pages::{forged, genuine, own_app, page_token, redirect, respond, status_of};
 use crate::session::caller;
-use crate::{PortalState, csrf};
 
 fn form(app: &App, token: &str, problem: Option<&AuthError>, saved: bool) -> String {
     let seconds = |value: Option<time::Duration>| {
@@ -73,18 +71,11 @@ pub async fn settings_page(
     slug: web::Path<String>,
     query: web::Query<SavedQuery>,
 ) -> HttpResponse {
-    let developer = match signed_in(&request, &state).await {
-        Ok(developer) => developer,
+    let (developer, app) = match own_app(&request, &state, &slug).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
-    let app = match state.service.developer_app(&developer.user.id, &slug).await {
-        Ok(Some(app)) => app,
-        Ok(None) => return not_found().await,
-        Err(error) => return failure(&error),
-    };
-    let (secret, mut set) = csrf_secret(&request, &state);
-    set.extend(developer.set_cookies.iter().cloned());
-    let token = csrf::token(&state, &secret);
+    let (token, set) = page_token(&request, &state, &developer);
     let who = SignedIn {
         label: developer.label(),
         csrf: &token,
@@ -150,14 +141,9 @@ pub async fn save_settings(
     if !genuine(&request, &state, &posted.csrf) {
         return forged();
     }
-    let developer = match signed_in(&request, &state).await {
-        Ok(developer) => developer,
+    let (developer, app) = match own_app(&request, &state, &slug).await {
+        Ok(found) => found,
         Err(response) => return response,
-    };
-    let app = match state.service.developer_app(&developer.user.id, &slug).await {
-        Ok(Some(app)) => app,
-        Ok(None) => return not_found().await,
-        Err(error) => return failure(&error),
     };
     let changed = match posted.request() {
         Ok(settings) => {

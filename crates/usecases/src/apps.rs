@@ -234,20 +234,10 @@ mod tests {
     use crate::AuthError;
     use crate::test_kit::{Kit, caller};
     use auth_domain::{AuditKind, EmailTemplate};
-    use auth_ports::{CreateAppError, KeyMaterial};
+    use auth_ports::CreateAppError;
 
     fn kit() -> Kit {
-        let mut kit = Kit::new();
-        kit.secrets
-            .expect_hash()
-            .returning(|secret| format!("$argon2id$hash-of-{}", secret.len()));
-        kit.tokens.expect_generate_key().returning(|| KeyMaterial {
-            kid: "kid-new".into(),
-            encrypted_private_key: vec![1],
-            public_key_der: vec![2],
-            public_key_pem: "-----BEGIN PUBLIC KEY-----".into(),
-        });
-        kit
+        Kit::new().making_secrets_and_keys()
     }
 
     #[tokio::test]

@@ -46,6 +46,11 @@ impl std::fmt::Debug for RotatedSecret {
     }
 }
 
+/// What every portal action answers for an app that is not the developer's.
+fn not_theirs() -> AuthError {
+    AuthError::invalid_field("slug", "you have no app with this slug")
+}
+
 impl AuthService {
     /// The portal's own app credentials, creating the app (slug `portal`) the first time. The
     /// secret is derived from the master key, so every engine process knows it and none stores it.
@@ -127,11 +132,7 @@ impl AuthService {
                 "must be between 0 and 7 days",
             ));
         }
-        let not_theirs = || AuthError::invalid_field("slug", "you have no app with this slug");
-        let app = self
-            .developer_app(developer, slug)
-            .await?
-            .ok_or_else(not_theirs)?;
+        let app = self.owned_app(developer, slug).await?;
         let app_secret = self.fresh_app_secret();
         let new_hash = self.ports.secrets.hash(&app_secret).await;
         let now = self.now();
@@ -167,10 +168,7 @@ impl AuthService {
         slug: &str,
         caller: &Caller,
     ) -> Result<String, AuthError> {
-        let app = self
-            .developer_app(developer, slug)
-            .await?
-            .ok_or_else(|| AuthError::invalid_field("slug", "you have no app with this slug"))?;
+        let app = self.owned_app(developer, slug).await?;
         let material = self.ports.tokens.generate_key().await;
         let now = self.now();
         let key = SigningKey {
@@ -266,11 +264,7 @@ impl AuthService {
                 emails_per_day: request.emails_per_day,
             },
         };
-        let not_theirs = || AuthError::invalid_field("slug", "you have no app with this slug");
-        let app = self
-            .developer_app(developer, slug)
-            .await?
-            .ok_or_else(not_theirs)?;
+        let app = self.owned_app(developer, slug).await?;
         let event = self
             .event(
                 Some(&app.id),
@@ -313,6 +307,14 @@ impl AuthService {
         Ok(self.ports.apps.apps_owned_by(developer).await?)
     }
 
+    /// `developer`'s app called `slug`, or the `invalid_request` every portal action answers for an
+    /// app that is not theirs.
+    async fn owned_app(&self, developer: &UserId, slug: &str) -> Result<App, AuthError> {
+        self.developer_app(developer, slug)
+            .await?
+            .ok_or_else(not_theirs)
+    }
+
     /// The app called `slug` if `developer` owns it; `None` for anyone else's app, as for one that
     /// does not exist, so the answer does not tell them apart.
     ///
@@ -334,24 +336,14 @@ mod tests {
     use crate::test_kit::{Kit, app, caller};
     use auth_domain::ids::UserId;
     use auth_domain::{AppSlug, AuditKind};
-    use auth_ports::{CreateAppError, KeyMaterial};
+    use auth_ports::CreateAppError;
 
     fn developer(n: u8) -> UserId {
         UserId::from_random(&[n; auth_domain::ids::RANDOM_ID_BYTES])
     }
 
     fn kit() -> Kit {
-        let mut kit = Kit::new();
-        kit.secrets
-            .expect_hash()
-            .returning(|secret| format!("$argon2id$hash-of-{}", secret.len()));
-        kit.tokens.expect_generate_key().returning(|| KeyMaterial {
-            kid: "kid-new".into(),
-            encrypted_private_key: vec![1],
-            public_key_der: vec![2],
-            public_key_pem: "-----BEGIN PUBLIC KEY-----".into(),
-        });
-        kit
+        Kit::new().making_secrets_and_keys()
     }
 
     #[tokio::test]

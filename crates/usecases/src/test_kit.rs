@@ -202,6 +202,23 @@ impl Kit {
         recorded
     }
 
+    /// Hashes secrets to a recognisable stand-in and generates the key `kid-new`, for use cases
+    /// that create apps or rotate their secrets and keys.
+    pub fn making_secrets_and_keys(mut self) -> Self {
+        self.secrets
+            .expect_hash()
+            .returning(|secret| format!("$argon2id$hash-of-{}", secret.len()));
+        self.tokens
+            .expect_generate_key()
+            .returning(|| auth_ports::KeyMaterial {
+                kid: "kid-new".into(),
+                encrypted_private_key: vec![1],
+                public_key_der: vec![2],
+                public_key_pem: "-----BEGIN PUBLIC KEY-----".into(),
+            });
+        self
+    }
+
     pub fn service(self) -> AuthService {
         let ports = Ports {
             apps: Arc::new(self.apps),
