@@ -147,6 +147,13 @@ async fn a_developer_creates_an_app_in_the_browser_and_its_credentials_work_once
         .await;
     browser.screenshot("10-settings").await;
     assert_eq!(browser.value("#sms_countries").await, "any");
+    browser
+        .goto(&h.server.url("/portal/apps/browser-app/licenses"))
+        .await;
+    browser.fill("#product", "pro").await;
+    browser.submit("main form.stack button[type=submit]").await;
+    assert!(browser.value("#license-key").await.len() > 20);
+    browser.screenshot("11-licenses").await;
 
     browser.goto(&h.server.url("/portal/apps")).await;
     assert!(browser.text("main").await.contains("Browser <App>"));
@@ -648,5 +655,95 @@ async fn an_apps_settings_shape_its_tokens_and_channels_from_the_next_request() 
     assert_eq!(
         recorded.body["events"][0]["details"]["access_ttl_secs"],
         120
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_developer_issues_a_license_key_once_and_suspends_and_revokes_it() {
+    // Arrange
+    let h = Harness::start().await;
+    let mut visitor = signed_in_visitor(&h).await;
+    let token = visitor.get("/portal/apps/new").await.field("csrf");
+    let app = visitor
+        .post(
+            "/portal/apps",
+            &[
+                ("csrf", &token),
+                ("name", "Licensed"),
+                ("slug", "licensed-app"),
+            ],
+        )
+        .await
+        .credentials();
+    let activate = |key: &str| json!({ "key": key, "device_fingerprint": "device-1" });
+
+    // Act
+    let refused = visitor
+        .post(
+            "/portal/apps/licensed-app/licenses",
+            &[
+                ("csrf", &token),
+                ("product", "pro"),
+                ("max_activations", "0"),
+            ],
+        )
+        .await;
+    let generated = visitor
+        .post(
+            "/portal/apps/licensed-app/licenses",
+            &[
+                ("csrf", &token),
+                ("product", "pro"),
+                ("max_activations", "2"),
+            ],
+        )
+        .await;
+    let key = generated.input("license-key");
+    let active = crate::support::post(&h.server, &app, "/licenses/activate", activate(&key)).await;
+    let listed = visitor.get("/portal/apps/licensed-app/licenses").await;
+    let id = active.body["license"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let base = format!("/portal/apps/licensed-app/licenses/{id}");
+    let suspended = visitor
+        .post(&format!("{base}/suspend"), &[("csrf", &token)])
+        .await;
+    let while_suspended =
+        crate::support::post(&h.server, &app, "/licenses/activate", activate(&key)).await;
+    visitor
+        .post(&format!("{base}/reinstate"), &[("csrf", &token)])
+        .await;
+    let reinstated =
+        crate::support::post(&h.server, &app, "/licenses/activate", activate(&key)).await;
+    visitor
+        .post(&format!("{base}/revoke"), &[("csrf", &token)])
+        .await;
+    let revoked = crate::support::post(&h.server, &app, "/licenses/activate", activate(&key)).await;
+
+    // Assert
+    assert_eq!(refused.status, 400);
+    assert!(refused.body.contains("max_activations"), "{}", refused.body);
+    assert_eq!(generated.status, 201, "{}", generated.body);
+    assert!(generated.body.contains("this key will not be shown again"));
+    active.assert_ok();
+    assert_eq!(active.body["license"]["max_activations"], 2);
+    assert!(listed.body.contains(&id), "{}", listed.body);
+    assert!(!listed.body.contains(&key), "the key is never shown again");
+    assert_eq!(suspended.status, 303);
+    while_suspended.assert_error(403, "license_suspended");
+    reinstated.assert_ok();
+    revoked.assert_error(403, "license_revoked");
+    let audit = crate::support::post(
+        &h.server,
+        &app,
+        "/audit/events",
+        json!({ "event": "license_generated" }),
+    )
+    .await;
+    assert_eq!(
+        audit.body["events"][0]["actor"], "developer",
+        "{}",
+        audit.text
     );
 }

@@ -175,6 +175,15 @@ impl AuditEvent {
         self
     }
 
+    /// Sets the actor unless one is already named.
+    #[must_use]
+    pub fn actor_or(mut self, actor: impl Into<String>) -> Self {
+        if self.actor.is_none() {
+            self.actor = Some(actor.into());
+        }
+        self
+    }
+
     #[must_use]
     pub fn subject(mut self, subject: impl Into<String>) -> Self {
         self.subject = Some(subject.into());

@@ -4,6 +4,7 @@ mod audit;
 mod cookies;
 mod csrf;
 mod html;
+mod licenses;
 mod pages;
 mod session;
 mod settings;

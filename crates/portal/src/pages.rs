@@ -36,6 +36,18 @@ pub fn routes(config: &mut web::ServiceConfig) {
             web::get().to(crate::audit::audit_page),
         )
         .route(
+            "/apps/{slug}/licenses",
+            web::get().to(crate::licenses::licenses_page),
+        )
+        .route(
+            "/apps/{slug}/licenses",
+            web::post().to(crate::licenses::generate),
+        )
+        .route(
+            "/apps/{slug}/licenses/{id}/{action}",
+            web::post().to(crate::licenses::change_status),
+        )
+        .route(
             "/apps/{slug}/settings",
             web::get().to(crate::settings::settings_page),
         )
@@ -640,7 +652,7 @@ fn app_details(app: &App) -> String {
 <dt>Public keys (JWKS)</dt><dd><a href="/apps/{slug}/jwks.json"><code>/apps/{slug}/jwks.json</code></a></dd>
 <dt>Created</dt><dd>{created}</dd>
 </dl>
-<p><a class="button" href="/portal/apps/{slug}/settings">Settings</a> <a class="button" href="/portal/apps/{slug}/audit">Audit log</a></p>"#,
+<p><a class="button" href="/portal/apps/{slug}/settings">Settings</a> <a class="button" href="/portal/apps/{slug}/licenses">Licenses</a> <a class="button" href="/portal/apps/{slug}/audit">Audit log</a></p>"#,
         name = esc(&app.name),
         slug = esc(app.slug.as_str()),
         id = esc(app.id.as_str()),

@@ -60,6 +60,18 @@ impl AuthService {
         caller: &Caller,
     ) -> Result<(License, LicenseKey), AuthError> {
         let app = self.authenticate(credentials, caller).await?;
+        self.generate_license_in(&app, terms, None, caller).await
+    }
+
+    /// [`AuthService::generate_license`] for `app`, recorded as done by `actor` when it is not the
+    /// app itself.
+    pub(crate) async fn generate_license_in(
+        &self,
+        app: &App,
+        terms: LicenseTerms,
+        actor: Option<&str>,
+        caller: &Caller,
+    ) -> Result<(License, LicenseKey), AuthError> {
         let now = self.now();
         if terms.expires_at.is_some_and(|at| at <= now) {
             return Err(AuthError::invalid_field(
@@ -81,7 +93,10 @@ impl AuthService {
             metadata: terms.metadata,
             created_at: now,
         };
-        let event = self.event(Some(&app.id), AuditKind::LicenseGenerated, caller, now);
+        let mut event = self.event(Some(&app.id), AuditKind::LicenseGenerated, caller, now);
+        if let Some(actor) = actor {
+            event = event.actor(actor);
+        }
         let new = NewLicense {
             license: license.clone(),
             key_hash: self.license_key_hash(&key),
@@ -227,6 +242,21 @@ impl AuthService {
         caller: &Caller,
     ) -> Result<License, AuthError> {
         let app = self.authenticate(credentials, caller).await?;
+        self.change_license_status_in(&app, license, action, reason, None, caller)
+            .await
+    }
+
+    /// [`AuthService::change_license_status`] for `app`, recorded as done by `actor` when it is not
+    /// the app itself.
+    pub(crate) async fn change_license_status_in(
+        &self,
+        app: &App,
+        license: LicenseName,
+        action: LicenseAction,
+        reason: Option<String>,
+        actor: Option<&str>,
+        caller: &Caller,
+    ) -> Result<License, AuthError> {
         let license = match license {
             LicenseName::Key(key) => LicenseRef::Key(self.license_key_hash(
                 &LicenseKey::parse(&key).map_err(|_| AuthError::LicenseNotFound)?,
@@ -234,9 +264,12 @@ impl AuthService {
             LicenseName::Id(id) => LicenseRef::Id(id),
         };
         let now = self.now();
-        let event = self
+        let mut event = self
             .event(Some(&app.id), AuditKind::LicenseSuspended, caller, now)
             .details(serde_json::json!({ "reason": reason }));
+        if let Some(actor) = actor {
+            event = event.actor(actor);
+        }
         match self
             .ports
             .licenses
@@ -263,6 +296,18 @@ impl AuthService {
         caller: &Caller,
     ) -> Result<Page<License>, AuthError> {
         let app = self.authenticate(credentials, caller).await?;
+        self.licenses_of(&app, user_id, tenant, cursor, limit).await
+    }
+
+    /// A page of `app`'s licenses, as [`AuthService::list_licenses`] lists them.
+    pub(crate) async fn licenses_of(
+        &self,
+        app: &App,
+        user_id: Option<UserId>,
+        tenant: Option<TenantSlug>,
+        cursor: Option<LicenseId>,
+        limit: u32,
+    ) -> Result<Page<License>, AuthError> {
         let licenses = self
             .ports
             .licenses

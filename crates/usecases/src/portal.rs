@@ -5,12 +5,15 @@ use auth_domain::app::MAX_SECRET_OVERLAP;
 use auth_domain::app_settings::{AppSettings, Channels, TokenOverrides};
 use auth_domain::chain::StoredEvent;
 use auth_domain::delivery::DeliveryPolicy;
-use auth_domain::ids::UserId;
+use auth_domain::ids::{LicenseId, UserId};
+use auth_domain::license::{License, LicenseAction, LicenseKey};
 use auth_domain::{App, AppSlug, AuditKind, SigningKey};
 use auth_ports::{EventFilter, MacPurpose};
 use time::{Duration, OffsetDateTime};
 
-use crate::{AppCredentials, AuthError, AuthService, Caller, CreatedApp, Page};
+use crate::{
+    AppCredentials, AuthError, AuthService, Caller, CreatedApp, LicenseName, LicenseTerms, Page,
+};
 
 /// The portal app's display name, in its emails and texts.
 pub const PORTAL_APP_NAME: &str = "Auth Engine Developer Portal";
@@ -297,6 +300,62 @@ impl AuthService {
             delivery: settings.delivery,
             ..app
         })
+    }
+
+    /// A page of the licenses of `developer`'s app, in id order.
+    ///
+    /// # Errors
+    /// `invalid_request` for an app that is not theirs; store failures.
+    pub async fn developer_licenses(
+        &self,
+        developer: &UserId,
+        slug: &str,
+        cursor: Option<LicenseId>,
+        limit: u32,
+    ) -> Result<Page<License>, AuthError> {
+        let app = self.owned_app(developer, slug).await?;
+        self.licenses_of(&app, None, None, cursor, limit).await
+    }
+
+    /// Generates a license of `developer`'s app; the key is shown this once.
+    ///
+    /// # Errors
+    /// As [`AuthService::generate_license`], and `invalid_request` for an app that is not theirs.
+    pub async fn developer_generate_license(
+        &self,
+        developer: &UserId,
+        slug: &str,
+        terms: LicenseTerms,
+        caller: &Caller,
+    ) -> Result<(License, LicenseKey), AuthError> {
+        let app = self.owned_app(developer, slug).await?;
+        self.generate_license_in(&app, terms, Some("developer"), caller)
+            .await
+    }
+
+    /// Suspends, reinstates or revokes a license of `developer`'s app.
+    ///
+    /// # Errors
+    /// As [`AuthService::change_license_status`], and `invalid_request` for an app that is not
+    /// theirs.
+    pub async fn developer_change_license(
+        &self,
+        developer: &UserId,
+        slug: &str,
+        license: LicenseId,
+        action: LicenseAction,
+        caller: &Caller,
+    ) -> Result<License, AuthError> {
+        let app = self.owned_app(developer, slug).await?;
+        self.change_license_status_in(
+            &app,
+            LicenseName::Id(license),
+            action,
+            Some("changed in the developer portal".to_owned()),
+            Some("developer"),
+            caller,
+        )
+        .await
     }
 
     /// The apps `developer` created, oldest first.

@@ -189,7 +189,7 @@ impl LicenseStore for Store {
                 ))
                 .execute(conn)
                 .await?;
-            append!(conn, audit.actor("app").subject(license.id.as_str()))?;
+            append!(conn, audit.actor_or("app").subject(license.id.as_str()))?;
             Ok(Ok(()))
         })
         .map_err(query_error)?
@@ -428,7 +428,10 @@ impl LicenseStore for Store {
             };
             append!(
                 conn,
-                audit.with_kind(kind).actor("app").subject(row.id.clone())
+                audit
+                    .with_kind(kind)
+                    .actor_or("app")
+                    .subject(row.id.clone())
             )?;
             Ok(Some(Ok(row)))
         })
