@@ -6,7 +6,9 @@ use auth_domain::delivery::{DeliveryChanges, DeliveryPolicy};
 use auth_domain::ids::{AppId, UserId};
 use auth_domain::{App, AuditEvent, EmailTemplate, SigningKey};
 use auth_ports::{AppStore, CreateAppError, NewApp, StoreError};
+use diesel::dsl::case_when;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable};
 use diesel_async::RunQueryDsl;
 use time::OffsetDateTime;
 
@@ -75,28 +77,17 @@ impl AppStore for Store {
     ) -> Result<bool, StoreError> {
         let until = old_valid_until.map(micros);
         let rotated = transaction!(self, |conn| {
-            let app = apps::table.filter(apps::id.eq(app_id.as_str()));
-            let updated = if until.is_some() {
-                diesel::update(app)
-                    .set((
-                        apps::previous_secret_hash.eq(apps::secret_hash.nullable()),
-                        apps::previous_secret_expires_at.eq(until),
-                        apps::secret_hash.eq(&new_hash),
-                        apps::secret_version.eq(apps::secret_version + 1),
-                    ))
-                    .execute(conn)
-                    .await?
-            } else {
-                diesel::update(app)
-                    .set((
-                        apps::previous_secret_hash.eq(None::<String>),
-                        apps::previous_secret_expires_at.eq(None::<i64>),
-                        apps::secret_hash.eq(&new_hash),
-                        apps::secret_version.eq(apps::secret_version + 1),
-                    ))
-                    .execute(conn)
-                    .await?
-            };
+            // The old hash stays only when it keeps working for a while.
+            let keeps_old = until.into_sql::<Nullable<BigInt>>().is_not_null();
+            let updated = diesel::update(apps::table.find(app_id.as_str()))
+                .set((
+                    apps::previous_secret_hash.eq(case_when(keeps_old, apps::secret_hash)),
+                    apps::previous_secret_expires_at.eq(until),
+                    apps::secret_hash.eq(&new_hash),
+                    apps::secret_version.eq(apps::secret_version + 1),
+                ))
+                .execute(conn)
+                .await?;
             if updated == 0 {
                 return Ok(false);
             }
