@@ -405,6 +405,16 @@ mod tests {
         Kit::new().making_secrets_and_keys()
     }
 
+    /// Every slug names the demo app, owned by `developer(1)`.
+    fn owned_by_developer_one(kit: &mut Kit) {
+        kit.apps.expect_find_app_by_slug().returning(|_| {
+            Ok(Some(auth_domain::App {
+                owner: Some(developer(1)),
+                ..app()
+            }))
+        });
+    }
+
     #[tokio::test]
     async fn a_developers_app_is_owned_by_them_and_recorded_as_their_act() {
         // Arrange
@@ -441,12 +451,7 @@ mod tests {
     async fn an_app_is_shown_only_to_its_owner() {
         // Arrange
         let mut kit = Kit::new();
-        kit.apps.expect_find_app_by_slug().returning(|_| {
-            Ok(Some(auth_domain::App {
-                owner: Some(developer(1)),
-                ..app()
-            }))
-        });
+        owned_by_developer_one(&mut kit);
         let service = kit.service();
 
         // Act
@@ -491,12 +496,7 @@ mod tests {
     async fn a_rotation_keeps_the_old_secret_for_the_chosen_overlap_within_seven_days() {
         // Arrange
         let mut kit = kit();
-        kit.apps.expect_find_app_by_slug().returning(|_| {
-            Ok(Some(auth_domain::App {
-                owner: Some(developer(1)),
-                ..app()
-            }))
-        });
+        owned_by_developer_one(&mut kit);
         let rotations = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let seen = std::sync::Arc::clone(&rotations);
         kit.apps
@@ -551,12 +551,7 @@ mod tests {
     async fn another_developers_audit_log_is_not_read_at_all() {
         // Arrange: the chain mocks expect nothing, so reading or sealing would panic.
         let mut kit = Kit::new();
-        kit.apps.expect_find_app_by_slug().returning(|_| {
-            Ok(Some(auth_domain::App {
-                owner: Some(developer(1)),
-                ..app()
-            }))
-        });
+        owned_by_developer_one(&mut kit);
         let service = kit.service();
 
         // Act
@@ -578,12 +573,7 @@ mod tests {
     async fn settings_are_checked_field_by_field_and_replaced_together() {
         // Arrange
         let mut kit = Kit::new();
-        kit.apps.expect_find_app_by_slug().returning(|_| {
-            Ok(Some(auth_domain::App {
-                owner: Some(developer(1)),
-                ..app()
-            }))
-        });
+        owned_by_developer_one(&mut kit);
         kit.apps
             .expect_replace_settings()
             .withf(|app_id, settings, event| {

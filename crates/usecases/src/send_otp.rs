@@ -239,6 +239,24 @@ mod tests {
     use std::sync::{Arc, Mutex};
     use time::Duration;
 
+    /// A kit whose app is changed by `change`, where nothing may be counted (beyond a failed
+    /// credential check) or delivered.
+    fn refused_before_counting(change: fn(&mut auth_domain::App)) -> Kit {
+        let mut kit = Kit::new();
+        kit.apps.checkpoint();
+        kit.apps.expect_find_app().returning(move |_| {
+            let mut app = crate::test_kit::app();
+            change(&mut app);
+            Ok(Some(app))
+        });
+        kit.limiter
+            .expect_hit()
+            .withf(|key, _, _, _| !key.starts_with("app-auth-fail:"))
+            .times(0);
+        kit.notifier.expect_deliver().times(0);
+        kit
+    }
+
     fn request() -> SendOtp {
         SendOtp {
             credentials: credentials(),
@@ -364,18 +382,9 @@ mod tests {
     #[tokio::test]
     async fn a_number_outside_the_apps_countries_is_refused_and_recorded_without_counting() {
         // Arrange: the app sends SMS to the UK only.
-        let mut kit = Kit::new();
-        kit.apps.checkpoint();
-        kit.apps.expect_find_app().returning(|_| {
-            let mut app = crate::test_kit::app();
+        let mut kit = refused_before_counting(|app| {
             app.delivery.sms_countries = Some(vec!["44".into()]);
-            Ok(Some(app))
         });
-        kit.limiter
-            .expect_hit()
-            .withf(|key, _, _, _| !key.starts_with("app-auth-fail:"))
-            .times(0);
-        kit.notifier.expect_deliver().times(0);
         let recorded = kit.record_audit();
 
         // Act
@@ -433,18 +442,7 @@ mod tests {
     #[tokio::test]
     async fn a_channel_the_app_turned_off_is_refused_before_anything_is_counted() {
         // Arrange: the app takes email sign-in only.
-        let mut kit = Kit::new();
-        kit.apps.checkpoint();
-        kit.apps.expect_find_app().returning(|_| {
-            let mut app = crate::test_kit::app();
-            app.channels.sms = false;
-            Ok(Some(app))
-        });
-        kit.limiter
-            .expect_hit()
-            .withf(|key, _, _, _| !key.starts_with("app-auth-fail:"))
-            .times(0);
-        kit.notifier.expect_deliver().times(0);
+        let kit = refused_before_counting(|app| app.channels.sms = false);
 
         // Act
         let result = kit.service().send_otp(request()).await;
