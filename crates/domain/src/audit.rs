@@ -21,6 +21,7 @@ pub enum AuditKind {
     Refresh,
     RefreshReuseDetected,
     Logout,
+    SessionRevoked,
     RateLimited,
     TenantCreated,
     RoleAssigned,
@@ -56,6 +57,7 @@ impl AuditKind {
             Self::Refresh => "refresh",
             Self::RefreshReuseDetected => "refresh_reuse_detected",
             Self::Logout => "logout",
+            Self::SessionRevoked => "session_revoked",
             Self::RateLimited => "rate_limited",
             Self::TenantCreated => "tenant_created",
             Self::RoleAssigned => "role_assigned",
@@ -83,6 +85,7 @@ impl AuditKind {
             | Self::Login
             | Self::Refresh
             | Self::Logout
+            | Self::SessionRevoked
             | Self::TenantCreated
             | Self::RoleAssigned
             | Self::RoleRevoked
@@ -206,7 +209,7 @@ impl AuditEvent {
 
 impl AuditKind {
     /// Every event the engine writes: the catalogue, which docs/audit-log.md documents.
-    pub const ALL: [Self; 28] = [
+    pub const ALL: [Self; 29] = [
         Self::AppCreated,
         Self::AppSecretRotated,
         Self::AppKeyRotated,
@@ -222,6 +225,7 @@ impl AuditKind {
         Self::Refresh,
         Self::RefreshReuseDetected,
         Self::Logout,
+        Self::SessionRevoked,
         Self::RateLimited,
         Self::TenantCreated,
         Self::RoleAssigned,
@@ -262,6 +266,7 @@ mod tests {
             | AuditKind::Refresh
             | AuditKind::RefreshReuseDetected
             | AuditKind::Logout
+            | AuditKind::SessionRevoked
             | AuditKind::RateLimited
             | AuditKind::TenantCreated
             | AuditKind::RoleAssigned

@@ -236,6 +236,36 @@ pub enum LogoutOutcome {
     Invalid,
 }
 
+/// A user and how many of their sessions are live (neither revoked nor expired).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSessions {
+    pub user: User,
+    pub live_sessions: u64,
+}
+
+/// Which of an app's users to list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserQuery {
+    pub app_id: AppId,
+    /// Only the user with this phone or email.
+    pub identifier: Option<Identifier>,
+    /// Users with a greater id.
+    pub after: Option<UserId>,
+    pub limit: u32,
+    /// What "live" is measured against.
+    pub now: OffsetDateTime,
+}
+
+/// Which live sessions of one user to end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokeSessions {
+    pub app_id: AppId,
+    pub user_id: UserId,
+    /// `None`: every live session of the user in the app.
+    pub session: Option<SessionId>,
+    pub now: OffsetDateTime,
+}
+
 /// Sessions, refresh tokens and users.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
@@ -256,6 +286,23 @@ pub trait SessionStore: Send + Sync {
         audit: AuditEvent,
     ) -> Result<LogoutOutcome, StoreError>;
     async fn find_session(&self, id: &SessionId) -> Result<Option<(Session, User)>, StoreError>;
+    /// The app's users in id order, each with their live-session count.
+    async fn users(&self, query: UserQuery) -> Result<Vec<UserSessions>, StoreError>;
+    /// A user of the app and their newest `limit` sessions, newest first; `None` when the app has
+    /// no such user.
+    async fn user_sessions(
+        &self,
+        app_id: &AppId,
+        user_id: &UserId,
+        limit: u32,
+    ) -> Result<Option<(User, Vec<Session>)>, StoreError>;
+    /// Ends live sessions of one user and returns how many. `session_revoked` is written, with the
+    /// count, only when one ended: revoking an ended or unknown session changes nothing.
+    async fn revoke_sessions(
+        &self,
+        revoke: RevokeSessions,
+        audit: AuditEvent,
+    ) -> Result<u64, StoreError>;
 }
 
 /// A request that was counted against a limit.

@@ -1,13 +1,18 @@
 //! Sessions and refresh-token rotation: exactly one rotation per token, however many calls race.
 
 use async_trait::async_trait;
+use auth_domain::Identifier;
 use auth_domain::claims::TenantRoles;
-use auth_domain::ids::{AppId, SessionId};
+use auth_domain::ids::{AppId, SessionId, UserId};
 use auth_domain::session::Session;
 use auth_domain::{AuditEvent, AuditKind, User};
-use auth_ports::{Digest, LogoutOutcome, RotateOutcome, RotateRefresh, SessionStore, StoreError};
+use auth_ports::{
+    Digest, LogoutOutcome, RevokeSessions, RotateOutcome, RotateRefresh, SessionStore, StoreError,
+    UserQuery, UserSessions,
+};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use std::collections::HashMap;
 use time::OffsetDateTime;
 
 use crate::Store;
@@ -247,5 +252,131 @@ impl SessionStore for Store {
             .optional())
         .map_err(query_error)?;
         found.map(into_domain).transpose()
+    }
+
+    async fn users(&self, query: UserQuery) -> Result<Vec<UserSessions>, StoreError> {
+        let now = micros(query.now);
+        let after = query
+            .after
+            .map(|id| id.as_str().to_owned())
+            .unwrap_or_default();
+        let (users, counts) = with_conn!(self, |conn| {
+            let page = async {
+                let mut users = users::table
+                    .filter(users::app_id.eq(query.app_id.as_str()))
+                    .filter(users::id.gt(&after))
+                    .into_boxed();
+                users = match &query.identifier {
+                    Some(Identifier::Phone(phone)) => users.filter(users::phone.eq(phone.as_str())),
+                    Some(Identifier::Email(email)) => users.filter(users::email.eq(email.as_str())),
+                    None => users,
+                };
+                let users: Vec<UserRow> = users
+                    .order(users::id.asc())
+                    .limit(i64::from(query.limit.max(1)))
+                    .select(UserRow::as_select())
+                    .load(conn)
+                    .await?;
+                let ids: Vec<&str> = users.iter().map(|user| user.id.as_str()).collect();
+                let counts: Vec<(String, i64)> = sessions::table
+                    .filter(sessions::user_id.eq_any(&ids))
+                    .filter(sessions::revoked_at.is_null())
+                    .filter(sessions::expires_at.gt(now))
+                    .group_by(sessions::user_id)
+                    .select((sessions::user_id, diesel::dsl::count_star()))
+                    .load(conn)
+                    .await?;
+                Ok((users, counts))
+            };
+            page.await
+        })
+        .map_err(query_error)?;
+        let counts: HashMap<String, i64> = counts.into_iter().collect();
+        users
+            .into_iter()
+            .map(|row| {
+                let live = counts.get(&row.id).copied().unwrap_or(0);
+                Ok(UserSessions {
+                    user: row.into_domain()?,
+                    live_sessions: u64::try_from(live).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    async fn user_sessions(
+        &self,
+        app_id: &AppId,
+        user_id: &UserId,
+        limit: u32,
+    ) -> Result<Option<(User, Vec<Session>)>, StoreError> {
+        let found = with_conn!(self, |conn| {
+            let rows = async {
+                let user: Option<UserRow> = users::table
+                    .filter(users::app_id.eq(app_id.as_str()))
+                    .filter(users::id.eq(user_id.as_str()))
+                    .select(UserRow::as_select())
+                    .first(conn)
+                    .await
+                    .optional()?;
+                let Some(user) = user else {
+                    return Ok(None);
+                };
+                let sessions: Vec<SessionRow> = sessions::table
+                    .filter(sessions::app_id.eq(app_id.as_str()))
+                    .filter(sessions::user_id.eq(user_id.as_str()))
+                    .order((sessions::created_at.desc(), sessions::id.desc()))
+                    .limit(i64::from(limit.max(1)))
+                    .select(SessionRow::as_select())
+                    .load(conn)
+                    .await?;
+                Ok(Some((user, sessions)))
+            };
+            rows.await
+        })
+        .map_err(query_error)?;
+        let Some((user, sessions)) = found else {
+            return Ok(None);
+        };
+        let sessions = sessions
+            .into_iter()
+            .map(SessionRow::into_domain)
+            .collect::<Result<_, _>>()?;
+        Ok(Some((user.into_domain()?, sessions)))
+    }
+
+    async fn revoke_sessions(
+        &self,
+        revoke: RevokeSessions,
+        audit: AuditEvent,
+    ) -> Result<u64, StoreError> {
+        let now = micros(revoke.now);
+        let revoked = transaction!(self, |conn| {
+            let mut live = diesel::update(sessions::table)
+                .filter(sessions::app_id.eq(revoke.app_id.as_str()))
+                .filter(sessions::user_id.eq(revoke.user_id.as_str()))
+                .filter(sessions::revoked_at.is_null())
+                .filter(sessions::expires_at.gt(now))
+                .into_boxed();
+            if let Some(session) = &revoke.session {
+                live = live.filter(sessions::id.eq(session.as_str()));
+            }
+            let count = live.set(sessions::revoked_at.eq(now)).execute(conn).await?;
+            if count > 0 {
+                let subject = revoke
+                    .session
+                    .as_ref()
+                    .map_or(revoke.user_id.as_str(), SessionId::as_str);
+                let event = audit.subject(subject).details(serde_json::json!({
+                    "user_id": revoke.user_id.as_str(),
+                    "all_sessions": revoke.session.is_none(),
+                    "revoked_sessions": count,
+                }));
+                append!(conn, event)?;
+            }
+            Ok(u64::try_from(count).unwrap_or(0))
+        })
+        .map_err(query_error)?;
+        Ok(revoked)
     }
 }

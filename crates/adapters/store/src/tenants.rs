@@ -234,7 +234,7 @@ impl TenantStore for Store {
                 .await?;
             if inserted == 1 {
                 let event = audit
-                    .actor("app")
+                    .actor_or("app")
                     .subject(user_id.clone())
                     .details(serde_json::json!({ "tenant": change.tenant.as_str(), "role": change.role.as_str() }));
                 append!(conn, event)?;
@@ -282,7 +282,7 @@ impl TenantStore for Store {
                 }
                 let event =
                     audit
-                        .actor("app")
+                        .actor_or("app")
                         .subject(user_id.clone())
                         .details(serde_json::json!({
                             "tenant": change.tenant.as_str(),

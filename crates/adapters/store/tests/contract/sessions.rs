@@ -5,8 +5,11 @@ use std::sync::Arc;
 
 use auth_domain::AuditKind;
 use auth_domain::claims::TenantRoles;
-use auth_domain::ids::AppId;
-use auth_ports::{Digest, LogoutOutcome, RotateOutcome, RotateRefresh, SessionStore as _};
+use auth_domain::ids::{AppId, SessionId, UserId};
+use auth_ports::{
+    Digest, LogoutOutcome, RevokeSessions, RotateOutcome, RotateRefresh, SessionStore as _,
+    UserQuery,
+};
 use auth_store::Store;
 use auth_store::test_support::audit_events;
 use time::{Duration, OffsetDateTime};
@@ -297,4 +300,181 @@ async fn logout_with_an_unknown_or_another_apps_token_is_invalid(store: Store) {
     assert_eq!(found.revoked_at, None);
     assert_eq!(count_events(&store, &app.id, "logout").await, 0);
     assert_eq!(audit_events(&store, other.as_str()).await, ["app_created"]);
+}
+
+fn users_of(app_id: &AppId, now: OffsetDateTime) -> UserQuery {
+    UserQuery {
+        app_id: app_id.clone(),
+        identifier: None,
+        after: None,
+        limit: 50,
+        now,
+    }
+}
+
+async fn revoke_at(
+    store: &Store,
+    app_id: &AppId,
+    user_id: &UserId,
+    session: Option<&SessionId>,
+    now: OffsetDateTime,
+) -> u64 {
+    let revoke = RevokeSessions {
+        app_id: app_id.clone(),
+        user_id: user_id.clone(),
+        session: session.cloned(),
+        now,
+    };
+    store
+        .revoke_sessions(revoke, event(app_id, AuditKind::SessionRevoked, now))
+        .await
+        .unwrap()
+}
+
+contract!(users_list_in_id_order_with_their_live_sessions_and_only_the_apps_own);
+async fn users_list_in_id_order_with_their_live_sessions_and_only_the_apps_own(store: Store) {
+    let other = app(&store).await;
+    login(&store, &other.id, &phone(1), digest(40), t0()).await;
+    let app = app(&store).await;
+    let (_, busy) = login(&store, &app.id, &phone(1), digest(10), t0()).await;
+    login(&store, &app.id, &phone(1), digest(20), t0()).await;
+    let (_, idle) = login(&store, &app.id, &phone(2), digest(30), t0()).await;
+    let now = t0() + Duration::minutes(1);
+    logout_at(&store, &app.id, digest(30), false, now).await;
+    let mut expected = vec![(busy.id.clone(), 2), (idle.id.clone(), 0)];
+    expected.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+
+    let listed = store.users(users_of(&app.id, now)).await.unwrap();
+    let first = store
+        .users(UserQuery {
+            limit: 1,
+            ..users_of(&app.id, now)
+        })
+        .await
+        .unwrap();
+    let second = store
+        .users(UserQuery {
+            limit: 1,
+            after: Some(first[0].user.id.clone()),
+            ..users_of(&app.id, now)
+        })
+        .await
+        .unwrap();
+    let by_phone = store
+        .users(UserQuery {
+            identifier: Some(phone(2)),
+            ..users_of(&app.id, now)
+        })
+        .await
+        .unwrap();
+    let after_expiry = store
+        .users(users_of(&app.id, t0() + SESSION_TTL))
+        .await
+        .unwrap();
+
+    let counted: Vec<_> = listed
+        .iter()
+        .map(|u| (u.user.id.clone(), u.live_sessions))
+        .collect();
+    assert_eq!(counted, expected);
+    assert_eq!(
+        [first[0].user.id.clone(), second[0].user.id.clone()],
+        [expected[0].0.clone(), expected[1].0.clone()]
+    );
+    assert_eq!(by_phone.len(), 1);
+    assert_eq!(by_phone[0].user, idle);
+    assert!(after_expiry.iter().all(|u| u.live_sessions == 0));
+}
+
+contract!(a_users_sessions_list_newest_first_and_another_apps_user_is_none);
+async fn a_users_sessions_list_newest_first_and_another_apps_user_is_none(store: Store) {
+    let other = app(&store).await;
+    let (_, stranger) = login(&store, &other.id, &phone(1), digest(40), t0()).await;
+    let app = app(&store).await;
+    let (older, user) = login(&store, &app.id, &phone(1), digest(10), t0()).await;
+    let later = t0() + Duration::minutes(5);
+    let (newer, _) = login(&store, &app.id, &phone(1), digest(20), later).await;
+
+    let (found, sessions) = store
+        .user_sessions(&app.id, &user.id, 50)
+        .await
+        .unwrap()
+        .unwrap();
+    let newest = store
+        .user_sessions(&app.id, &user.id, 1)
+        .await
+        .unwrap()
+        .unwrap()
+        .1;
+    let foreign = store
+        .user_sessions(&app.id, &stranger.id, 50)
+        .await
+        .unwrap();
+
+    assert_eq!(found, user);
+    assert_eq!(sessions, [newer.clone(), older]);
+    assert_eq!(newest, [newer]);
+    assert_eq!(foreign, None);
+}
+
+contract!(revoking_ends_one_or_every_live_session_and_records_only_a_change);
+async fn revoking_ends_one_or_every_live_session_and_records_only_a_change(store: Store) {
+    let app = app(&store).await;
+    let (phone_session, user) = login(&store, &app.id, &phone(1), digest(10), t0()).await;
+    let (laptop_session, _) = login(&store, &app.id, &phone(1), digest(20), t0()).await;
+    let (tablet_session, _) = login(&store, &app.id, &phone(1), digest(30), t0()).await;
+    let (someone_else, _) = login(&store, &app.id, &phone(2), digest(50), t0()).await;
+    let now = t0() + Duration::minutes(1);
+
+    let one = revoke_at(&store, &app.id, &user.id, Some(&phone_session.id), now).await;
+    let again = revoke_at(&store, &app.id, &user.id, Some(&phone_session.id), now).await;
+    // Someone else's session named under this user's id is not this user's to end.
+    let mismatched = revoke_at(&store, &app.id, &user.id, Some(&someone_else.id), now).await;
+    let rest = revoke_at(&store, &app.id, &user.id, None, now).await;
+
+    assert_eq!([one, again, mismatched, rest], [1, 0, 0, 2]);
+    for session in [&phone_session, &laptop_session, &tablet_session] {
+        let (found, _) = store.find_session(&session.id).await.unwrap().unwrap();
+        assert_eq!(found.revoked_at, Some(now));
+    }
+    let (untouched, _) = store.find_session(&someone_else.id).await.unwrap().unwrap();
+    assert_eq!(untouched.revoked_at, None);
+    let refreshed = rotate_at(&store, &app.id, digest(20), digest(21), now).await;
+    assert_eq!(refreshed, RotateOutcome::Revoked);
+    assert_eq!(count_events(&store, &app.id, "session_revoked").await, 2);
+}
+
+contract!(racing_revocations_of_every_session_end_each_once_with_one_record);
+async fn racing_revocations_of_every_session_end_each_once_with_one_record(store: Store) {
+    const RACERS: usize = 8;
+    let app = app(&store).await;
+    let mut user = None;
+    for n in 0..3 {
+        user = Some(
+            login(&store, &app.id, &phone(1), digest(10 + n), t0())
+                .await
+                .1,
+        );
+    }
+    let user = user.unwrap();
+    let now = t0() + Duration::minutes(1);
+    let barrier = Arc::new(Barrier::new(RACERS));
+
+    let racers: Vec<_> = (0..RACERS)
+        .map(|_| {
+            let (store, barrier) = (store.clone(), Arc::clone(&barrier));
+            let (app_id, user_id) = (app.id.clone(), user.id.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                revoke_at(&store, &app_id, &user_id, None, now).await
+            })
+        })
+        .collect();
+    let mut revoked = Vec::new();
+    for racer in racers {
+        revoked.push(racer.await.unwrap());
+    }
+
+    assert_eq!(revoked.iter().sum::<u64>(), 3, "{revoked:?}");
+    assert_eq!(count_events(&store, &app.id, "session_revoked").await, 1);
 }
