@@ -19,6 +19,7 @@ mod tenants;
 #[cfg(test)]
 mod test_kit;
 mod tokens;
+mod users;
 mod verify_otp;
 
 pub use app_auth::AppCredentials;
@@ -31,9 +32,10 @@ pub use logout::LogoutRequest;
 pub use me::MeView;
 pub use portal::{RotatedSecret, SettingsRequest};
 pub use refresh::RefreshRequest;
-pub use roles::{MembershipQuery, RoleRequest};
+pub use roles::{MembershipQuery, RoleRequest, RoleTarget};
 pub use send_otp::{OtpSent, SendOtp};
 pub use service::{AuthService, Caller, Limits, Ports, RequestId, Settings};
 pub use tenants::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page};
 pub use tokens::TokenGrant;
+pub use users::SESSIONS_SHOWN;
 pub use verify_otp::VerifyOtpRequest;

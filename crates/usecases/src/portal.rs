@@ -368,7 +368,7 @@ impl AuthService {
 
     /// `developer`'s app called `slug`, or the `invalid_request` every portal action answers for an
     /// app that is not theirs.
-    async fn owned_app(&self, developer: &UserId, slug: &str) -> Result<App, AuthError> {
+    pub(crate) async fn owned_app(&self, developer: &UserId, slug: &str) -> Result<App, AuthError> {
         self.developer_app(developer, slug)
             .await?
             .ok_or_else(not_theirs)

@@ -1,7 +1,7 @@
 //! POST /roles/assign, /roles/revoke and /roles/list: who holds which role in which tenant.
 
 use auth_domain::ids::UserId;
-use auth_domain::{AuditKind, Membership, RoleName, TenantSlug};
+use auth_domain::{App, AuditKind, Membership, RoleName, TenantSlug};
 use auth_ports::{MembershipError, RoleChange, UserRef};
 
 use crate::tenants::Page;
@@ -42,6 +42,14 @@ impl From<MembershipError> for AuthError {
     }
 }
 
+/// One role of one user in one tenant of an app already known.
+#[derive(Debug, Clone)]
+pub struct RoleTarget {
+    pub tenant: TenantSlug,
+    pub role: RoleName,
+    pub user: UserRef,
+}
+
 impl AuthService {
     /// Gives a role; a phone or email that never signed in gets its user created now.
     /// Idempotent: giving a held role again changes nothing.
@@ -74,17 +82,53 @@ impl AuthService {
             caller,
         } = request;
         let app = self.authenticate(&credentials, &caller).await?;
+        let target = RoleTarget { tenant, role, user };
+        self.change_role_in(&app, target, kind, "app", &caller)
+            .await
+    }
+
+    /// Gives (`assign`) or takes a role in `developer`'s app, recorded as their act; otherwise as
+    /// [`AuthService::assign_role`] and [`AuthService::revoke_role`].
+    ///
+    /// # Errors
+    /// As those, and `invalid_request` for an app that is not theirs.
+    pub async fn developer_change_role(
+        &self,
+        developer: &UserId,
+        app_slug: &str,
+        target: RoleTarget,
+        assign: bool,
+        caller: &Caller,
+    ) -> Result<Membership, AuthError> {
+        let app = self.owned_app(developer, app_slug).await?;
+        let kind = if assign {
+            AuditKind::RoleAssigned
+        } else {
+            AuditKind::RoleRevoked
+        };
+        self.change_role_in(&app, target, kind, "developer", caller)
+            .await
+    }
+
+    async fn change_role_in(
+        &self,
+        app: &App,
+        target: RoleTarget,
+        kind: AuditKind,
+        actor: &str,
+        caller: &Caller,
+    ) -> Result<Membership, AuthError> {
         let now = self.now();
         let change = RoleChange {
             app_id: app.id.clone(),
-            tenant,
-            user,
-            role,
+            tenant: target.tenant,
+            user: target.user,
+            role: target.role,
             now,
             new_user_id: self.random_id(UserId::from_random),
             revoke_sessions: app.revoke_sessions_on_role_change,
         };
-        let event = self.event(Some(&app.id), kind, &caller, now);
+        let event = self.event(Some(&app.id), kind, caller, now).actor(actor);
         let membership = if kind == AuditKind::RoleAssigned {
             self.ports.tenants.assign_role(change, event).await?
         } else {
@@ -105,6 +149,30 @@ impl AuthService {
         caller: &Caller,
     ) -> Result<Page<Membership>, AuthError> {
         let app = self.authenticate(credentials, caller).await?;
+        self.memberships_in(&app, query, limit).await
+    }
+
+    /// [`AuthService::list_memberships`] for `developer`'s app.
+    ///
+    /// # Errors
+    /// As that, and `invalid_request` for an app that is not theirs.
+    pub async fn developer_memberships(
+        &self,
+        developer: &UserId,
+        app_slug: &str,
+        query: MembershipQuery,
+        limit: u32,
+    ) -> Result<Page<Membership>, AuthError> {
+        let app = self.owned_app(developer, app_slug).await?;
+        self.memberships_in(&app, query, limit).await
+    }
+
+    async fn memberships_in(
+        &self,
+        app: &App,
+        query: MembershipQuery,
+        limit: u32,
+    ) -> Result<Page<Membership>, AuthError> {
         let tenants = &self.ports.tenants;
         Ok(match query {
             MembershipQuery::User { user_id, after } => {
@@ -125,7 +193,7 @@ impl AuthService {
 
 #[cfg(test)]
 mod tests {
-    use super::{MembershipQuery, RoleRequest};
+    use super::{MembershipQuery, RoleRequest, RoleTarget};
     use crate::AuthError;
     use crate::test_kit::{Kit, app, caller, credentials};
     use auth_domain::ids::{RANDOM_ID_BYTES, UserId};
@@ -197,6 +265,48 @@ mod tests {
             // Assert
             assert_eq!(result.unwrap().roles, Vec::<String>::new());
         }
+    }
+
+    #[tokio::test]
+    async fn a_role_taken_in_the_portal_is_a_revocation_by_the_developer() {
+        // Arrange
+        let developer = UserId::from_random(&[1; RANDOM_ID_BYTES]);
+        let owner = developer.clone();
+        let mut kit = Kit::new();
+        kit.apps = MockAppStore::new();
+        kit.apps.expect_find_app_by_slug().returning(move |_| {
+            Ok(Some(auth_domain::App {
+                owner: Some(owner.clone()),
+                ..app()
+            }))
+        });
+        kit.tenants
+            .expect_revoke_role()
+            .withf(|change, event| {
+                change.app_id == app().id
+                    && event.kind == AuditKind::RoleRevoked
+                    && event.actor.as_deref() == Some("developer")
+            })
+            .times(1)
+            .returning(|_, _| Ok(membership(&[])));
+        let RoleRequest {
+            tenant, role, user, ..
+        } = request();
+
+        // Act
+        let result = kit
+            .service()
+            .developer_change_role(
+                &developer,
+                "demo-app",
+                RoleTarget { tenant, role, user },
+                false,
+                &caller(),
+            )
+            .await;
+
+        // Assert
+        assert_eq!(result, Ok(membership(&[])));
     }
 
     #[tokio::test]

@@ -1,6 +1,6 @@
 //! POST /tenants/create and /tenants/list: the organisations an app serves.
 
-use auth_domain::ids::TenantId;
+use auth_domain::ids::{TenantId, UserId};
 use auth_domain::{App, AuditKind, Tenant, TenantSlug};
 use auth_ports::CreateTenantError;
 
@@ -47,6 +47,34 @@ impl AuthService {
         caller: &Caller,
     ) -> Result<Tenant, AuthError> {
         let app = self.authenticate(credentials, caller).await?;
+        self.create_tenant_in(&app, slug, name, "app", caller).await
+    }
+
+    /// Creates a tenant in `developer`'s app, recorded as their act.
+    ///
+    /// # Errors
+    /// As [`AuthService::create_tenant`], and `invalid_request` for an app that is not theirs.
+    pub async fn developer_create_tenant(
+        &self,
+        developer: &UserId,
+        app_slug: &str,
+        slug: TenantSlug,
+        name: &str,
+        caller: &Caller,
+    ) -> Result<Tenant, AuthError> {
+        let app = self.owned_app(developer, app_slug).await?;
+        self.create_tenant_in(&app, slug, name, "developer", caller)
+            .await
+    }
+
+    async fn create_tenant_in(
+        &self,
+        app: &App,
+        slug: TenantSlug,
+        name: &str,
+        actor: &str,
+        caller: &Caller,
+    ) -> Result<Tenant, AuthError> {
         let name = App::parse_name(name).map_err(|e| AuthError::invalid_field("name", e.0))?;
         let now = self.now();
         let tenant = Tenant {
@@ -58,7 +86,7 @@ impl AuthService {
         };
         let event = self
             .event(Some(&app.id), AuditKind::TenantCreated, caller, now)
-            .actor("app")
+            .actor(actor)
             .subject(tenant.id.as_str())
             .details(serde_json::json!({ "slug": tenant.slug.as_str() }));
         match self
@@ -85,6 +113,30 @@ impl AuthService {
         caller: &Caller,
     ) -> Result<Page<Tenant>, AuthError> {
         let app = self.authenticate(credentials, caller).await?;
+        self.tenants_of(&app, cursor, limit).await
+    }
+
+    /// [`AuthService::list_tenants`] for `developer`'s app.
+    ///
+    /// # Errors
+    /// `invalid_request` for an app that is not theirs; store failures.
+    pub async fn developer_tenants(
+        &self,
+        developer: &UserId,
+        app_slug: &str,
+        cursor: Option<TenantSlug>,
+        limit: u32,
+    ) -> Result<Page<Tenant>, AuthError> {
+        let app = self.owned_app(developer, app_slug).await?;
+        self.tenants_of(&app, cursor, limit).await
+    }
+
+    async fn tenants_of(
+        &self,
+        app: &App,
+        cursor: Option<TenantSlug>,
+        limit: u32,
+    ) -> Result<Page<Tenant>, AuthError> {
         let tenants = self
             .ports
             .tenants
@@ -101,6 +153,7 @@ mod tests {
     use super::Page;
     use crate::AuthError;
     use crate::test_kit::{Kit, app, caller, credentials};
+    use auth_domain::ids::{RANDOM_ID_BYTES, UserId};
     use auth_domain::{AuditKind, TenantSlug};
     use auth_ports::CreateTenantError;
 
@@ -151,6 +204,42 @@ mod tests {
         // Assert
         assert!(tenant.id.as_str().starts_with("ten_"));
         assert_eq!(tenant.name, "Springfield");
+    }
+
+    #[tokio::test]
+    async fn a_tenant_made_in_the_portal_is_the_developers_act_in_their_app_only() {
+        // Arrange
+        let developer = UserId::from_random(&[1; RANDOM_ID_BYTES]);
+        let owner = developer.clone();
+        let mut kit = Kit::new();
+        kit.apps.expect_find_app_by_slug().returning(move |_| {
+            Ok(Some(auth_domain::App {
+                owner: Some(owner.clone()),
+                ..app()
+            }))
+        });
+        kit.tenants
+            .expect_create_tenant()
+            .withf(|tenant, event| {
+                tenant.app_id == app().id && event.actor.as_deref() == Some("developer")
+            })
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let service = kit.service();
+        let slug = || TenantSlug::parse("springfield").unwrap();
+
+        // Act
+        let own = service
+            .developer_create_tenant(&developer, "demo-app", slug(), "Springfield", &caller())
+            .await;
+        let stranger = UserId::from_random(&[2; RANDOM_ID_BYTES]);
+        let foreign = service
+            .developer_create_tenant(&stranger, "demo-app", slug(), "Springfield", &caller())
+            .await;
+
+        // Assert
+        assert_eq!(own.unwrap().slug, slug());
+        assert!(matches!(foreign, Err(AuthError::InvalidRequest(_))));
     }
 
     #[tokio::test]
