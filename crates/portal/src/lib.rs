@@ -8,8 +8,10 @@ mod licenses;
 mod pages;
 mod session;
 mod settings;
+mod tenants;
 #[cfg(test)]
 mod tests;
+mod users;
 
 use actix_web::middleware::DefaultHeaders;
 use actix_web::web;

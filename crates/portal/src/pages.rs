@@ -55,6 +55,38 @@ pub fn routes(config: &mut web::ServiceConfig) {
             "/apps/{slug}/settings",
             web::post().to(crate::settings::save_settings),
         )
+        .route(
+            "/apps/{slug}/tenants",
+            web::get().to(crate::tenants::tenants_page),
+        )
+        .route(
+            "/apps/{slug}/tenants",
+            web::post().to(crate::tenants::create_tenant),
+        )
+        .route(
+            "/apps/{slug}/tenants/{tenant}",
+            web::get().to(crate::tenants::tenant_page),
+        )
+        .route(
+            "/apps/{slug}/tenants/{tenant}/roles",
+            web::post().to(crate::tenants::assign_role),
+        )
+        .route(
+            "/apps/{slug}/tenants/{tenant}/roles/revoke",
+            web::post().to(crate::tenants::revoke_role),
+        )
+        .route(
+            "/apps/{slug}/users",
+            web::get().to(crate::users::users_page),
+        )
+        .route(
+            "/apps/{slug}/users/{user}",
+            web::get().to(crate::users::user_page),
+        )
+        .route(
+            "/apps/{slug}/users/{user}/revoke",
+            web::post().to(crate::users::revoke_sessions),
+        )
         .route("/static/portal.css", web::get().to(stylesheet))
         .route("/static/portal.js", web::get().to(script))
         .default_service(web::to(not_found));
@@ -85,7 +117,11 @@ pub(crate) fn status_of(error: &AuthError) -> StatusCode {
         AuthError::RateLimited { .. } | AuthError::OtpMaxAttempts => StatusCode::TOO_MANY_REQUESTS,
         AuthError::OtpInvalid { .. } => StatusCode::UNAUTHORIZED,
         AuthError::OtpExpired => StatusCode::GONE,
-        AuthError::OtpNotFound => StatusCode::NOT_FOUND,
+        AuthError::OtpNotFound
+        | AuthError::TenantNotFound
+        | AuthError::UserNotFound
+        | AuthError::LicenseNotFound => StatusCode::NOT_FOUND,
+        AuthError::TenantExists => StatusCode::CONFLICT,
         AuthError::DeliveryFailed => StatusCode::BAD_GATEWAY,
         AuthError::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         AuthError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -189,6 +225,46 @@ pub(crate) async fn own_app(
     }
 }
 
+/// A page of one of the signed-in developer's apps, as its handlers build it.
+pub(crate) struct AppPage<'a> {
+    pub state: &'a PortalState,
+    pub developer: &'a Developer,
+    pub app: &'a App,
+    /// The anti-forgery token of the page's forms.
+    pub token: &'a str,
+    /// The cookies the response sets.
+    pub set: &'a [String],
+}
+
+impl AppPage<'_> {
+    /// The whole page, titled `title · app name`, around `content` (already HTML).
+    pub(crate) fn respond(&self, status: StatusCode, title: &str, content: &str) -> HttpResponse {
+        let who = SignedIn {
+            label: self.developer.label(),
+            csrf: self.token,
+        };
+        let title = format!("{title} · {}", self.app.name);
+        respond(status, page(&title, Some(&who), content), self.set)
+    }
+}
+
+/// The page answering a posted form: its token stays the form's, and the cookies are the
+/// session's renewals.
+pub(crate) fn posted<'a>(
+    state: &'a PortalState,
+    developer: &'a Developer,
+    app: &'a App,
+    token: &'a str,
+) -> AppPage<'a> {
+    AppPage {
+        state,
+        developer,
+        app,
+        token,
+        set: &developer.set_cookies,
+    }
+}
+
 /// The anti-forgery token for a page's forms, and every cookie the page must set.
 pub(crate) fn page_token(
     request: &HttpRequest,
@@ -268,7 +344,7 @@ struct IdentifierForm {
 }
 
 /// An email address if it has an `@`, else a phone number.
-fn parse_identifier(raw: &str) -> Result<Identifier, AuthError> {
+pub(crate) fn parse_identifier(raw: &str) -> Result<Identifier, AuthError> {
     let raw = raw.trim();
     if raw.contains('@') {
         Email::parse(raw)
@@ -652,7 +728,7 @@ fn app_details(app: &App) -> String {
 <dt>Public keys (JWKS)</dt><dd><a href="/apps/{slug}/jwks.json"><code>/apps/{slug}/jwks.json</code></a></dd>
 <dt>Created</dt><dd>{created}</dd>
 </dl>
-<p><a class="button" href="/portal/apps/{slug}/settings">Settings</a> <a class="button" href="/portal/apps/{slug}/licenses">Licenses</a> <a class="button" href="/portal/apps/{slug}/audit">Audit log</a></p>"#,
+<p><a class="button" href="/portal/apps/{slug}/settings">Settings</a> <a class="button" href="/portal/apps/{slug}/tenants">Tenants and roles</a> <a class="button" href="/portal/apps/{slug}/users">Users and sessions</a> <a class="button" href="/portal/apps/{slug}/licenses">Licenses</a> <a class="button" href="/portal/apps/{slug}/audit">Audit log</a></p>"#,
         name = esc(&app.name),
         slug = esc(app.slug.as_str()),
         id = esc(app.id.as_str()),

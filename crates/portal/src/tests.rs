@@ -211,3 +211,79 @@ async fn an_unknown_portal_page_is_a_not_found_page_and_assets_are_ours() {
             .starts_with("text/javascript")
     );
 }
+
+/// Every form that changes something, with a field it would act on.
+const FORMS: [&str; 12] = [
+    "/portal/sign-in/code",
+    "/portal/sign-out",
+    "/portal/apps",
+    "/portal/apps/demo/secret",
+    "/portal/apps/demo/key",
+    "/portal/apps/demo/settings",
+    "/portal/apps/demo/licenses",
+    "/portal/apps/demo/licenses/lic_aaaa/revoke",
+    "/portal/apps/demo/tenants",
+    "/portal/apps/demo/tenants/springfield/roles",
+    "/portal/apps/demo/tenants/springfield/roles/revoke",
+    "/portal/apps/demo/users/usr_aaaa/revoke",
+];
+
+#[actix_web::test]
+async fn every_form_refuses_a_forged_token_before_the_engine_is_asked() {
+    let portal = portal!();
+
+    for uri in FORMS {
+        let response = call_service(
+            &portal,
+            TestRequest::post()
+                .uri(uri)
+                .insert_header((header::COOKIE, "portal_csrf=secret"))
+                .set_form([
+                    ("csrf", "forged"),
+                    ("slug", "x"),
+                    ("name", "x"),
+                    ("user", "x"),
+                    ("user_id", "usr_aaaa"),
+                    ("role", "x"),
+                    ("session", ""),
+                    ("overlap_hours", "0"),
+                    ("otp_request_id", "otp_aaaa"),
+                    ("hint", "x"),
+                    ("code", "123456"),
+                    ("access_ttl_secs", ""),
+                    ("reuse_grace_secs", ""),
+                    ("sms_countries", "any"),
+                    ("sms_per_day", "1"),
+                    ("emails_per_day", "1"),
+                    ("product", ""),
+                    ("max_activations", "1"),
+                ])
+                .to_request(),
+        )
+        .await;
+
+        // The engine's mocks expect no call: reaching any use case would have panicked.
+        assert_eq!(response.status(), 403, "{uri}");
+    }
+}
+
+#[actix_web::test]
+async fn the_tenant_and_user_pages_send_a_browser_without_a_session_to_sign_in() {
+    let portal = portal!();
+
+    for uri in [
+        "/portal/apps/demo/tenants",
+        "/portal/apps/demo/tenants/springfield",
+        "/portal/apps/demo/users?q=ada%40example.com",
+        "/portal/apps/demo/users/usr_aaaa",
+    ] {
+        let response = call_service(&portal, TestRequest::get().uri(uri).to_request()).await;
+
+        assert_eq!(response.status(), 303, "{uri}");
+        assert_eq!(
+            response.headers().get(header::LOCATION).unwrap(),
+            "/portal/sign-in",
+            "{uri}"
+        );
+    }
+}

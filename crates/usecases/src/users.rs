@@ -40,7 +40,8 @@ impl AuthService {
         }))
     }
 
-    /// A user of `developer`'s app and their newest [`SESSIONS_SHOWN`] sessions, newest first.
+    /// A user of `developer`'s app and their newest [`SESSIONS_SHOWN`] sessions, newest first, each
+    /// with whether it is live now.
     ///
     /// # Errors
     /// `user_not_found` for a user of another app, as for one that does not exist;
@@ -50,13 +51,23 @@ impl AuthService {
         developer: &UserId,
         slug: &str,
         user_id: &UserId,
-    ) -> Result<(User, Vec<Session>), AuthError> {
+    ) -> Result<(User, Vec<(Session, bool)>), AuthError> {
         let app = self.owned_app(developer, slug).await?;
-        self.ports
+        let (user, sessions) = self
+            .ports
             .sessions
             .user_sessions(&app.id, user_id, SESSIONS_SHOWN)
             .await?
-            .ok_or(AuthError::UserNotFound)
+            .ok_or(AuthError::UserNotFound)?;
+        let now = self.now();
+        let sessions = sessions
+            .into_iter()
+            .map(|session| {
+                let live = session.is_active(now);
+                (session, live)
+            })
+            .collect();
+        Ok((user, sessions))
     }
 
     /// Ends one live session of a user of `developer`'s app, or every one (`session` `None`), and

@@ -3,6 +3,8 @@
 //! shown again, and another developer cannot open the app. Screenshots of the main pages are saved in
 //! `target/portal-screenshots/`.
 
+mod people;
+
 use serde_json::json;
 
 use crate::support::browser::{self, Browser};
@@ -154,6 +156,37 @@ async fn a_developer_creates_an_app_in_the_browser_and_its_credentials_work_once
     browser.submit("main form.stack button[type=submit]").await;
     assert!(browser.value("#license-key").await.len() > 20);
     browser.screenshot("11-licenses").await;
+
+    // A tenant, a role for the person who signed in above, and their sessions, ended from the page.
+    browser
+        .goto(&h.server.url("/portal/apps/browser-app/tenants"))
+        .await;
+    browser.fill("#tenant-slug", "springfield").await;
+    browser.fill("#tenant-name", "Springfield").await;
+    browser.submit("main form.stack button[type=submit]").await;
+    browser.fill("#role-user", &phone).await;
+    browser.fill("#role-name", "teacher").await;
+    browser.submit("main form.stack button[type=submit]").await;
+    browser.screenshot("12-tenant-roles").await;
+    let members = browser.text("#members").await;
+    assert!(
+        members.contains(claims.claims["sub"].as_str().unwrap_or("?")),
+        "{members}"
+    );
+    browser
+        .goto(&h.server.url("/portal/apps/browser-app/users"))
+        .await;
+    browser.screenshot("13-users").await;
+    browser.submit("#users a").await;
+    assert!(browser.text("#sessions").await.contains("live"));
+    browser
+        .submit("button[aria-label='End every session']")
+        .await;
+    browser.screenshot("14-user-sessions").await;
+    assert!(!browser.text("#sessions").await.contains("live"));
+    crate::support::refresh(&h.server, &rotated, &verified.str("refresh_token"))
+        .await
+        .assert_error(401, "session_revoked");
 
     browser.goto(&h.server.url("/portal/apps")).await;
     assert!(browser.text("main").await.contains("Browser <App>"));
