@@ -9,10 +9,8 @@ use auth_usecases::{AuthError, LicenseTerms};
 use serde::Deserialize;
 
 use crate::PortalState;
-use crate::html::{SignedIn, csrf_field, error, esc, page};
-use crate::pages::{
-    failure, forged, genuine, own_app, page_token, redirect, respond, status_of, when,
-};
+use crate::html::{csrf_field, error, esc};
+use crate::pages::{AppPage, failure, forged, genuine, own_app, redirect, status_of, when};
 use crate::session::caller;
 
 /// Licenses a page lists.
@@ -80,26 +78,16 @@ fn generate_form(app: &App, token: &str) -> String {
 }
 
 /// The licenses page, with `notice` (already HTML) above the list.
-async fn render(
-    state: &PortalState,
-    developer: &crate::session::Developer,
-    app: &App,
-    token: &str,
-    notice: &str,
-    status: StatusCode,
-    set: &[String],
-) -> HttpResponse {
-    let licenses = match state
+async fn render(view: &AppPage<'_>, notice: &str, status: StatusCode) -> HttpResponse {
+    let (app, token) = (&view.app, view.token.as_str());
+    let licenses = match view
+        .state
         .service
-        .developer_licenses(&developer.user.id, app.slug.as_str(), None, PAGE_SIZE)
+        .developer_licenses(&view.developer.user.id, app.slug.as_str(), None, PAGE_SIZE)
         .await
     {
         Ok(page) => page.items,
         Err(error) => return failure(&error),
-    };
-    let who = SignedIn {
-        label: developer.label(),
-        csrf: token,
     };
     let content = format!(
         r#"{notice}<p><a href="/portal/apps/{slug}">Back to the app</a></p>{list}{form}"#,
@@ -107,8 +95,7 @@ async fn render(
         list = listing(app, &licenses, token),
         form = generate_form(app, token),
     );
-    let title = format!("Licenses · {}", app.name);
-    respond(status, page(&title, Some(&who), &content), set)
+    view.respond(status, "Licenses", &content)
 }
 
 pub async fn licenses_page(
@@ -116,12 +103,10 @@ pub async fn licenses_page(
     state: web::Data<PortalState>,
     slug: web::Path<String>,
 ) -> HttpResponse {
-    let (developer, app) = match own_app(&request, &state, &slug).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let (token, set) = page_token(&request, &state, &developer);
-    render(&state, &developer, &app, &token, "", StatusCode::OK, &set).await
+    match AppPage::open(&request, &state, &slug).await {
+        Ok(view) => render(&view, "", StatusCode::OK).await,
+        Err(response) => response,
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -193,16 +178,8 @@ pub async fn generate(
         ),
         Err(problem) => (error(&problem), status_of(&problem)),
     };
-    render(
-        &state,
-        &developer,
-        &app,
-        &form.csrf,
-        &notice,
-        status,
-        &developer.set_cookies,
-    )
-    .await
+    let view = AppPage::posted(&state, developer, app, &form.csrf);
+    render(&view, &notice, status).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -251,16 +228,8 @@ pub async fn change_status(
             &developer.set_cookies,
         ),
         Err(problem) => {
-            render(
-                &state,
-                &developer,
-                &app,
-                &form.csrf,
-                &error(&problem),
-                status_of(&problem),
-                &developer.set_cookies,
-            )
-            .await
+            let view = AppPage::posted(&state, developer, app, &form.csrf);
+            render(&view, &error(&problem), status_of(&problem)).await
         }
     }
 }

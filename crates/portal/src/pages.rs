@@ -228,40 +228,59 @@ pub(crate) async fn own_app(
 /// A page of one of the signed-in developer's apps, as its handlers build it.
 pub(crate) struct AppPage<'a> {
     pub state: &'a PortalState,
-    pub developer: &'a Developer,
-    pub app: &'a App,
+    pub developer: Developer,
+    pub app: App,
     /// The anti-forgery token of the page's forms.
-    pub token: &'a str,
+    pub token: String,
     /// The cookies the response sets.
-    pub set: &'a [String],
+    pub set: Vec<String>,
 }
 
-impl AppPage<'_> {
+impl<'a> AppPage<'a> {
+    /// The page of the signed-in developer's app `slug`, or the response that ends the request
+    /// (sign in, or the not-found page for an app that is not theirs).
+    pub(crate) async fn open(
+        request: &HttpRequest,
+        state: &'a PortalState,
+        slug: &str,
+    ) -> Result<Self, HttpResponse> {
+        let (developer, app) = own_app(request, state, slug).await?;
+        let (token, set) = page_token(request, state, &developer);
+        Ok(Self {
+            state,
+            developer,
+            app,
+            token,
+            set,
+        })
+    }
+
+    /// The page answering a posted form: its token stays the form's, and the cookies are the
+    /// session's renewals.
+    pub(crate) fn posted(
+        state: &'a PortalState,
+        developer: Developer,
+        app: App,
+        token: &str,
+    ) -> Self {
+        let set = developer.set_cookies.clone();
+        Self {
+            state,
+            developer,
+            app,
+            token: token.to_owned(),
+            set,
+        }
+    }
+
     /// The whole page, titled `title · app name`, around `content` (already HTML).
     pub(crate) fn respond(&self, status: StatusCode, title: &str, content: &str) -> HttpResponse {
         let who = SignedIn {
             label: self.developer.label(),
-            csrf: self.token,
+            csrf: &self.token,
         };
         let title = format!("{title} · {}", self.app.name);
-        respond(status, page(&title, Some(&who), content), self.set)
-    }
-}
-
-/// The page answering a posted form: its token stays the form's, and the cookies are the
-/// session's renewals.
-pub(crate) fn posted<'a>(
-    state: &'a PortalState,
-    developer: &'a Developer,
-    app: &'a App,
-    token: &'a str,
-) -> AppPage<'a> {
-    AppPage {
-        state,
-        developer,
-        app,
-        token,
-        set: &developer.set_cookies,
+        respond(status, page(&title, Some(&who), content), &self.set)
     }
 }
 

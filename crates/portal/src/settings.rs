@@ -7,8 +7,8 @@ use auth_usecases::{AuthError, SettingsRequest};
 use serde::Deserialize;
 
 use crate::PortalState;
-use crate::html::{SignedIn, csrf_field, error, esc, page};
-use crate::pages::{forged, genuine, own_app, page_token, redirect, respond, status_of};
+use crate::html::{csrf_field, error, esc};
+use crate::pages::{AppPage, forged, genuine, own_app, redirect, status_of};
 use crate::session::caller;
 
 fn form(app: &App, token: &str, problem: Option<&AuthError>, saved: bool) -> String {
@@ -71,22 +71,12 @@ pub async fn settings_page(
     slug: web::Path<String>,
     query: web::Query<SavedQuery>,
 ) -> HttpResponse {
-    let (developer, app) = match own_app(&request, &state, &slug).await {
-        Ok(found) => found,
+    let view = match AppPage::open(&request, &state, &slug).await {
+        Ok(view) => view,
         Err(response) => return response,
     };
-    let (token, set) = page_token(&request, &state, &developer);
-    let who = SignedIn {
-        label: developer.label(),
-        csrf: &token,
-    };
-    let title = format!("Settings · {}", app.name);
-    let body = page(
-        &title,
-        Some(&who),
-        &form(&app, &token, None, query.saved.is_some()),
-    );
-    respond(StatusCode::OK, body, &set)
+    let content = form(&view.app, &view.token, None, query.saved.is_some());
+    view.respond(StatusCode::OK, "Settings", &content)
 }
 
 #[derive(Debug, Deserialize)]
@@ -165,17 +155,12 @@ pub async fn save_settings(
             &developer.set_cookies,
         ),
         Err(problem) => {
-            let who = SignedIn {
-                label: developer.label(),
-                csrf: &posted.csrf,
-            };
-            let title = format!("Settings · {}", app.name);
-            let body = page(
-                &title,
-                Some(&who),
-                &form(&app, &posted.csrf, Some(&problem), false),
-            );
-            respond(status_of(&problem), body, &developer.set_cookies)
+            let content = form(&app, &posted.csrf, Some(&problem), false);
+            AppPage::posted(&state, developer, app, &posted.csrf).respond(
+                status_of(&problem),
+                "Settings",
+                &content,
+            )
         }
     }
 }

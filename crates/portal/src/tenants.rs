@@ -11,8 +11,8 @@ use serde::Deserialize;
 use crate::PortalState;
 use crate::html::{csrf_field, error, esc};
 use crate::pages::{
-    AppPage, failure, forged, genuine, not_found_page, own_app, page_token, parse_identifier,
-    posted, redirect, status_of, when,
+    AppPage, failure, forged, genuine, not_found_page, own_app, parse_identifier, redirect,
+    status_of, when,
 };
 use crate::session::caller;
 
@@ -102,7 +102,7 @@ async fn render_tenants(
     after: Option<&str>,
     refused: Option<Refused<'_, TenantForm>>,
 ) -> HttpResponse {
-    let (app, token) = (view.app, view.token);
+    let (app, token) = (&view.app, view.token.as_str());
     let cursor = match after.map(TenantSlug::parse).transpose() {
         Ok(cursor) => cursor,
         Err(_) => return not_found_page(),
@@ -142,19 +142,10 @@ pub async fn tenants_page(
     slug: web::Path<String>,
     query: web::Query<After>,
 ) -> HttpResponse {
-    let (developer, app) = match own_app(&request, &state, &slug).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let (token, set) = page_token(&request, &state, &developer);
-    let view = AppPage {
-        state: &state,
-        developer: &developer,
-        app: &app,
-        token: &token,
-        set: &set,
-    };
-    render_tenants(&view, query.given(), None).await
+    match AppPage::open(&request, &state, &slug).await {
+        Ok(view) => render_tenants(&view, query.given(), None).await,
+        Err(response) => response,
+    }
 }
 
 pub async fn create_tenant(
@@ -192,12 +183,8 @@ pub async fn create_tenant(
                 problem: &problem,
                 form: &*form,
             };
-            render_tenants(
-                &posted(&state, &developer, &app, &form.csrf),
-                None,
-                Some(refused),
-            )
-            .await
+            let view = AppPage::posted(&state, developer, app, &form.csrf);
+            render_tenants(&view, None, Some(refused)).await
         }
     }
 }
@@ -222,7 +209,7 @@ fn member_rows(app: &App, tenant: &TenantSlug, members: &[Membership], token: &s
                 .iter()
                 .map(|role| {
                     format!(
-                        r#"<li><code>{role}</code> <form method="post" action="{path}/roles/revoke" class="inline">{csrf}<input type="hidden" name="user_id" value="{user}"><input type="hidden" name="role" value="{role}"><button type="submit" aria-label="Take {role} from {user}">Take away</button></form></li>"#,
+                        r#"<li><code>{role}</code> <form method="post" action="{path}/roles/revoke" class="inline">{csrf}<input type="hidden" name="user" value="{user}"><input type="hidden" name="role" value="{role}"><button type="submit" aria-label="Take {role} from {user}">Take away</button></form></li>"#,
                         role = esc(role),
                         path = esc(&tenant_path(app, tenant)),
                         csrf = csrf_field(token),
@@ -243,13 +230,13 @@ fn member_rows(app: &App, tenant: &TenantSlug, members: &[Membership], token: &s
 }
 
 #[derive(Debug, Default, Deserialize)]
-pub struct AssignForm {
+pub struct RoleForm {
     csrf: String,
     user: String,
     role: String,
 }
 
-fn assign_form(app: &App, tenant: &TenantSlug, token: &str, typed: Option<&AssignForm>) -> String {
+fn assign_form(app: &App, tenant: &TenantSlug, token: &str, typed: Option<&RoleForm>) -> String {
     let (user, role) = typed.map_or(("", ""), |form| (form.user.as_str(), form.role.as_str()));
     format!(
         r#"<h2>Give a role</h2>
@@ -273,9 +260,9 @@ async fn render_tenant(
     view: &AppPage<'_>,
     tenant: &TenantSlug,
     after: Option<&str>,
-    refused: Option<Refused<'_, AssignForm>>,
+    refused: Option<Refused<'_, RoleForm>>,
 ) -> HttpResponse {
-    let (app, token) = (view.app, view.token);
+    let (app, token) = (&view.app, view.token.as_str());
     let Ok(after) = after.map(UserId::parse).transpose() else {
         return not_found_page();
     };
@@ -318,19 +305,10 @@ pub async fn tenant_page(
     let Ok(tenant) = TenantSlug::parse(&tenant) else {
         return not_found_page();
     };
-    let (developer, app) = match own_app(&request, &state, &slug).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let (token, set) = page_token(&request, &state, &developer);
-    let view = AppPage {
-        state: &state,
-        developer: &developer,
-        app: &app,
-        token: &token,
-        set: &set,
-    };
-    render_tenant(&view, &tenant, query.given(), None).await
+    match AppPage::open(&request, &state, &slug).await {
+        Ok(view) => render_tenant(&view, &tenant, query.given(), None).await,
+        Err(response) => response,
+    }
 }
 
 /// A user as the assign form names them: a user id, an email address or a phone number.
@@ -359,16 +337,42 @@ pub async fn assign_role(
     request: HttpRequest,
     state: web::Data<PortalState>,
     path: web::Path<(String, String)>,
-    form: web::Form<AssignForm>,
+    form: web::Form<RoleForm>,
 ) -> HttpResponse {
-    if !genuine(&request, &state, &form.csrf) {
+    change_role(&request, &state, path.into_inner(), form.into_inner(), true).await
+}
+
+pub async fn revoke_role(
+    request: HttpRequest,
+    state: web::Data<PortalState>,
+    path: web::Path<(String, String)>,
+    form: web::Form<RoleForm>,
+) -> HttpResponse {
+    change_role(
+        &request,
+        &state,
+        path.into_inner(),
+        form.into_inner(),
+        false,
+    )
+    .await
+}
+
+/// Gives (`assign`) or takes the form's role, then shows the tenant again.
+async fn change_role(
+    request: &HttpRequest,
+    state: &PortalState,
+    (slug, tenant): (String, String),
+    form: RoleForm,
+    assign: bool,
+) -> HttpResponse {
+    if !genuine(request, state, &form.csrf) {
         return forged();
     }
-    let (slug, tenant) = path.into_inner();
     let Ok(tenant) = TenantSlug::parse(&tenant) else {
         return not_found_page();
     };
-    let (developer, app) = match own_app(&request, &state, &slug).await {
+    let (developer, app) = match own_app(request, state, &slug).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -377,7 +381,7 @@ pub async fn assign_role(
             let developer_id = &developer.user.id;
             state
                 .service
-                .developer_change_role(developer_id, &slug, target, true, &caller(&request))
+                .developer_change_role(developer_id, &slug, target, assign, &caller(request))
                 .await
         }
         Err(problem) => Err(problem),
@@ -386,64 +390,20 @@ pub async fn assign_role(
         Ok(_) => redirect(&tenant_path(&app, &tenant), &developer.set_cookies),
         Err(AuthError::TenantNotFound) => not_found_page(),
         Err(problem) => {
-            let refused = Refused {
-                problem: &problem,
-                form: &*form,
+            let view = AppPage::posted(state, developer, app, &form.csrf);
+            // A refused assignment is shown as typed; a refused button leaves the form empty.
+            let typed = if assign {
+                form
+            } else {
+                RoleForm {
+                    csrf: form.csrf,
+                    ..RoleForm::default()
+                }
             };
-            let view = posted(&state, &developer, &app, &form.csrf);
-            render_tenant(&view, &tenant, None, Some(refused)).await
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-pub struct RevokeForm {
-    csrf: String,
-    user_id: String,
-    role: String,
-}
-
-pub async fn revoke_role(
-    request: HttpRequest,
-    state: web::Data<PortalState>,
-    path: web::Path<(String, String)>,
-    form: web::Form<RevokeForm>,
-) -> HttpResponse {
-    if !genuine(&request, &state, &form.csrf) {
-        return forged();
-    }
-    let (slug, tenant) = path.into_inner();
-    let Ok(tenant) = TenantSlug::parse(&tenant) else {
-        return not_found_page();
-    };
-    let (developer, app) = match own_app(&request, &state, &slug).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let target = match UserId::parse(form.user_id.trim()) {
-        Ok(id) => role_target(&tenant, id.as_str(), &form.role),
-        Err(e) => Err(AuthError::invalid_field("user_id", e.0)),
-    };
-    let changed = match target {
-        Ok(target) => {
-            let developer_id = &developer.user.id;
-            state
-                .service
-                .developer_change_role(developer_id, &slug, target, false, &caller(&request))
-                .await
-        }
-        Err(problem) => Err(problem),
-    };
-    match changed {
-        Ok(_) => redirect(&tenant_path(&app, &tenant), &developer.set_cookies),
-        Err(AuthError::TenantNotFound) => not_found_page(),
-        Err(problem) => {
-            let typed = AssignForm::default();
             let refused = Refused {
                 problem: &problem,
                 form: &typed,
             };
-            let view = posted(&state, &developer, &app, &form.csrf);
             render_tenant(&view, &tenant, None, Some(refused)).await
         }
     }

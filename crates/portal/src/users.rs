@@ -12,8 +12,8 @@ use serde::Deserialize;
 use crate::PortalState;
 use crate::html::{csrf_field, error, esc};
 use crate::pages::{
-    AppPage, failure, forged, genuine, not_found_page, own_app, page_token, parse_identifier,
-    posted, redirect, status_of, when,
+    AppPage, failure, forged, genuine, not_found_page, own_app, parse_identifier, redirect,
+    status_of, when,
 };
 use crate::session::caller;
 
@@ -77,21 +77,14 @@ pub async fn users_page(
     slug: web::Path<String>,
     query: web::Query<UsersQuery>,
 ) -> HttpResponse {
-    let (developer, app) = match own_app(&request, &state, &slug).await {
-        Ok(found) => found,
+    let view = match AppPage::open(&request, &state, &slug).await {
+        Ok(view) => view,
         Err(response) => return response,
     };
-    let (token, set) = page_token(&request, &state, &developer);
-    let view = AppPage {
-        state: &state,
-        developer: &developer,
-        app: &app,
-        token: &token,
-        set: &set,
-    };
+    let (app, developer) = (&view.app, &view.developer);
     let q = given(query.q.as_ref());
     let search = |problem: &AuthError| {
-        let content = format!("{}{}", error(problem), search_form(&app, q.unwrap_or("")));
+        let content = format!("{}{}", error(problem), search_form(app, q.unwrap_or("")));
         view.respond(status_of(problem), "Users", &content)
     };
     let identifier = match q.map(parse_identifier).transpose() {
@@ -128,8 +121,8 @@ pub async fn users_page(
     let content = format!(
         r#"<p>Everyone who has signed in to this app, or been given a role, in id order. <a href="/portal/apps/{app}">Back to the app</a></p>{form}{list}{more}"#,
         app = esc(app.slug.as_str()),
-        form = search_form(&app, q.unwrap_or("")),
-        list = user_rows(&app, &users.items),
+        form = search_form(app, q.unwrap_or("")),
+        list = user_rows(app, &users.items),
     );
     view.respond(StatusCode::OK, "Users", &content)
 }
@@ -208,7 +201,7 @@ fn role_list(app: &App, memberships: &[Membership]) -> String {
 }
 
 async fn render_user(view: &AppPage<'_>, user_id: &UserId, notice: &str) -> HttpResponse {
-    let (service, developer, app) = (&view.state.service, &view.developer.user.id, view.app);
+    let (service, developer, app) = (&view.state.service, &view.developer.user.id, &view.app);
     let slug = app.slug.as_str();
     let (user, sessions) = match service.developer_user(developer, slug, user_id).await {
         Ok(found) => found,
@@ -243,7 +236,7 @@ async fn render_user(view: &AppPage<'_>, user_id: &UserId, notice: &str) -> Http
         id = esc(user.id.as_str()),
         since = esc(&when(user.created_at)),
         roles = role_list(app, &memberships),
-        sessions = session_rows(app, &user, &sessions, view.token),
+        sessions = session_rows(app, &user, &sessions, &view.token),
     );
     view.respond(StatusCode::OK, "User", &content)
 }
@@ -257,19 +250,10 @@ pub async fn user_page(
     let Ok(user_id) = UserId::parse(&user_id) else {
         return not_found_page();
     };
-    let (developer, app) = match own_app(&request, &state, &slug).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let (token, set) = page_token(&request, &state, &developer);
-    let view = AppPage {
-        state: &state,
-        developer: &developer,
-        app: &app,
-        token: &token,
-        set: &set,
-    };
-    render_user(&view, &user_id, "").await
+    match AppPage::open(&request, &state, &slug).await {
+        Ok(view) => render_user(&view, &user_id, "").await,
+        Err(response) => response,
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -326,7 +310,7 @@ pub async fn revoke_sessions(
     match revoked {
         Ok(_) => redirect(&path, &developer.set_cookies),
         Err(problem) => {
-            let view = posted(&state, &developer, &app, &form.csrf);
+            let view = AppPage::posted(&state, developer, app, &form.csrf);
             render_user(&view, &user_id, &error(&problem)).await
         }
     }

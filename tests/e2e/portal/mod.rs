@@ -473,6 +473,19 @@ async fn signed_in_visitor(h: &Harness) -> Visitor {
     visitor
 }
 
+/// Creates the app `slug` through the portal's form; its credentials, and the page's form token.
+async fn create_app(visitor: &mut Visitor, slug: &str) -> (AppCreds, String) {
+    let token = visitor.get("/portal/apps/new").await.field("csrf");
+    let fields = [
+        ("csrf", token.as_str()),
+        ("name", "Made here"),
+        ("slug", slug),
+    ];
+    let created = visitor.post("/portal/apps", &fields).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    (created.credentials(), token)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_developer_rotates_the_secret_and_the_signing_key_without_breaking_live_clients() {
     let h = Harness::start().await;
@@ -601,14 +614,7 @@ async fn an_apps_settings_shape_its_tokens_and_channels_from_the_next_request() 
     // Arrange: an app made in the portal.
     let h = Harness::start().await;
     let mut visitor = signed_in_visitor(&h).await;
-    let token = visitor.get("/portal/apps/new").await.field("csrf");
-    let created = visitor
-        .post(
-            "/portal/apps",
-            &[("csrf", &token), ("name", "Tuned"), ("slug", "tuned-app")],
-        )
-        .await;
-    let app = created.credentials();
+    let (app, token) = create_app(&mut visitor, "tuned-app").await;
     let settings = |ttl: &'static str, sms: bool| {
         let mut fields = vec![
             ("csrf", token.clone()),
@@ -696,18 +702,7 @@ async fn a_developer_issues_a_license_key_once_and_suspends_and_revokes_it() {
     // Arrange
     let h = Harness::start().await;
     let mut visitor = signed_in_visitor(&h).await;
-    let token = visitor.get("/portal/apps/new").await.field("csrf");
-    let app = visitor
-        .post(
-            "/portal/apps",
-            &[
-                ("csrf", &token),
-                ("name", "Licensed"),
-                ("slug", "licensed-app"),
-            ],
-        )
-        .await
-        .credentials();
+    let (app, token) = create_app(&mut visitor, "licensed-app").await;
     let activate = |key: &str| json!({ "key": key, "device_fingerprint": "device-1" });
 
     // Act

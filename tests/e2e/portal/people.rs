@@ -4,16 +4,8 @@
 
 use serde_json::json;
 
-use super::{Visitor, signed_in_visitor};
+use super::{create_app, signed_in_visitor};
 use crate::support::{AppCreds, Harness, TestServer, login, me, post, refresh, unique_phone};
-
-/// Creates the app `slug` through the portal's form; its credentials, and the page's form token.
-async fn create_app(visitor: &mut Visitor, slug: &str) -> (AppCreds, String) {
-    let token = visitor.get("/portal/apps/new").await.field("csrf");
-    let fields = [("csrf", token.as_str()), ("name", "People"), ("slug", slug)];
-    let created = visitor.post("/portal/apps", &fields).await;
-    (created.credentials(), token)
-}
 
 /// The records named `event` in the app's audit log, newest last.
 async fn recorded(h: &Harness, app: &AppCreds, event: &str) -> Vec<serde_json::Value> {
@@ -77,7 +69,7 @@ async fn tenants_and_roles_made_in_the_portal_reach_the_next_token() {
     let taken = visitor
         .post(
             &format!("{springfield}/roles/revoke"),
-            &[("csrf", &token), ("user_id", &user_id), ("role", "teacher")],
+            &[("csrf", &token), ("user", &user_id), ("role", "teacher")],
         )
         .await;
     let after_taking = post(
