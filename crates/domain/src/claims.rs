@@ -61,3 +61,77 @@ pub struct LicenseClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entitlements: Option<serde_json::Value>,
 }
+
+impl AccessClaims {
+    /// Whether the token grants `role` in the tenant `tenant` (a slug). A token scoped to a tenant
+    /// answers from its `roles`; any token answers from `tenants`. When `tenants_truncated` is
+    /// set, `tenants` holds only the scoped tenant, so a `false` about another tenant means "ask
+    /// `/roles/list`", not "no".
+    #[must_use]
+    pub fn has_role(&self, tenant: &str, role: &str) -> bool {
+        let scoped = self.tenant.as_deref() == Some(tenant)
+            && self
+                .roles
+                .as_ref()
+                .is_some_and(|roles| roles.iter().any(|held| held == role));
+        scoped
+            || self
+                .tenants
+                .get(tenant)
+                .is_some_and(|roles| roles.iter().any(|held| held == role))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(tenants: &[(&str, &[&str])]) -> AccessClaims {
+        AccessClaims {
+            iss: "https://auth.example".into(),
+            aud: "school-app".into(),
+            sub: "usr_1".into(),
+            exp: 2,
+            iat: 1,
+            nbf: 1,
+            jti: "jti".into(),
+            sid: "ses_1".into(),
+            app_id: "app_1".into(),
+            phone: None,
+            email: None,
+            tenants: tenants
+                .iter()
+                .map(|(slug, roles)| {
+                    let roles = roles.iter().map(ToString::to_string).collect();
+                    ((*slug).to_owned(), roles)
+                })
+                .collect(),
+            tenant: None,
+            roles: None,
+            tenants_truncated: None,
+        }
+    }
+
+    #[test]
+    fn a_role_counts_only_in_the_tenant_that_gave_it() {
+        let token = claims(&[("springfield", &["teacher"]), ("shelbyville", &["parent"])]);
+
+        assert!(token.has_role("springfield", "teacher"));
+        assert!(!token.has_role("shelbyville", "teacher"));
+        assert!(!token.has_role("springfield", "teach"));
+        assert!(!token.has_role("ogdenville", "teacher"));
+    }
+
+    #[test]
+    fn a_scoped_token_answers_from_its_roles_too() {
+        let token = AccessClaims {
+            tenant: Some("springfield".into()),
+            roles: Some(vec!["principal".into()]),
+            tenants_truncated: Some(true),
+            ..claims(&[])
+        };
+
+        assert!(token.has_role("springfield", "principal"));
+        assert!(!token.has_role("shelbyville", "principal"));
+    }
+}
