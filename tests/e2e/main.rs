@@ -23,3 +23,5 @@ mod support;
 mod tenants;
 #[cfg(test)]
 mod tokens;
+#[cfg(test)]
+mod verify;
