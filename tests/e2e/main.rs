@@ -8,6 +8,8 @@ mod audit;
 #[cfg(test)]
 mod errors;
 #[cfg(test)]
+mod example;
+#[cfg(test)]
 mod licenses;
 #[cfg(test)]
 mod otp;
