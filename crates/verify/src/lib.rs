@@ -2,6 +2,13 @@
 
 #[cfg(feature = "actix")]
 mod actix;
+// The Rust examples of the guides compile against this crate (`cargo test --doc`).
+#[cfg(all(doctest, feature = "actix"))]
+#[doc = include_str!("../../../docs/01-getting-started.md")]
+mod getting_started {}
+#[cfg(all(doctest, feature = "actix"))]
+#[doc = include_str!("../../../docs/03-token-management.md")]
+mod token_management {}
 mod error;
 mod keys;
 #[cfg(test)]

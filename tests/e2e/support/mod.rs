@@ -8,6 +8,7 @@
 
 pub mod browser;
 pub mod database;
+pub mod docs;
 pub mod http;
 pub mod jwt;
 pub mod proxy;

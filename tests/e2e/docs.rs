@@ -1,0 +1,107 @@
+//! docs/01 and docs/03 stay true: their marked requests are sent to a real engine, and the real
+//! answers must have exactly the documented shape ([`Doc`]).
+
+use serde_json::json;
+
+use crate::support::docs::Doc;
+use crate::support::jwt::{fetch_jwks, verified_claims};
+use crate::support::{Harness, TestServer};
+
+const GETTING_STARTED: Doc = Doc {
+    name: "docs/01",
+    text: include_str!("../../docs/01-getting-started.md"),
+    exact: &["channel", "token_type", "is_new_user", "phone"],
+};
+
+const TOKENS: Doc = Doc {
+    name: "docs/03",
+    text: include_str!("../../docs/03-token-management.md"),
+    exact: &[
+        "token_type",
+        "phone",
+        "tenants",
+        "kty",
+        "use",
+        "alg",
+        "e",
+        "error",
+        "message",
+        "revoked_sessions",
+    ],
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_getting_started_sign_in_answers_as_documented() {
+    // Arrange
+    let h = Harness::start().await;
+
+    // Act: the documented requests, as they are, with the real request id and code.
+    let sent = h
+        .post(
+            "/auth/send-otp",
+            GETTING_STARTED.request("send-otp-request"),
+        )
+        .await;
+    let otp_request_id = sent.str("otp_request_id");
+    let mut verify = GETTING_STARTED.request("verify-otp-request");
+    verify["otp_request_id"] = json!(otp_request_id);
+    verify["otp"] = json!(h.sink.code_for(&otp_request_id).await);
+    let verified = h.post("/auth/verify-otp", verify).await;
+
+    // Assert
+    sent.assert_ok();
+    GETTING_STARTED.assert_same_shape("send-otp-response", &sent.body);
+    verified.assert_ok();
+    GETTING_STARTED.assert_same_shape("verify-otp-response", &verified.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_token_management_examples_answer_as_documented() {
+    // Arrange: the documented person holds the documented role, and replaced tokens count as
+    // reused at once, so reuse needs no waiting.
+    let builder = TestServer::builder()
+        .env("AUTH_REFRESH_REUSE_GRACE_SECS", "0")
+        .env("AUTH_OTP_RESEND_COOLDOWN_SECS", "0");
+    let h = Harness::start_with(builder).await;
+    let documented = TOKENS.example("access-token-claims");
+    let phone = documented["phone"].as_str().unwrap_or_default();
+    h.post(
+        "/tenants/create",
+        json!({ "slug": "springfield", "name": "Springfield" }),
+    )
+    .await
+    .assert_ok();
+    h.post(
+        "/roles/assign",
+        json!({ "tenant": "springfield", "role": "teacher", "phone": phone }),
+    )
+    .await
+    .assert_ok();
+    let first = h.login(phone).await;
+    let second = h.login(phone).await;
+
+    // Act
+    let access_token = first.str("access_token");
+    let claims = verified_claims(&h.server, &h.app, &access_token).await;
+    let jwks = fetch_jwks(&h.server, &h.app).await;
+    let me = h.me(&access_token).await;
+    let mut refresh = TOKENS.request("refresh-request");
+    refresh["refresh_token"] = json!(first.str("refresh_token"));
+    let refreshed = h.post("/auth/refresh", refresh.clone()).await;
+    let reused = h.post("/auth/refresh", refresh).await;
+    let mut logout = TOKENS.request("logout-request");
+    logout["refresh_token"] = json!(second.str("refresh_token"));
+    let logged_out = h.post("/auth/logout", logout).await;
+
+    // Assert
+    TOKENS.assert_same_shape("access-token-claims", &claims);
+    TOKENS.assert_same_shape("jwks-response", &jwks);
+    me.assert_ok();
+    TOKENS.assert_same_shape("me-response", &me.body);
+    refreshed.assert_ok();
+    TOKENS.assert_same_shape("refresh-response", &refreshed.body);
+    reused.assert_error(401, "refresh_token_reused");
+    TOKENS.assert_same_shape("refresh-reused-error", &reused.body);
+    logged_out.assert_ok();
+    TOKENS.assert_same_shape("logout-response", &logged_out.body);
+}
