@@ -19,6 +19,8 @@ mod otp;
 mod portal;
 #[cfg(test)]
 mod postgres;
+#[cfg(test)]
+mod rotation;
 #[path = "../smtp_sink.rs"]
 mod smtp_sink;
 #[cfg(test)]

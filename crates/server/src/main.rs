@@ -87,6 +87,24 @@ enum AppsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Give an app a new secret and print it (shown only this once). The old secret keeps
+    /// working for the overlap, so deployed backends can switch over.
+    RotateSecret {
+        #[arg(long)]
+        slug: String,
+        /// Hours the old secret keeps working, 0 (it stops now) to 168 (7 days).
+        #[arg(long, default_value_t = 0)]
+        overlap_hours: u16,
+        /// Print {"app_secret","old_secret_valid_until"} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give an app a new signing key. The replaced key stays in the app's JWKS until every token
+    /// it signed has expired.
+    RotateKey {
+        #[arg(long)]
+        slug: String,
+    },
     /// Change an app's settings; what is not given stays as it is.
     Configure {
         #[arg(long)]
@@ -136,6 +154,17 @@ fn main() -> ExitCode {
             Command::Apps {
                 command: configure @ AppsCommand::Configure { .. },
             } => configure_app(&config, configure).await,
+            Command::Apps {
+                command:
+                    AppsCommand::RotateSecret {
+                        slug,
+                        overlap_hours,
+                        json,
+                    },
+            } => rotate_secret(&config, &slug, overlap_hours, json).await,
+            Command::Apps {
+                command: AppsCommand::RotateKey { slug },
+            } => rotate_key(&config, &slug).await,
             Command::Audit { command } => audit::run(&config, command).await,
         }
     });
@@ -178,25 +207,11 @@ pub(crate) async fn migrate(config: &Config) -> Result<Store, String> {
 }
 
 async fn create_app(config: &Config, name: &str, slug: &str, json: bool) -> Result<(), String> {
-    let store = migrate(config).await?;
-    let master = wiring::master_key(config)?;
-    let issuer = config.public_url.clone().unwrap_or_default();
-    let service = wiring::service(config, &store, &master, issuer)?;
-    let caller = Caller {
-        request_id: "cli".to_owned(),
-        ..Caller::default()
-    };
+    let (service, caller) = operator(config).await?;
     let created = service
         .create_app(name, slug, &caller)
         .await
-        .map_err(|error| match error {
-            auth_usecases::AuthError::InvalidRequest(problems) => problems
-                .iter()
-                .map(|p| format!("--{} {}", p.name, p.problem))
-                .collect::<Vec<_>>()
-                .join("; "),
-            other => other.to_string(),
-        })?;
+        .map_err(flag_problems)?;
     let output = if json {
         serde_json::json!({
             "app_id": created.app_id.as_str(),
@@ -217,6 +232,76 @@ async fn create_app(config: &Config, name: &str, slug: &str, json: bool) -> Resu
     writeln!(std::io::stdout(), "{output}").map_err(|e| e.to_string())
 }
 
+/// The engine's use cases as an operator command runs them, with a command's `Caller`.
+async fn operator(config: &Config) -> Result<(auth_usecases::AuthService, Caller), String> {
+    let store = migrate(config).await?;
+    let master = wiring::master_key(config)?;
+    let issuer = config.public_url.clone().unwrap_or_default();
+    let service = wiring::service(config, &store, &master, issuer)?;
+    let caller = Caller {
+        request_id: "cli".to_owned(),
+        ..Caller::default()
+    };
+    Ok((service, caller))
+}
+
+/// A refusal as the operator reads it: each field as its `--flag`.
+fn flag_problems(error: auth_usecases::AuthError) -> String {
+    match error {
+        auth_usecases::AuthError::InvalidRequest(problems) => problems
+            .iter()
+            .map(|p| format!("--{} {}", p.name, p.problem))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
+
+async fn rotate_secret(
+    config: &Config,
+    slug: &str,
+    overlap_hours: u16,
+    json: bool,
+) -> Result<(), String> {
+    let (service, caller) = operator(config).await?;
+    let overlap = time::Duration::hours(i64::from(overlap_hours));
+    let rotated = service
+        .rotate_app_secret(slug, overlap, &caller)
+        .await
+        .map_err(|error| flag_problems(error).replace("--overlap ", "--overlap-hours "))?;
+    let until = rotated.old_valid_until.and_then(|at| {
+        at.format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    });
+    let output = if json {
+        serde_json::json!({ "app_secret": rotated.app_secret, "old_secret_valid_until": until })
+            .to_string()
+    } else {
+        let old = until.map_or_else(
+            || "The old secret has stopped working.".to_owned(),
+            |at| format!("The old secret keeps working until {at}."),
+        );
+        format!(
+            "APP_SECRET={}\n{old}\nAPP_SECRET is shown only this once: store it now.",
+            rotated.app_secret
+        )
+    };
+    writeln!(std::io::stdout(), "{output}").map_err(|e| e.to_string())
+}
+
+async fn rotate_key(config: &Config, slug: &str) -> Result<(), String> {
+    let (service, caller) = operator(config).await?;
+    let kid = service
+        .rotate_app_signing_key(slug, &caller)
+        .await
+        .map_err(flag_problems)?;
+    writeln!(
+        std::io::stdout(),
+        "{slug}: new tokens are signed with kid {kid}; the replaced key stays in the JWKS until its tokens have expired."
+    )
+    .map_err(|e| e.to_string())
+}
+
 async fn configure_app(config: &Config, command: AppsCommand) -> Result<(), String> {
     let AppsCommand::Configure {
         slug,
@@ -229,9 +314,7 @@ async fn configure_app(config: &Config, command: AppsCommand) -> Result<(), Stri
     else {
         return Err("not an apps configure command".into());
     };
-    let store = migrate(config).await?;
-    let master = wiring::master_key(config)?;
-    let service = wiring::service(config, &store, &master, String::new())?;
+    let (service, _) = operator(config).await?;
     let refused = |error: auth_usecases::AuthError| match error {
         auth_usecases::AuthError::InvalidRequest(problems) => problems
             .iter()

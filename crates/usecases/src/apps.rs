@@ -29,6 +29,11 @@ impl std::fmt::Debug for CreatedApp {
 /// Bytes of randomness in an app secret (256 bits).
 const APP_SECRET_BYTES: usize = 32;
 
+/// What the operator's commands answer for an unknown slug.
+pub(crate) fn no_such_app() -> AuthError {
+    AuthError::invalid_field("slug", "no app has this slug")
+}
+
 impl AuthService {
     /// Creates an app with its own RSA-2048 signing key (operator CLI).
     ///
@@ -141,7 +146,7 @@ impl AuthService {
         {
             Ok(())
         } else {
-            Err(AuthError::invalid_field("slug", "no app has this slug"))
+            Err(no_such_app())
         }
     }
 
@@ -173,7 +178,7 @@ impl AuthService {
             .apps
             .change_delivery_policy(slug, &changes)
             .await?
-            .ok_or_else(|| AuthError::invalid_field("slug", "no app has this slug"))
+            .ok_or_else(no_such_app)
     }
 
     /// Gives the app its own email template (subject, text, html), or returns it to the engine's
@@ -196,7 +201,7 @@ impl AuthService {
         if self.ports.apps.set_email_template(slug, template).await? {
             Ok(())
         } else {
-            Err(AuthError::invalid_field("slug", "no app has this slug"))
+            Err(no_such_app())
         }
     }
 

@@ -11,6 +11,7 @@ use auth_domain::{App, AppSlug, AuditKind, SigningKey};
 use auth_ports::{EventFilter, MacPurpose};
 use time::{Duration, OffsetDateTime};
 
+use crate::apps::no_such_app;
 use crate::{
     AppCredentials, AuthError, AuthService, Caller, CreatedApp, LicenseName, LicenseTerms, Page,
 };
@@ -52,6 +53,16 @@ impl std::fmt::Debug for RotatedSecret {
 /// What every portal action answers for an app that is not the developer's.
 fn not_theirs() -> AuthError {
     AuthError::invalid_field("slug", "you have no app with this slug")
+}
+
+fn check_overlap(overlap: Duration) -> Result<(), AuthError> {
+    if overlap.is_negative() || overlap > MAX_SECRET_OVERLAP {
+        return Err(AuthError::invalid_field(
+            "overlap",
+            "must be between 0 and 7 days",
+        ));
+    }
+    Ok(())
 }
 
 impl AuthService {
@@ -116,12 +127,10 @@ impl AuthService {
         .await
     }
 
-    /// Gives `developer`'s app a new secret. The old one keeps working for `overlap` (0 to 7
-    /// days), so deployed backends can switch over, then stops; a second rotation ends the first
-    /// one's overlap.
+    /// Gives `developer`'s app a new secret; otherwise as [`AuthService::rotate_app_secret`].
     ///
     /// # Errors
-    /// `invalid_request` for an overlap out of range or an app that is not theirs; store failures.
+    /// As that, with `invalid_request` for an app that is not theirs.
     pub async fn rotate_developer_app_secret(
         &self,
         developer: &UserId,
@@ -129,39 +138,62 @@ impl AuthService {
         overlap: Duration,
         caller: &Caller,
     ) -> Result<RotatedSecret, AuthError> {
-        if overlap.is_negative() || overlap > MAX_SECRET_OVERLAP {
-            return Err(AuthError::invalid_field(
-                "overlap",
-                "must be between 0 and 7 days",
-            ));
-        }
+        check_overlap(overlap)?;
         let app = self.owned_app(developer, slug).await?;
+        self.rotate_secret_of(&app, overlap, "developer", caller)
+            .await?
+            .ok_or_else(not_theirs)
+    }
+
+    /// Gives the app `slug` a new secret (operator CLI). The old one keeps working for `overlap`
+    /// (0 to 7 days), so deployed backends can switch over, then stops; a second rotation ends the
+    /// first one's overlap.
+    ///
+    /// # Errors
+    /// `invalid_request` for an overlap out of range or an unknown slug; store failures.
+    pub async fn rotate_app_secret(
+        &self,
+        slug: &str,
+        overlap: Duration,
+        caller: &Caller,
+    ) -> Result<RotatedSecret, AuthError> {
+        check_overlap(overlap)?;
+        let app = self.app_named(slug).await?;
+        self.rotate_secret_of(&app, overlap, "operator", caller)
+            .await?
+            .ok_or_else(no_such_app)
+    }
+
+    /// The rotation itself; `None` when the app is gone.
+    async fn rotate_secret_of(
+        &self,
+        app: &App,
+        overlap: Duration,
+        actor: &str,
+        caller: &Caller,
+    ) -> Result<Option<RotatedSecret>, AuthError> {
         let app_secret = self.fresh_app_secret();
         let new_hash = self.ports.secrets.hash(&app_secret).await;
         let now = self.now();
         let old_valid_until = overlap.is_positive().then(|| now + overlap);
         let event = self
             .event(Some(&app.id), AuditKind::AppSecretRotated, caller, now)
-            .actor("developer")
+            .actor(actor)
             .subject(app.id.as_str())
             .details(serde_json::json!({ "overlap_seconds": overlap.whole_seconds() }));
-        if self
+        let rotated = self
             .ports
             .apps
             .rotate_secret(&app.id, new_hash, old_valid_until, event)
-            .await?
-        {
-            Ok(RotatedSecret {
-                app_secret,
-                old_valid_until,
-            })
-        } else {
-            Err(not_theirs())
-        }
+            .await?;
+        Ok(rotated.then_some(RotatedSecret {
+            app_secret,
+            old_valid_until,
+        }))
     }
 
-    /// Gives `developer`'s app a new RS256 signing key; new tokens carry its `kid`. The replaced
-    /// key stays in the app's JWKS until every token it signed has expired. Returns the new kid.
+    /// Gives `developer`'s app a new signing key; otherwise as
+    /// [`AuthService::rotate_app_signing_key`].
     ///
     /// # Errors
     /// `invalid_request` for an app that is not theirs; store failures.
@@ -172,6 +204,30 @@ impl AuthService {
         caller: &Caller,
     ) -> Result<String, AuthError> {
         let app = self.owned_app(developer, slug).await?;
+        self.rotate_key_of(&app, "developer", caller).await
+    }
+
+    /// Gives the app `slug` a new RS256 signing key (operator CLI); new tokens carry its `kid`.
+    /// The replaced key stays in the app's JWKS until every token it signed has expired. Returns
+    /// the new kid.
+    ///
+    /// # Errors
+    /// `invalid_request` for an unknown slug; store failures.
+    pub async fn rotate_app_signing_key(
+        &self,
+        slug: &str,
+        caller: &Caller,
+    ) -> Result<String, AuthError> {
+        let app = self.app_named(slug).await?;
+        self.rotate_key_of(&app, "operator", caller).await
+    }
+
+    async fn rotate_key_of(
+        &self,
+        app: &App,
+        actor: &str,
+        caller: &Caller,
+    ) -> Result<String, AuthError> {
         let material = self.ports.tokens.generate_key().await;
         let now = self.now();
         let key = SigningKey {
@@ -185,11 +241,20 @@ impl AuthService {
         let kid = key.kid.clone();
         let event = self
             .event(Some(&app.id), AuditKind::AppKeyRotated, caller, now)
-            .actor("developer")
+            .actor(actor)
             .subject(app.id.as_str())
             .details(serde_json::json!({ "kid": kid }));
         self.ports.apps.rotate_signing_key(key, event).await?;
         Ok(kid)
+    }
+
+    /// The app called `slug`, or the `invalid_request` the operator's commands answer.
+    async fn app_named(&self, slug: &str) -> Result<App, AuthError> {
+        self.ports
+            .apps
+            .find_app_by_slug(slug)
+            .await?
+            .ok_or_else(no_such_app)
     }
 
     /// The app's signing keys, newest first, each with whether it is still published in the JWKS.
@@ -540,6 +605,50 @@ mod tests {
             ]
         );
         for refused in [too_long, negative, not_theirs] {
+            assert!(
+                matches!(refused, Err(AuthError::InvalidRequest(_))),
+                "{refused:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_operator_rotates_any_app_by_slug_as_the_operator() {
+        // Arrange: `demo-app` exists (with no developer); other slugs do not.
+        let mut kit = kit();
+        kit.apps
+            .expect_find_app_by_slug()
+            .returning(|slug| Ok((slug == "demo-app").then(app)));
+        kit.apps
+            .expect_rotate_secret()
+            .withf(|_, _, _, event| event.actor.as_deref() == Some("operator"))
+            .times(1)
+            .returning(|_, _, _, _| Ok(true));
+        kit.apps
+            .expect_rotate_signing_key()
+            .withf(|key, event| {
+                key.app_id == app().id && event.actor.as_deref() == Some("operator")
+            })
+            .times(1)
+            .returning(|_, _| Ok(Vec::new()));
+        let service = kit.service();
+
+        // Act
+        let secret = service
+            .rotate_app_secret("demo-app", time::Duration::hours(1), &caller())
+            .await;
+        let key = service.rotate_app_signing_key("demo-app", &caller()).await;
+        let unknown = service
+            .rotate_app_secret("nope", time::Duration::ZERO, &caller())
+            .await;
+        let too_long = service
+            .rotate_app_secret("demo-app", time::Duration::days(8), &caller())
+            .await;
+
+        // Assert
+        assert!(secret.unwrap().old_valid_until.is_some());
+        assert!(!key.unwrap().is_empty());
+        for refused in [unknown, too_long] {
             assert!(
                 matches!(refused, Err(AuthError::InvalidRequest(_))),
                 "{refused:?}"

@@ -1,0 +1,146 @@
+//! The operator's rotations: `auth-engine apps rotate-secret` keeps the old secret for the chosen
+//! overlap and `apps rotate-key` signs new tokens with a new key while the old one stays published.
+
+use serde_json::Value;
+
+use crate::support::jwt::{fetch_jwks, jwks_keys, verify_with_kid};
+use crate::support::{AppCreds, Harness, post, send_otp_to_phone, unique_phone};
+
+/// Runs `apps rotate-secret` for the harness app; its JSON answer.
+async fn rotate_secret(h: &Harness, overlap_hours: &str) -> Value {
+    let args = [
+        "apps",
+        "rotate-secret",
+        "--slug",
+        &h.app.app_slug,
+        "--overlap-hours",
+        overlap_hours,
+        "--json",
+    ];
+    let output = h.server.run_cli(&args).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+fn with_secret(h: &Harness, answer: &Value) -> AppCreds {
+    AppCreds {
+        app_secret: answer["app_secret"].as_str().unwrap_or_default().to_owned(),
+        ..h.app.clone()
+    }
+}
+
+async fn works(h: &Harness, app: &AppCreds) -> bool {
+    send_otp_to_phone(&h.server, app, &unique_phone())
+        .await
+        .status
+        == 200
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_rotates_a_secret_with_an_overlap_then_without_one() {
+    // Arrange
+    let h = Harness::start().await;
+    let original = h.app.clone();
+
+    // Act
+    let overlapping = rotate_secret(&h, "1").await;
+    let second = with_secret(&h, &overlapping);
+    let both_work = (works(&h, &original).await, works(&h, &second).await);
+    let immediate = rotate_secret(&h, "0").await;
+    let third = with_secret(&h, &immediate);
+    let after = (
+        works(&h, &original).await,
+        works(&h, &second).await,
+        works(&h, &third).await,
+    );
+    let too_long = h
+        .server
+        .run_cli(&[
+            "apps",
+            "rotate-secret",
+            "--slug",
+            &h.app.app_slug,
+            "--overlap-hours",
+            "169",
+        ])
+        .await;
+    let unknown = h
+        .server
+        .run_cli(&["apps", "rotate-secret", "--slug", "no-such-app"])
+        .await;
+
+    // Assert
+    assert!(
+        overlapping["old_secret_valid_until"].is_string(),
+        "{overlapping}"
+    );
+    assert_eq!(both_work, (true, true));
+    assert!(immediate["old_secret_valid_until"].is_null(), "{immediate}");
+    assert_eq!(after, (false, false, true));
+    assert!(!too_long.status.success());
+    assert!(
+        String::from_utf8_lossy(&too_long.stderr)
+            .contains("--overlap-hours must be between 0 and 7 days")
+    );
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("--slug no app has this slug"));
+    let records = post(
+        &h.server,
+        &third,
+        "/audit/events",
+        serde_json::json!({ "event": "app_secret_rotated" }),
+    )
+    .await;
+    let records = records.body["events"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(records.len(), 2);
+    assert!(
+        records.iter().all(|r| r["actor"] == "operator"),
+        "{records:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_rotates_the_signing_key_and_earlier_tokens_still_verify() {
+    // Arrange
+    let h = Harness::start().await;
+    let before = h.login(&unique_phone()).await.str("access_token");
+
+    // Act
+    let output = h
+        .server
+        .run_cli(&["apps", "rotate-key", "--slug", &h.app.app_slug])
+        .await;
+    let after = h.login(&unique_phone()).await.str("access_token");
+    let jwks = fetch_jwks(&h.server, &h.app).await;
+
+    // Assert
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert_eq!(jwks_keys(&jwks).len(), 2, "{jwks}");
+    for token in [&before, &after] {
+        verify_with_kid(token, &jwks, &h.app.app_slug).unwrap();
+    }
+    let kid_of = |token: &str| -> String {
+        let header = token.split('.').next().unwrap_or_default();
+        let header = base64_url_decode(header);
+        let header: Value = serde_json::from_slice(&header).unwrap();
+        header["kid"].as_str().unwrap_or_default().to_owned()
+    };
+    assert_ne!(kid_of(&before), kid_of(&after));
+    assert!(stdout.contains(&kid_of(&after)), "{stdout}");
+}
+
+fn base64_url_decode(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .unwrap()
+}
