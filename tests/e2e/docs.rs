@@ -1,5 +1,5 @@
-//! docs/01 and docs/03 stay true: their marked requests are sent to a real engine, and the real
-//! answers must have exactly the documented shape ([`Doc`]).
+//! docs/01, docs/03 and docs/05 stay true: their marked requests are sent to a real engine, and the
+//! real answers must have exactly the documented shape ([`Doc`]).
 
 use serde_json::json;
 
@@ -28,6 +28,13 @@ const TOKENS: Doc = Doc {
         "message",
         "revoked_sessions",
     ],
+};
+
+const ROLES: Doc = Doc {
+    name: "docs/05",
+    text: include_str!("../../docs/05-roles-and-tenants.md"),
+    // A cursor is opaque: only its type is documented.
+    exact: &["slug", "name", "tenant", "roles"],
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -104,4 +111,48 @@ async fn the_token_management_examples_answer_as_documented() {
     TOKENS.assert_same_shape("refresh-reused-error", &reused.body);
     logged_out.assert_ok();
     TOKENS.assert_same_shape("logout-response", &logged_out.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_roles_and_tenants_examples_answer_as_documented() {
+    // Arrange: the two schools the list example shows, and a third so that there is a next page.
+    let h = Harness::start().await;
+    let created = h
+        .post("/tenants/create", ROLES.request("tenants-create-request"))
+        .await;
+    for (slug, name) in [
+        ("shelbyville-high", "Shelbyville High"),
+        ("springfield-high", "Springfield High"),
+    ] {
+        h.post("/tenants/create", json!({ "slug": slug, "name": name }))
+            .await
+            .assert_ok();
+    }
+
+    // Act
+    let listed = h
+        .post("/tenants/list", ROLES.request("tenants-list-request"))
+        .await;
+    let assign = ROLES.request("roles-assign-request");
+    let assigned = h.post("/roles/assign", assign.clone()).await;
+    let mut grader = assign.clone();
+    grader["role"] = json!("grader");
+    h.post("/roles/assign", grader).await.assert_ok();
+    let members = h
+        .post("/roles/list", ROLES.request("roles-list-request"))
+        .await;
+    // "The same fields as /roles/assign".
+    let revoked = h.post("/roles/revoke", assign).await;
+
+    // Assert
+    for (name, reply) in [
+        ("tenants-create-response", &created),
+        ("tenants-list-response", &listed),
+        ("roles-assign-response", &assigned),
+        ("roles-list-response", &members),
+        ("roles-revoke-response", &revoked),
+    ] {
+        reply.assert_ok();
+        ROLES.assert_same_shape(name, &reply.body);
+    }
 }
