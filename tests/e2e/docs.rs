@@ -1,4 +1,4 @@
-//! docs/01, docs/03 and docs/05 stay true: their marked requests are sent to a real engine, and the
+//! docs/01, 02, 03, 05 and 06 stay true: their marked requests are sent to a real engine, and the
 //! real answers must have exactly the documented shape ([`Doc`]).
 
 use serde_json::json;
@@ -11,6 +11,24 @@ const GETTING_STARTED: Doc = Doc {
     name: "docs/01",
     text: include_str!("../../docs/01-getting-started.md"),
     exact: &["channel", "token_type", "is_new_user", "phone"],
+};
+
+const OTP: Doc = Doc {
+    name: "docs/02",
+    text: include_str!("../../docs/02-otp-authentication.md"),
+    exact: &[
+        "channel",
+        "destination_hint",
+        "error",
+        "message",
+        "attempts_remaining",
+    ],
+};
+
+const ERRORS: Doc = Doc {
+    name: "docs/06",
+    text: include_str!("../../docs/06-error-reference.md"),
+    exact: &["error", "message"],
 };
 
 const TOKENS: Doc = Doc {
@@ -155,4 +173,29 @@ async fn the_roles_and_tenants_examples_answer_as_documented() {
         reply.assert_ok();
         ROLES.assert_same_shape(name, &reply.body);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_otp_examples_answer_as_documented() {
+    // Arrange
+    let h = Harness::start().await;
+
+    // Act
+    let sent = h
+        .post("/auth/send-otp", OTP.request("send-otp-email-request"))
+        .await;
+    let mut wrong = OTP.request("verify-wrong-code-request");
+    wrong["otp_request_id"] = json!(sent.str("otp_request_id"));
+    let code = h.sink.code_for(&sent.str("otp_request_id")).await;
+    if wrong["otp"] == json!(code) {
+        wrong["otp"] = json!(crate::support::wrong_code(&code));
+    }
+    let refused = h.post("/auth/verify-otp", wrong).await;
+
+    // Assert
+    sent.assert_ok();
+    OTP.assert_same_shape("send-otp-email-response", &sent.body);
+    refused.assert_error(401, "otp_invalid");
+    OTP.assert_same_shape("verify-wrong-code-error", &refused.body);
+    ERRORS.assert_same_shape("error-envelope", &refused.body);
 }
