@@ -68,6 +68,53 @@ async fn the_documented_examples_have_the_shape_of_real_answers() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_documented_deactivate_revoke_and_list_answer_as_documented() {
+    // Arrange: a user's two licenses, as the list example shows them: a `pro` one with a device,
+    // and a suspended `plugins` one.
+    let h = Harness::start().await;
+    let vendor = Vendor::of(&h);
+    let user_id = user_id_of(&h.login(&unique_phone()).await);
+    let pro = vendor
+        .issue(json!({ "max_activations": 3, "product": "pro", "user_id": user_id }))
+        .await;
+    let plugins = vendor
+        .issue(json!({ "max_activations": 1, "product": "plugins", "user_id": user_id }))
+        .await;
+    vendor
+        .post("/licenses/suspend", json!({ "license_id": plugins.id }))
+        .await
+        .assert_ok();
+    let mut deactivate = DOC.request("deactivate-request");
+    deactivate["key"] = json!(pro.key);
+    let device = deactivate["device_fingerprint"]
+        .as_str()
+        .unwrap_or_default();
+    vendor.activated(&pro.key, device).await;
+
+    // Act
+    let deactivated = vendor.post("/licenses/deactivate", deactivate).await;
+    let mut list = DOC.request("list-request");
+    list["user_id"] = json!(user_id);
+    let mut listed = vendor.post("/licenses/list", list).await;
+    let mut revoke = DOC.request("revoke-request");
+    revoke["license_id"] = json!(pro.id);
+    let revoked = vendor.post("/licenses/revoke", revoke).await;
+
+    // Assert: licenses list in id order, which is random here; the example shows `pro` first.
+    if let Some(items) = listed.body["licenses"].as_array_mut() {
+        items.sort_by_key(|license| license["product"] != "pro");
+    }
+    for (name, reply) in [
+        ("deactivate-response", &deactivated),
+        ("list-response", &listed),
+        ("revoke-response", &revoked),
+    ] {
+        reply.assert_ok();
+        DOC.assert_same_shape(name, &reply.body);
+    }
+}
+
 #[test]
 fn the_documented_keys_obey_the_documented_check() {
     // Arrange

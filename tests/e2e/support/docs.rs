@@ -78,6 +78,9 @@ impl Doc {
     }
 }
 
+/// A member name and value that stand for members an example leaves out.
+const ELIDED: &str = "…";
+
 fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -89,8 +92,9 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
-/// Where `real` does not have the shape of `documented`: the same keys at every level, the same
-/// JSON types, and equal values for the `exact` fields that are not objects.
+/// Where `real` does not have the shape of `documented`: the same keys at every level (or at least
+/// the documented ones, where the example elides the rest with `"…": "…"`), the same JSON types, and
+/// equal values for the `exact` fields that are not objects.
 fn compare(exact: &[&str], path: &str, documented: &Value, real: &Value, found: &mut Vec<String>) {
     if kind(documented) != kind(real) {
         found.push(format!(
@@ -102,11 +106,17 @@ fn compare(exact: &[&str], path: &str, documented: &Value, real: &Value, found: 
     }
     match (documented, real) {
         (Value::Object(doc), Value::Object(answer)) => {
-            for name in doc.keys().filter(|name| !answer.contains_key(*name)) {
+            // `"…": "…"` in a documented object stands for members left out of the example.
+            let elided = doc.get(ELIDED).is_some_and(|v| v == ELIDED);
+            let doc = doc.iter().filter(|(name, _)| name.as_str() != ELIDED);
+            for (name, _) in doc.clone().filter(|(name, _)| !answer.contains_key(*name)) {
                 found.push(format!("{path}.{name}: documented but not answered"));
             }
-            for name in answer.keys().filter(|name| !doc.contains_key(*name)) {
-                found.push(format!("{path}.{name}: answered but not documented"));
+            if !elided {
+                let documented: Vec<&String> = doc.clone().map(|(name, _)| name).collect();
+                for name in answer.keys().filter(|name| !documented.contains(name)) {
+                    found.push(format!("{path}.{name}: answered but not documented"));
+                }
             }
             for (name, doc_value) in doc {
                 let Some(real_value) = answer.get(name) else {
