@@ -154,44 +154,63 @@ impl KeyCache {
         }
     }
 
-    /// The key `kid` names, refreshing the set when it is old or does not hold `kid`. Fetches are
-    /// one at a time and at most one per `min_refresh`; when the engine cannot be reached, keys
-    /// already known stay good, since the engine keeps a replaced key published for as long as
-    /// its tokens live.
+    /// The key `kid` names. A known key is answered at once: when the set is older than
+    /// `max_age`, one caller refreshes it while the others go on with the keys they have, and a
+    /// failed refresh keeps them (the engine keeps a replaced key published for as long as its
+    /// tokens live). An unknown `kid` may be a key rotated in since the last fetch: the set is
+    /// fetched again, one fetch at a time and at most one per `min_refresh` (a caller waits out
+    /// the rest of that interval), so made-up `kid`s cannot make this hammer the engine.
     pub(crate) async fn key(&self, kid: &str) -> Result<DecodingKey, VerifyError> {
-        let tried = {
+        let (known, fresh, tried) = {
             let cached = self.cached.read().await;
             let fresh = cached
                 .fetched_at
                 .is_some_and(|at| at.elapsed() < self.policy.max_age);
-            if fresh && let Some(key) = cached.by_kid.get(kid) {
-                return Ok(key.clone());
-            }
-            cached.tried_at
+            (cached.by_kid.get(kid).cloned(), fresh, cached.tried_at)
         };
-        let _one_at_a_time = self.refreshing.lock().await;
-        {
-            let mut cached = self.cached.write().await;
-            let tried_since = cached.tried_at != tried;
-            let too_soon = cached
+        if let Some(key) = known {
+            if fresh {
+                return Ok(key);
+            }
+            let Ok(_refreshing) = self.refreshing.try_lock() else {
+                return Ok(key);
+            };
+            let tried_recently = self
+                .cached
+                .read()
+                .await
                 .tried_at
                 .is_some_and(|at| at.elapsed() < self.policy.min_refresh);
-            if tried_since || too_soon {
-                // Another caller has just fetched (or failed to): use what there is.
-                return cached.lookup(kid);
+            if tried_recently || self.fetch().await.is_err() {
+                return Ok(key);
             }
-            cached.tried_at = Some(Instant::now());
+            return self.cached.read().await.lookup(kid);
         }
-        // Verifications with known keys go on while this fetch waits on the network.
+        let _refreshing = self.refreshing.lock().await;
+        let last = self.cached.read().await.tried_at;
+        if last != tried {
+            // Another caller fetched while this one waited: its set is the newest there is.
+            return self.cached.read().await.lookup(kid);
+        }
+        if let Some(wait) = last.and_then(|at| self.policy.min_refresh.checked_sub(at.elapsed())) {
+            tokio::time::sleep(wait).await;
+        }
+        match self.fetch().await {
+            Ok(()) => self.cached.read().await.lookup(kid),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Fetches the set and, when that works, replaces the cached one. `tried_at` marks the end
+    /// of every attempt: a caller that arrived before it knows the attempt covered it.
+    async fn fetch(&self) -> Result<(), VerifyError> {
         let fetched = self.source.fetch().await;
         let mut cached = self.cached.write().await;
-        match fetched {
-            Ok(set) => {
-                cached.by_kid = rsa_keys(&set);
-                cached.fetched_at = cached.tried_at;
-                cached.lookup(kid)
-            }
-            Err(error) => cached.lookup(kid).map_err(|_| error),
-        }
+        let now = Instant::now();
+        cached.tried_at = Some(now);
+        let set = fetched?;
+        cached.by_kid = rsa_keys(&set);
+        cached.fetched_at = Some(now);
+        Ok(())
     }
 }
