@@ -90,18 +90,7 @@ async fn the_token_management_examples_answer_as_documented() {
     let h = Harness::start_with(builder).await;
     let documented = TOKENS.example("access-token-claims");
     let phone = documented["phone"].as_str().unwrap_or_default();
-    h.post(
-        "/tenants/create",
-        json!({ "slug": "springfield", "name": "Springfield" }),
-    )
-    .await
-    .assert_ok();
-    h.post(
-        "/roles/assign",
-        json!({ "tenant": "springfield", "role": "teacher", "phone": phone }),
-    )
-    .await
-    .assert_ok();
+    h.give_role("springfield", "teacher", phone).await;
     let first = h.login(phone).await;
     let second = h.login(phone).await;
 

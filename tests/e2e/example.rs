@@ -87,7 +87,10 @@ async fn the_example_backend_signs_a_person_in_and_guards_its_routes_with_the_en
     // Arrange
     let h = Harness::start().await;
     let mut person = Person {
-        http: reqwest::Client::new(),
+        http: reqwest::Client::builder()
+            .user_agent("school-e2e-browser")
+            .build()
+            .unwrap(),
         base: start_backend(&h),
         refresh_cookie: None,
     };
@@ -118,18 +121,7 @@ async fn the_example_backend_signs_a_person_in_and_guards_its_routes_with_the_en
     let not_a_teacher = person
         .get("/schools/springfield/grades", Some(&access))
         .await;
-    h.post(
-        "/tenants/create",
-        json!({ "slug": "springfield", "name": "Springfield" }),
-    )
-    .await
-    .assert_ok();
-    h.post(
-        "/roles/assign",
-        json!({ "tenant": "springfield", "role": "teacher", "phone": phone }),
-    )
-    .await
-    .assert_ok();
+    h.give_role("springfield", "teacher", &phone).await;
     let refreshed = person.post("/session/refresh", json!({})).await;
     let teacher_access = refreshed.body["access_token"]
         .as_str()
@@ -182,4 +174,17 @@ async fn the_example_backend_signs_a_person_in_and_guards_its_routes_with_the_en
     );
     assert_eq!(after_logout.status, 401);
     assert_eq!(after_logout.body["error"], "session_revoked");
+    assert!(
+        after_logout
+            .set_cookie
+            .is_some_and(|c| c.starts_with(&format!("{REFRESH_COOKIE}=;"))),
+        "a refused refresh token's cookie is cleared"
+    );
+    // The backend passed the person's browser on, so the engine's records name it.
+    let logins = h.post("/audit/events", json!({ "event": "login" })).await;
+    assert_eq!(
+        logins.body["events"][0]["user_agent"], "school-e2e-browser",
+        "{}",
+        logins.text
+    );
 }

@@ -43,11 +43,28 @@ struct Engine {
 }
 
 impl Engine {
-    /// POSTs `fields` plus the app's credentials to the engine's `path`; the engine's answer as
+    /// POSTs `fields` plus the app's credentials and the end user's address and browser to the
+    /// engine's `path` (its per-user limits and audit records need them); the engine's answer as
     /// this backend's answer when it is an error.
-    async fn call(&self, path: &str, mut fields: Value) -> Result<Value, HttpResponse> {
+    async fn call(
+        &self,
+        request: &HttpRequest,
+        path: &str,
+        mut fields: Value,
+    ) -> Result<Value, HttpResponse> {
         fields["app_id"] = json!(self.config.app_id);
         fields["app_secret"] = json!(self.config.app_secret);
+        // Behind a proxy, take the address from the header your proxy sets instead.
+        if let Some(peer) = request.peer_addr() {
+            fields["client_ip"] = json!(peer.ip().to_string());
+        }
+        if let Some(agent) = request
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+        {
+            fields["user_agent"] = json!(agent.chars().take(256).collect::<String>());
+        }
         let response = self
             .http
             .post(format!("{}{path}", self.config.engine_url))
@@ -104,7 +121,11 @@ struct Start {
     email: Option<String>,
 }
 
-async fn login_start(engine: web::Data<Engine>, body: web::Json<Start>) -> HttpResponse {
+async fn login_start(
+    engine: web::Data<Engine>,
+    request: HttpRequest,
+    body: web::Json<Start>,
+) -> HttpResponse {
     // Exactly one is expected; the engine names the problem when not.
     let mut fields = json!({});
     if let Some(phone) = &body.phone {
@@ -113,7 +134,7 @@ async fn login_start(engine: web::Data<Engine>, body: web::Json<Start>) -> HttpR
     if let Some(email) = &body.email {
         fields["email"] = json!(email);
     }
-    match engine.call("/auth/send-otp", fields).await {
+    match engine.call(&request, "/auth/send-otp", fields).await {
         Ok(sent) => HttpResponse::Ok().json(json!({
             "otp_request_id": sent["otp_request_id"],
             "destination_hint": sent["destination_hint"],
@@ -129,9 +150,13 @@ struct Finish {
     code: String,
 }
 
-async fn login_finish(engine: web::Data<Engine>, body: web::Json<Finish>) -> HttpResponse {
+async fn login_finish(
+    engine: web::Data<Engine>,
+    request: HttpRequest,
+    body: web::Json<Finish>,
+) -> HttpResponse {
     let fields = json!({ "otp_request_id": body.otp_request_id, "otp": body.code });
-    match engine.call("/auth/verify-otp", fields).await {
+    match engine.call(&request, "/auth/verify-otp", fields).await {
         Ok(tokens) => signed_in(&engine.config, &tokens),
         Err(refused) => refused,
     }
@@ -144,28 +169,42 @@ fn no_session() -> HttpResponse {
     }))
 }
 
+/// The removal of the refresh cookie.
+fn cleared(config: &Config) -> Cookie<'static> {
+    let mut gone = refresh_cookie(config, "", 0);
+    gone.make_removal();
+    gone
+}
+
 async fn refresh(engine: web::Data<Engine>, request: HttpRequest) -> HttpResponse {
     let Some(cookie) = request.cookie(REFRESH_COOKIE) else {
         return no_session();
     };
     let fields = json!({ "refresh_token": cookie.value() });
-    match engine.call("/auth/refresh", fields).await {
+    match engine.call(&request, "/auth/refresh", fields).await {
         Ok(tokens) => signed_in(&engine.config, &tokens),
+        // A refused refresh token is dead for good: stop the browser from sending it.
+        Err(mut refused) if refused.status() == actix_web::http::StatusCode::UNAUTHORIZED => {
+            let _ = refused.add_cookie(&cleared(&engine.config));
+            refused
+        }
         Err(refused) => refused,
     }
 }
 
 async fn logout(engine: web::Data<Engine>, request: HttpRequest) -> HttpResponse {
-    let mut gone = refresh_cookie(&engine.config, "", 0);
-    gone.make_removal();
-    let Some(cookie) = request.cookie(REFRESH_COOKIE) else {
-        return HttpResponse::NoContent().cookie(gone).finish();
-    };
-    let fields = json!({ "refresh_token": cookie.value() });
-    match engine.call("/auth/logout", fields).await {
-        Ok(_) => HttpResponse::NoContent().cookie(gone).finish(),
-        Err(refused) => refused,
+    if let Some(cookie) = request.cookie(REFRESH_COOKIE) {
+        let fields = json!({ "refresh_token": cookie.value() });
+        // The cookie goes whatever the engine answers: a session it no longer knows is over too.
+        if let Err(refused) = engine.call(&request, "/auth/logout", fields).await
+            && refused.status().is_server_error()
+        {
+            return refused;
+        }
     }
+    HttpResponse::NoContent()
+        .cookie(cleared(&engine.config))
+        .finish()
 }
 
 async fn me(user: Authenticated) -> HttpResponse {
@@ -200,7 +239,10 @@ pub fn serve(listener: TcpListener, config: Config) -> std::io::Result<actix_web
         Options::default(),
     );
     let engine = web::Data::new(Engine {
-        http: reqwest::Client::new(),
+        http: reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .build()
+            .unwrap_or_default(),
         config,
     });
     let server = HttpServer::new(move || {

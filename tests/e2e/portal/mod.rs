@@ -473,6 +473,14 @@ async fn signed_in_visitor(h: &Harness) -> Visitor {
     visitor
 }
 
+/// The records named `event` in the app's audit log, oldest first.
+async fn recorded(h: &Harness, app: &AppCreds, event: &str) -> Vec<serde_json::Value> {
+    let reply =
+        crate::support::post(&h.server, app, "/audit/events", json!({ "event": event })).await;
+    reply.assert_ok();
+    reply.body["events"].as_array().cloned().unwrap_or_default()
+}
+
 /// Creates the app `slug` through the portal's form; its credentials, and the page's form token.
 async fn create_app(visitor: &mut Visitor, slug: &str) -> (AppCreds, String) {
     let token = visitor.get("/portal/apps/new").await.field("csrf");
@@ -678,23 +686,9 @@ async fn an_apps_settings_shape_its_tokens_and_channels_from_the_next_request() 
         "{}",
         page.body
     );
-    let recorded = crate::support::post(
-        &h.server,
-        &app,
-        "/audit/events",
-        json!({ "event": "app_settings_changed" }),
-    )
-    .await;
-    assert_eq!(
-        recorded.body["events"].as_array().map(Vec::len),
-        Some(1),
-        "{}",
-        recorded.text
-    );
-    assert_eq!(
-        recorded.body["events"][0]["details"]["access_ttl_secs"],
-        120
-    );
+    let records = recorded(&h, &app, "app_settings_changed").await;
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["details"]["access_ttl_secs"], 120);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -762,16 +756,6 @@ async fn a_developer_issues_a_license_key_once_and_suspends_and_revokes_it() {
     while_suspended.assert_error(403, "license_suspended");
     reinstated.assert_ok();
     revoked.assert_error(403, "license_revoked");
-    let audit = crate::support::post(
-        &h.server,
-        &app,
-        "/audit/events",
-        json!({ "event": "license_generated" }),
-    )
-    .await;
-    assert_eq!(
-        audit.body["events"][0]["actor"], "developer",
-        "{}",
-        audit.text
-    );
+    let records = recorded(&h, &app, "license_generated").await;
+    assert_eq!(records[0]["actor"], "developer", "{records:?}");
 }

@@ -4,15 +4,8 @@
 
 use serde_json::json;
 
-use super::{create_app, signed_in_visitor};
-use crate::support::{AppCreds, Harness, TestServer, login, me, post, refresh, unique_phone};
-
-/// The records named `event` in the app's audit log, newest last.
-async fn recorded(h: &Harness, app: &AppCreds, event: &str) -> Vec<serde_json::Value> {
-    let reply = post(&h.server, app, "/audit/events", json!({ "event": event })).await;
-    reply.assert_ok();
-    reply.body["events"].as_array().cloned().unwrap_or_default()
-}
+use super::{create_app, recorded, signed_in_visitor};
+use crate::support::{Harness, TestServer, login, me, post, refresh, unique_phone};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn tenants_and_roles_made_in_the_portal_reach_the_next_token() {

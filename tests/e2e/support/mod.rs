@@ -167,6 +167,15 @@ impl Harness {
         login(&self.server, &self.app, &self.sink, phone).await
     }
 
+    /// Creates the tenant `tenant` and gives the person with `phone` the role `role` in it.
+    pub async fn give_role(&self, tenant: &str, role: &str, phone: &str) {
+        self.post("/tenants/create", json!({ "slug": tenant, "name": tenant }))
+            .await
+            .assert_ok();
+        let assign = json!({ "tenant": tenant, "role": role, "phone": phone });
+        self.post("/roles/assign", assign).await.assert_ok();
+    }
+
     /// Sends a code and returns `(otp_request_id, code)` as the sink received them.
     pub async fn request_code(&self, phone: &str) -> (String, String) {
         let sent = self.send_otp_to_phone(phone).await;
