@@ -55,7 +55,7 @@ fn user_rows(app: &App, users: &[UserSessions]) -> String {
         })
         .collect();
     format!(
-        r#"<div class="scroll"><table id="users"><thead><tr><th scope="col">User</th><th scope="col">Phone</th><th scope="col">Email</th><th scope="col">First signed in</th><th scope="col">Live sessions</th></tr></thead><tbody>{rows}</tbody></table></div>"#
+        r#"<div class="scroll"><table id="users"><thead><tr><th scope="col">User</th><th scope="col">Phone</th><th scope="col">Email</th><th scope="col">Created</th><th scope="col">Live sessions</th></tr></thead><tbody>{rows}</tbody></table></div>"#
     )
 }
 
@@ -226,7 +226,7 @@ async fn render_user(view: &AppPage<'_>, user_id: &UserId, notice: &str) -> Http
 <dt>User id</dt><dd><code id="user-id">{id}</code></dd>
 <dt>Phone</dt><dd>{phone}</dd>
 <dt>Email</dt><dd>{email}</dd>
-<dt>First signed in</dt><dd>{since}</dd>
+<dt>Created</dt><dd>{since}</dd>
 </dl>
 <h2>Roles</h2>{roles}
 <h2>Sessions</h2>
