@@ -182,7 +182,28 @@ mod tests {
             value["tenant"] = serde_json::json!(tenant);
             value["roles"] = serde_json::json!(roles);
         }
+        if claims.truncated {
+            value["tenants_truncated"] = serde_json::json!(true);
+        }
         value
+    }
+
+    #[test]
+    fn the_documented_inspector_in_seventy_schools_gets_what_the_rule_produces() {
+        let schools: TenantRoles = (1..=70)
+            .map(|n| (format!("school-{n:03}"), vec!["inspector".to_owned()]))
+            .collect();
+        let (unscoped, _) = doc_example("claims-truncated");
+        let (scoped, scope) = doc_example("claims-truncated-scoped");
+
+        assert_eq!(
+            as_claims(&TenantClaims::build(&schools, None).unwrap()),
+            unscoped
+        );
+        assert_eq!(
+            as_claims(&TenantClaims::build(&schools, scope.as_deref()).unwrap()),
+            scoped
+        );
     }
 
     #[test]
