@@ -48,6 +48,15 @@ async fn the_documented_examples_have_the_shape_of_real_answers() {
         .post("/licenses/verify", DOC.request("verify-not-found-request"))
         .await;
     let claims = vendor.token_claims(&activated).await;
+    let header = {
+        use base64::Engine as _;
+        let token = activated.str("license_token");
+        let encoded = token.split('.').next().unwrap_or_default();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(encoded)
+            .unwrap_or_default();
+        serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default()
+    };
 
     // Assert
     for (name, reply) in [
@@ -60,6 +69,8 @@ async fn the_documented_examples_have_the_shape_of_real_answers() {
         DOC.assert_same_shape(name, &reply.body);
     }
     DOC.assert_same_shape("license-token-claims", &claims);
+    DOC.assert_same_shape("license-token-header", &header);
+    assert_eq!(header["typ"], "license+jwt");
     // The documented `device` is SHA-256 of the documented fingerprint, worked out by hand.
     assert_eq!(
         claims["device"],
