@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::PortalState;
 use crate::html::{csrf_field, error, esc};
-use crate::pages::{AppPage, failure, forged, genuine, own_app, redirect, status_of, when};
+use crate::pages::{AppPage, failure, own_app_posted, redirect, status_of, when};
 use crate::session::caller;
 
 /// Licenses a page lists.
@@ -122,10 +122,8 @@ pub async fn generate(
     slug: web::Path<String>,
     form: web::Form<GenerateForm>,
 ) -> HttpResponse {
-    if !genuine(&request, &state, &form.csrf) {
-        return forged();
-    }
-    let (developer, app) = match own_app(&request, &state, &slug).await {
+    let owned = own_app_posted(&request, &state, &slug, &form.csrf).await;
+    let (developer, app) = match owned {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -193,11 +191,9 @@ pub async fn change_status(
     path: web::Path<(String, String, String)>,
     form: web::Form<StatusForm>,
 ) -> HttpResponse {
-    if !genuine(&request, &state, &form.csrf) {
-        return forged();
-    }
     let (slug, id, action) = path.into_inner();
-    let (developer, app) = match own_app(&request, &state, &slug).await {
+    let owned = own_app_posted(&request, &state, &slug, &form.csrf).await;
+    let (developer, app) = match owned {
         Ok(found) => found,
         Err(response) => return response,
     };

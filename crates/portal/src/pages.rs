@@ -225,6 +225,20 @@ pub(crate) async fn own_app(
     }
 }
 
+/// For a posted form about the app `slug`: the signed-in developer and their app, or the response
+/// that ends the request (a forged form, sign in, or the not-found page).
+pub(crate) async fn own_app_posted(
+    request: &HttpRequest,
+    state: &PortalState,
+    slug: &str,
+    csrf: &str,
+) -> Result<(Developer, App), HttpResponse> {
+    if !genuine(request, state, csrf) {
+        return Err(forged());
+    }
+    own_app(request, state, slug).await
+}
+
 /// A page of one of the signed-in developer's apps, as its handlers build it.
 pub(crate) struct AppPage<'a> {
     pub state: &'a PortalState,
@@ -794,10 +808,8 @@ async fn rotate_secret(
     slug: web::Path<String>,
     form: web::Form<RotateForm>,
 ) -> HttpResponse {
-    if !genuine(&request, &state, &form.csrf) {
-        return forged();
-    }
-    let (developer, app) = match own_app(&request, &state, &slug).await {
+    let owned = own_app_posted(&request, &state, &slug, &form.csrf).await;
+    let (developer, app) = match owned {
         Ok(found) => found,
         Err(response) => return response,
     };

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::PortalState;
 use crate::html::{csrf_field, error, esc};
-use crate::pages::{AppPage, forged, genuine, own_app, redirect, status_of};
+use crate::pages::{AppPage, own_app_posted, redirect, status_of};
 use crate::session::caller;
 
 fn form(app: &App, token: &str, problem: Option<&AuthError>, saved: bool) -> String {
@@ -128,10 +128,8 @@ pub async fn save_settings(
     slug: web::Path<String>,
     posted: web::Form<SettingsForm>,
 ) -> HttpResponse {
-    if !genuine(&request, &state, &posted.csrf) {
-        return forged();
-    }
-    let (developer, app) = match own_app(&request, &state, &slug).await {
+    let owned = own_app_posted(&request, &state, &slug, &posted.csrf).await;
+    let (developer, app) = match owned {
         Ok(found) => found,
         Err(response) => return response,
     };

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use crate::PortalState;
 use crate::html::{csrf_field, error, esc};
 use crate::pages::{
-    AppPage, failure, forged, genuine, not_found_page, own_app, parse_identifier, redirect,
-    status_of, when,
+    AppPage, failure, forged, genuine, not_found_page, own_app, own_app_posted, parse_identifier,
+    redirect, status_of, when,
 };
 use crate::session::caller;
 
@@ -154,10 +154,8 @@ pub async fn create_tenant(
     slug: web::Path<String>,
     form: web::Form<TenantForm>,
 ) -> HttpResponse {
-    if !genuine(&request, &state, &form.csrf) {
-        return forged();
-    }
-    let (developer, app) = match own_app(&request, &state, &slug).await {
+    let owned = own_app_posted(&request, &state, &slug, &form.csrf).await;
+    let (developer, app) = match owned {
         Ok(found) => found,
         Err(response) => return response,
     };
