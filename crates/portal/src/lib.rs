@@ -13,6 +13,8 @@ mod tenants;
 mod tests;
 mod users;
 
+pub use pages::{PAGES, Page, Verb};
+
 use actix_web::middleware::DefaultHeaders;
 use actix_web::web;
 use auth_ports::{KeyedHasher, RandomSource};

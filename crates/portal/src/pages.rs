@@ -1,8 +1,8 @@
 //! The portal's pages: sign in with a code, my apps, create an app and copy its credentials once,
 //! and an app's details.
 
-use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, Route, web};
 use auth_domain::ids::OtpId;
 use auth_domain::otp::OtpCode;
 use auth_domain::{App, Email, Identifier, Phone, SigningKey};
@@ -17,79 +17,211 @@ use crate::{PortalState, cookies, csrf};
 /// How long a browser keeps its anti-forgery secret.
 const CSRF_COOKIE_SECS: i64 = 12 * 3600;
 
+/// The methods the portal's pages answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Get,
+    Post,
+}
+
+/// One of the portal's pages or forms, under `/portal`.
+#[derive(Debug)]
+pub struct Page {
+    pub verb: Verb,
+    pub path: &'static str,
+    pub summary: &'static str,
+    handler: fn() -> Route,
+}
+
+const fn page_of(
+    verb: Verb,
+    path: &'static str,
+    summary: &'static str,
+    handler: fn() -> Route,
+) -> Page {
+    Page {
+        verb,
+        path,
+        summary,
+        handler,
+    }
+}
+
+/// Every page and form: the portal is registered from this table, and the API document lists it.
+pub static PAGES: &[Page] = &[
+    page_of(
+        Verb::Get,
+        "",
+        "The portal: your apps, or the sign-in page",
+        || web::route().to(home),
+    ),
+    page_of(
+        Verb::Get,
+        "/",
+        "The portal: your apps, or the sign-in page",
+        || web::route().to(home),
+    ),
+    page_of(
+        Verb::Get,
+        "/sign-in",
+        "Sign in with a one-time code",
+        || web::route().to(sign_in_page),
+    ),
+    page_of(
+        Verb::Post,
+        "/sign-in",
+        "Send a sign-in code to an email or phone",
+        || web::route().to(send_code),
+    ),
+    page_of(
+        Verb::Post,
+        "/sign-in/code",
+        "Check the sign-in code and start a portal session",
+        || web::route().to(check_code),
+    ),
+    page_of(Verb::Post, "/sign-out", "End the portal session", || {
+        web::route().to(sign_out)
+    }),
+    page_of(Verb::Get, "/apps", "Your apps", || {
+        web::route().to(apps_page)
+    }),
+    page_of(
+        Verb::Post,
+        "/apps",
+        "Create an app; its credentials are shown once",
+        || web::route().to(create_app),
+    ),
+    page_of(
+        Verb::Get,
+        "/apps/new",
+        "The form that creates an app",
+        || web::route().to(new_app_page),
+    ),
+    page_of(
+        Verb::Get,
+        "/apps/{slug}",
+        "An app: its credentials, keys and links",
+        || web::route().to(app_page),
+    ),
+    page_of(
+        Verb::Post,
+        "/apps/{slug}/secret",
+        "Rotate the app secret",
+        || web::route().to(rotate_secret),
+    ),
+    page_of(
+        Verb::Post,
+        "/apps/{slug}/key",
+        "Rotate the signing key",
+        || web::route().to(rotate_key),
+    ),
+    page_of(
+        Verb::Get,
+        "/apps/{slug}/audit",
+        "The app's audit log, with filters",
+        || web::route().to(crate::audit::audit_page),
+    ),
+    page_of(
+        Verb::Get,
+        "/apps/{slug}/licenses",
+        "The app's licences",
+        || web::route().to(crate::licenses::licenses_page),
+    ),
+    page_of(
+        Verb::Post,
+        "/apps/{slug}/licenses",
+        "Generate a licence; its key is shown once",
+        || web::route().to(crate::licenses::generate),
+    ),
+    page_of(
+        Verb::Post,
+        "/apps/{slug}/licenses/{id}/{action}",
+        "Suspend, reinstate or revoke a licence",
+        || web::route().to(crate::licenses::change_status),
+    ),
+    page_of(
+        Verb::Get,
+        "/apps/{slug}/settings",
+        "The app's settings",
+        || web::route().to(crate::settings::settings_page),
+    ),
+    page_of(
+        Verb::Post,
+        "/apps/{slug}/settings",
+        "Save the app's settings",
+        || web::route().to(crate::settings::save_settings),
+    ),
+    page_of(
+        Verb::Get,
+        "/apps/{slug}/tenants",
+        "The app's tenants",
+        || web::route().to(crate::tenants::tenants_page),
+    ),
+    page_of(
+        Verb::Post,
+        "/apps/{slug}/tenants",
+        "Create a tenant",
+        || web::route().to(crate::tenants::create_tenant),
+    ),
+    page_of(
+        Verb::Get,
+        "/apps/{slug}/tenants/{tenant}",
+        "A tenant's members and their roles",
+        || web::route().to(crate::tenants::tenant_page),
+    ),
+    page_of(
+        Verb::Post,
+        "/apps/{slug}/tenants/{tenant}/roles",
+        "Give a member a role",
+        || web::route().to(crate::tenants::assign_role),
+    ),
+    page_of(
+        Verb::Post,
+        "/apps/{slug}/tenants/{tenant}/roles/revoke",
+        "Take a role away",
+        || web::route().to(crate::tenants::revoke_role),
+    ),
+    page_of(
+        Verb::Get,
+        "/apps/{slug}/users",
+        "The app's users, with a search",
+        || web::route().to(crate::users::users_page),
+    ),
+    page_of(
+        Verb::Get,
+        "/apps/{slug}/users/{user}",
+        "A user's roles and sessions",
+        || web::route().to(crate::users::user_page),
+    ),
+    page_of(
+        Verb::Post,
+        "/apps/{slug}/users/{user}/revoke",
+        "End one or every session of a user",
+        || web::route().to(crate::users::revoke_sessions),
+    ),
+    page_of(
+        Verb::Get,
+        "/static/portal.css",
+        "The portal's stylesheet",
+        || web::route().to(stylesheet),
+    ),
+    page_of(
+        Verb::Get,
+        "/static/portal.js",
+        "The portal's script",
+        || web::route().to(script),
+    ),
+];
+
 pub fn routes(config: &mut web::ServiceConfig) {
-    config
-        .route("", web::get().to(home))
-        .route("/", web::get().to(home))
-        .route("/sign-in", web::get().to(sign_in_page))
-        .route("/sign-in", web::post().to(send_code))
-        .route("/sign-in/code", web::post().to(check_code))
-        .route("/sign-out", web::post().to(sign_out))
-        .route("/apps", web::get().to(apps_page))
-        .route("/apps", web::post().to(create_app))
-        .route("/apps/new", web::get().to(new_app_page))
-        .route("/apps/{slug}", web::get().to(app_page))
-        .route("/apps/{slug}/secret", web::post().to(rotate_secret))
-        .route("/apps/{slug}/key", web::post().to(rotate_key))
-        .route(
-            "/apps/{slug}/audit",
-            web::get().to(crate::audit::audit_page),
-        )
-        .route(
-            "/apps/{slug}/licenses",
-            web::get().to(crate::licenses::licenses_page),
-        )
-        .route(
-            "/apps/{slug}/licenses",
-            web::post().to(crate::licenses::generate),
-        )
-        .route(
-            "/apps/{slug}/licenses/{id}/{action}",
-            web::post().to(crate::licenses::change_status),
-        )
-        .route(
-            "/apps/{slug}/settings",
-            web::get().to(crate::settings::settings_page),
-        )
-        .route(
-            "/apps/{slug}/settings",
-            web::post().to(crate::settings::save_settings),
-        )
-        .route(
-            "/apps/{slug}/tenants",
-            web::get().to(crate::tenants::tenants_page),
-        )
-        .route(
-            "/apps/{slug}/tenants",
-            web::post().to(crate::tenants::create_tenant),
-        )
-        .route(
-            "/apps/{slug}/tenants/{tenant}",
-            web::get().to(crate::tenants::tenant_page),
-        )
-        .route(
-            "/apps/{slug}/tenants/{tenant}/roles",
-            web::post().to(crate::tenants::assign_role),
-        )
-        .route(
-            "/apps/{slug}/tenants/{tenant}/roles/revoke",
-            web::post().to(crate::tenants::revoke_role),
-        )
-        .route(
-            "/apps/{slug}/users",
-            web::get().to(crate::users::users_page),
-        )
-        .route(
-            "/apps/{slug}/users/{user}",
-            web::get().to(crate::users::user_page),
-        )
-        .route(
-            "/apps/{slug}/users/{user}/revoke",
-            web::post().to(crate::users::revoke_sessions),
-        )
-        .route("/static/portal.css", web::get().to(stylesheet))
-        .route("/static/portal.js", web::get().to(script))
-        .default_service(web::to(not_found));
+    for page in PAGES {
+        let method = match page.verb {
+            Verb::Get => Method::GET,
+            Verb::Post => Method::POST,
+        };
+        config.route(page.path, (page.handler)().method(method));
+    }
+    config.default_service(web::to(not_found));
 }
 
 /// A page's response: the HTML, with any cookies to set.
