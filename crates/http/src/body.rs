@@ -12,6 +12,46 @@ use crate::error::ApiError;
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// Where an endpoint reads its fields from: a request's body ([`JsonBody`]) or the description of
+/// that body the API document is made from (`crate::openapi::BodyShape`). One reading function per
+/// endpoint serves both, so the document says what the code accepts.
+pub trait Fields {
+    /// Records a problem with a field.
+    fn problem(&mut self, name: &str, problem: impl Into<String>);
+
+    /// A string field of at most `max_chars` characters, if present.
+    fn optional_str(&mut self, name: &str, max_chars: usize) -> Option<String>;
+
+    /// A string field that must be present and non-empty.
+    fn required_str(&mut self, name: &str, max_chars: usize) -> Option<String>;
+
+    /// A whole-number field within `min..=max`, if present.
+    fn optional_u32(&mut self, name: &str, min: u32, max: u32) -> Option<u32>;
+
+    /// A JSON object field of at most `max_bytes` once serialized, if present.
+    fn optional_object(&mut self, name: &str, max_bytes: usize) -> Option<Value>;
+
+    /// A boolean field, if present.
+    fn optional_bool(&mut self, name: &str) -> Option<bool>;
+
+    /// Parses a present string with a domain parser, recording its complaint.
+    fn parsed<T>(
+        &mut self,
+        name: &str,
+        raw: Option<String>,
+        parse: impl Fn(&str) -> Result<T, ParseError>,
+    ) -> Option<T> {
+        let raw = raw?;
+        match parse(&raw) {
+            Ok(value) => Some(value),
+            Err(ParseError(problem)) => {
+                self.problem(name, problem);
+                None
+            }
+        }
+    }
+}
+
 /// A request's JSON object, consumed field by field.
 #[derive(Debug)]
 pub struct JsonBody {
@@ -70,13 +110,25 @@ impl JsonBody {
         }
     }
 
-    /// Records a problem with a field.
-    pub fn problem(&mut self, name: &str, problem: impl Into<String>) {
+    /// Ends reading: every problem found, or the values.
+    ///
+    /// # Errors
+    /// `invalid_request` listing every field problem.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(AuthError::InvalidRequest(self.problems).into())
+        }
+    }
+}
+
+impl Fields for JsonBody {
+    fn problem(&mut self, name: &str, problem: impl Into<String>) {
         self.problems.push(FieldProblem::new(name, problem));
     }
 
-    /// A string field of at most `max_chars` characters, if present.
-    pub fn optional_str(&mut self, name: &str, max_chars: usize) -> Option<String> {
+    fn optional_str(&mut self, name: &str, max_chars: usize) -> Option<String> {
         match self.take(name)? {
             Value::String(text) if text.chars().count() <= max_chars => Some(text),
             Value::String(_) => {
@@ -90,8 +142,7 @@ impl JsonBody {
         }
     }
 
-    /// A string field that must be present and non-empty.
-    pub fn required_str(&mut self, name: &str, max_chars: usize) -> Option<String> {
+    fn required_str(&mut self, name: &str, max_chars: usize) -> Option<String> {
         let present = self.fields.get(name).is_some_and(|value| !value.is_null());
         let value = self.optional_str(name, max_chars);
         match value {
@@ -108,8 +159,7 @@ impl JsonBody {
         }
     }
 
-    /// A whole-number field within `min..=max`, if present.
-    pub fn optional_u32(&mut self, name: &str, min: u32, max: u32) -> Option<u32> {
+    fn optional_u32(&mut self, name: &str, min: u32, max: u32) -> Option<u32> {
         let value = self.take(name)?;
         match value.as_u64().and_then(|n| u32::try_from(n).ok()) {
             Some(n) if (min..=max).contains(&n) => Some(n),
@@ -120,8 +170,7 @@ impl JsonBody {
         }
     }
 
-    /// A JSON object field of at most `max_bytes` once serialized, if present.
-    pub fn optional_object(&mut self, name: &str, max_bytes: usize) -> Option<Value> {
+    fn optional_object(&mut self, name: &str, max_bytes: usize) -> Option<Value> {
         match self.take(name)? {
             Value::Object(map) if Value::Object(map.clone()).to_string().len() <= max_bytes => {
                 Some(Value::Object(map))
@@ -137,43 +186,13 @@ impl JsonBody {
         }
     }
 
-    /// A boolean field, if present.
-    pub fn optional_bool(&mut self, name: &str) -> Option<bool> {
+    fn optional_bool(&mut self, name: &str) -> Option<bool> {
         match self.take(name)? {
             Value::Bool(flag) => Some(flag),
             _ => {
                 self.problem(name, "must be true or false");
                 None
             }
-        }
-    }
-
-    /// Parses a present string with a domain parser, recording its complaint.
-    pub fn parsed<T>(
-        &mut self,
-        name: &str,
-        raw: Option<String>,
-        parse: impl Fn(&str) -> Result<T, ParseError>,
-    ) -> Option<T> {
-        let raw = raw?;
-        match parse(&raw) {
-            Ok(value) => Some(value),
-            Err(ParseError(problem)) => {
-                self.problem(name, problem);
-                None
-            }
-        }
-    }
-
-    /// Ends reading: every problem found, or the values.
-    ///
-    /// # Errors
-    /// `invalid_request` listing every field problem.
-    pub fn finish(self) -> Result<(), ApiError> {
-        if self.problems.is_empty() {
-            Ok(())
-        } else {
-            Err(AuthError::InvalidRequest(self.problems).into())
         }
     }
 }

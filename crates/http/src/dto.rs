@@ -1,18 +1,20 @@
 //! Response bodies, exactly as API.md shapes them.
 
+use auth_domain::chain::StoredEvent;
 use auth_domain::license::License;
 use auth_domain::{Membership, Tenant, User};
-use auth_ports::Activation;
+use auth_ports::{Activation, PublicJwk};
 use auth_usecases::{MeView, OtpSent, TokenGrant};
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use utoipa::ToSchema;
 
 fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserBody {
     id: String,
     phone: Option<String>,
@@ -31,7 +33,7 @@ impl From<&User> for UserBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct OtpSentBody {
     otp_request_id: String,
     channel: &'static str,
@@ -52,7 +54,7 @@ impl From<OtpSent> for OtpSentBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TokenBody {
     access_token: String,
     token_type: &'static str,
@@ -80,11 +82,13 @@ impl From<TokenGrant> for TokenBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MeBody {
     user: UserBody,
     session_id: String,
     app_slug: String,
+    /// Tenant slug → the role names the user holds there.
+    #[schema(value_type = BTreeMap<String, Vec<String>>)]
     tenants: auth_domain::claims::TenantRoles,
     expires_at: String,
 }
@@ -101,7 +105,7 @@ impl From<MeView> for MeBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TenantBody {
     id: String,
     slug: String,
@@ -120,7 +124,7 @@ impl From<&Tenant> for TenantBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MembershipBody {
     user_id: String,
     tenant: String,
@@ -138,7 +142,7 @@ impl From<&Membership> for MembershipBody {
 }
 
 /// A license as the API shows it: never its key (the generate response adds that alone).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct LicenseBody {
     id: String,
     product: Option<String>,
@@ -148,6 +152,7 @@ pub struct LicenseBody {
     expires_at: Option<String>,
     user_id: Option<String>,
     tenant: Option<String>,
+    #[schema(value_type = Object)]
     metadata: serde_json::Value,
     created_at: String,
 }
@@ -169,7 +174,7 @@ impl From<&License> for LicenseBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ActivationBody {
     id: String,
     license_id: String,
@@ -186,4 +191,162 @@ impl From<&Activation> for ActivationBody {
             created_at: rfc3339(activation.created_at),
         }
     }
+}
+
+/// A licence as `/licenses/generate` shows it, once: with its key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NewLicenseBody {
+    #[serde(flatten)]
+    license: LicenseBody,
+    key: String,
+}
+
+impl NewLicenseBody {
+    pub fn new(license: &License, key: &str) -> Self {
+        Self {
+            license: LicenseBody::from(license),
+            key: key.to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LogoutBody {
+    pub revoked_sessions: u64,
+}
+
+/// One public key of an app (RFC 7517).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JwkBody {
+    kid: String,
+    kty: &'static str,
+    alg: &'static str,
+    #[serde(rename = "use")]
+    use_: &'static str,
+    n: String,
+    e: String,
+}
+
+impl From<PublicJwk> for JwkBody {
+    fn from(key: PublicJwk) -> Self {
+        Self {
+            kid: key.kid,
+            kty: "RSA",
+            alg: "RS256",
+            use_: "sig",
+            n: key.n,
+            e: key.e,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JwksBody {
+    pub keys: Vec<JwkBody>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusBody {
+    pub status: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantReply {
+    pub tenant: TenantBody,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantPage {
+    pub tenants: Vec<TenantBody>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MembershipReply {
+    pub membership: MembershipBody,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MembershipPage {
+    pub memberships: Vec<MembershipBody>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LicenseReply {
+    pub license: LicenseBody,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NewLicenseReply {
+    pub license: NewLicenseBody,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivationReply {
+    pub activation: ActivationBody,
+    pub license: LicenseBody,
+    /// An RS256 JWT (`typ: license+jwt`) to verify offline against the app's JWKS.
+    pub license_token: String,
+}
+
+/// `/licenses/verify`'s answer: always 200, the verdict in `code`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LicenseCheckBody {
+    pub valid: bool,
+    /// `VALID`, `NOT_FOUND`, `REVOKED`, `SUSPENDED`, `EXPIRED`, `NOT_ACTIVATED` or `DEVICE_MISMATCH`.
+    pub code: &'static str,
+    pub license: Option<LicenseBody>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LicensePage {
+    pub licenses: Vec<LicenseBody>,
+    pub next_cursor: Option<String>,
+}
+
+/// One audit record.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventBody {
+    id: String,
+    /// The record's place in the app's log: what `cursor` counts.
+    seq: i64,
+    occurred_at: String,
+    event: String,
+    outcome: String,
+    actor: Option<String>,
+    subject: Option<String>,
+    client_ip: Option<String>,
+    user_agent: Option<String>,
+    request_id: Option<String>,
+    #[schema(value_type = Object)]
+    details: serde_json::Value,
+}
+
+impl EventBody {
+    pub fn new(position: i64, event: &StoredEvent) -> Self {
+        Self {
+            id: event.id.clone(),
+            seq: position,
+            occurred_at: OffsetDateTime::from_unix_timestamp_nanos(
+                i128::from(event.occurred_at) * 1000,
+            )
+            .map(rfc3339)
+            .unwrap_or_default(),
+            event: event.event.clone(),
+            outcome: event.outcome.clone(),
+            actor: event.actor.clone(),
+            subject: event.subject.clone(),
+            client_ip: event.client_ip.clone(),
+            user_agent: event.user_agent.clone(),
+            request_id: event.request_id.clone(),
+            details: event.details_value(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventPage {
+    pub events: Vec<EventBody>,
+    pub next_cursor: Option<String>,
 }

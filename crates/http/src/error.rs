@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 use auth_usecases::{AuthError, FieldProblem};
 use serde::Serialize;
 use std::fmt;
+use utoipa::ToSchema;
 
 /// Every failure the API can answer with: the use cases' errors and the protocol's own.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,32 +99,34 @@ impl ApiError {
     /// The JSON error response for the request `request_id`.
     #[must_use]
     pub fn to_response(&self, request_id: &str) -> HttpResponse {
-        #[derive(Serialize)]
-        struct Field<'a> {
-            name: &'a str,
-            problem: &'a str,
-        }
-        let mut body = serde_json::json!({
-            "error": self.code(),
-            "message": self.message(),
-            "request_id": request_id,
-        });
+        let mut body = ErrorBody {
+            error: self.code(),
+            message: self.message(),
+            request_id: request_id.to_owned(),
+            fields: None,
+            attempts_remaining: None,
+            retry_after: None,
+        };
         let mut response = HttpResponse::build(self.status());
         if let Self::Auth(error) = self {
             match error {
                 AuthError::InvalidRequest(problems) => {
-                    let fields: Vec<Field<'_>> = problems
-                        .iter()
-                        .map(|FieldProblem { name, problem }| Field { name, problem })
-                        .collect();
-                    body["fields"] = serde_json::json!(fields);
+                    body.fields = Some(
+                        problems
+                            .iter()
+                            .map(|FieldProblem { name, problem }| FieldBody {
+                                name: name.clone(),
+                                problem: problem.clone(),
+                            })
+                            .collect(),
+                    );
                 }
                 AuthError::OtpInvalid { attempts_remaining } => {
-                    body["attempts_remaining"] = serde_json::json!(attempts_remaining);
+                    body.attempts_remaining = Some(*attempts_remaining);
                 }
                 AuthError::RateLimited { retry_after } => {
                     let seconds = retry_after.whole_seconds().max(1);
-                    body["retry_after"] = serde_json::json!(seconds);
+                    body.retry_after = Some(seconds);
                     response.insert_header((header::RETRY_AFTER, HeaderValue::from(seconds)));
                 }
                 AuthError::TokenMissing | AuthError::TokenInvalid | AuthError::TokenExpired => {
@@ -137,6 +140,34 @@ impl ApiError {
         }
         response.json(body)
     }
+}
+
+/// Every error response's body.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Error)]
+pub(crate) struct ErrorBody {
+    /// The catalogue code: what a caller's code branches on.
+    error: &'static str,
+    /// For people; it may change between versions.
+    message: String,
+    /// Also in the `X-Request-Id` header; the engine's logs know it.
+    request_id: String,
+    /// `invalid_request`: every field problem found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<Vec<FieldBody>>,
+    /// `otp_invalid`: wrong answers left before the code is spent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempts_remaining: Option<u32>,
+    /// `rate_limited`: seconds until a retry can succeed (also the `Retry-After` header).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after: Option<i64>,
+}
+
+/// One problem with one request field.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct FieldBody {
+    name: String,
+    problem: String,
 }
 
 /// An error on its way out, with the id of the request it answers.

@@ -2,18 +2,23 @@
 
 mod audit_routes;
 mod body;
+mod body_shape;
 mod context;
 mod dto;
+mod endpoints;
 mod error;
 mod license_routes;
 mod metrics;
+mod openapi;
 mod routes;
 mod tenant_routes;
 
 pub use body::MAX_BODY_BYTES;
 pub use context::{RequestId, request_context, request_id};
+pub use endpoints::Verb;
 pub use error::{ApiError, CATALOGUE, Failure};
 pub use metrics::Metrics;
+pub use openapi::{ApiDocument, HtmlPage};
 
 use actix_web::web;
 use auth_ports::RandomSource;
@@ -26,6 +31,8 @@ pub struct AppState {
     pub service: Arc<AuthService>,
     pub random: Arc<dyn RandomSource>,
     pub metrics: Arc<Metrics>,
+    /// What `/openapi.json` answers.
+    pub api: ApiDocument,
 }
 
 impl std::fmt::Debug for AppState {

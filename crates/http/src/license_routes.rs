@@ -9,9 +9,12 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::AppState;
-use crate::body::JsonBody;
-use crate::dto::{ActivationBody, LicenseBody};
-use crate::routes::{Answer, app_body, auth_fail, fail, read, resource};
+use crate::body::Fields;
+use crate::dto::{
+    ActivationBody, ActivationReply, LicenseBody, LicenseCheckBody, LicensePage, LicenseReply,
+    NewLicenseBody, NewLicenseReply,
+};
+use crate::routes::{Answer, app_body, auth_fail, fail, read};
 
 const MAX_KEY_CHARS: usize = 64;
 const MAX_FINGERPRINT_CHARS: usize = 512;
@@ -19,47 +22,33 @@ const MAX_NAME_CHARS: usize = 100;
 const MAX_REASON_CHARS: usize = 500;
 const MAX_ID_CHARS: usize = 100;
 
-pub fn configure(config: &mut web::ServiceConfig) {
-    config
-        .service(resource("/licenses/generate").route(web::post().to(generate)))
-        .service(resource("/licenses/activate").route(web::post().to(activate)))
-        .service(resource("/licenses/verify").route(web::post().to(verify)))
-        .service(resource("/licenses/deactivate").route(web::post().to(deactivate)))
-        .service(resource("/licenses/suspend").route(web::post().to(suspend)))
-        .service(resource("/licenses/reinstate").route(web::post().to(reinstate)))
-        .service(resource("/licenses/revoke").route(web::post().to(revoke)))
-        .service(resource("/licenses/list").route(web::post().to(list)));
-}
-
 fn license(license: &auth_domain::license::License) -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({ "license": LicenseBody::from(license) }))
+    HttpResponse::Ok().json(LicenseReply {
+        license: LicenseBody::from(license),
+    })
 }
 
-fn optional_user(body: &mut JsonBody) -> Option<UserId> {
+fn optional_user(body: &mut impl Fields) -> Option<UserId> {
     let raw = body.optional_str("user_id", MAX_ID_CHARS);
     body.parsed("user_id", raw, UserId::parse)
 }
 
-fn optional_tenant(body: &mut JsonBody) -> Option<TenantSlug> {
+fn optional_tenant(body: &mut impl Fields) -> Option<TenantSlug> {
     let raw = body.optional_str("tenant", 63);
     body.parsed("tenant", raw, TenantSlug::parse)
 }
 
 /// The required `key` and `device_fingerprint` of a seat operation.
-fn key_and_device(body: &mut JsonBody) -> Option<(String, String)> {
+pub(crate) fn key_and_device(body: &mut impl Fields) -> Option<(String, String)> {
     let key = body.required_str("key", MAX_KEY_CHARS);
     let fingerprint = body.required_str("device_fingerprint", MAX_FINGERPRINT_CHARS);
     key.zip(fingerprint)
 }
 
-async fn generate(
-    request: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Answer {
-    let (mut body, credentials, caller) = app_body(&request, payload).await?;
-    let user_id = optional_user(&mut body);
-    let tenant = optional_tenant(&mut body);
+/// What a new licence grants, to whom, and until when.
+pub(crate) fn terms(body: &mut impl Fields) -> LicenseTerms {
+    let user_id = optional_user(body);
+    let tenant = optional_tenant(body);
     let product = body.optional_str("product", MAX_NAME_CHARS);
     let max_activations = body
         .optional_u32("max_activations", 1, MAX_ACTIVATIONS)
@@ -72,50 +61,79 @@ async fn generate(
     let metadata = body
         .optional_object("metadata", MAX_METADATA_BYTES)
         .unwrap_or_else(|| serde_json::json!({}));
-    body.finish().map_err(fail(&request))?;
-    let terms = LicenseTerms {
+    LicenseTerms {
         user_id,
         tenant,
         product,
         max_activations,
         expires_at,
         metadata,
-    };
-    let (created, key) = state
-        .service
-        .generate_license(&credentials, terms, &caller)
-        .await
-        .map_err(auth_fail(&request))?;
-    let mut shown = serde_json::to_value(LicenseBody::from(&created)).unwrap_or_default();
-    shown["key"] = serde_json::json!(key.reveal());
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "license": shown })))
+    }
 }
 
-async fn activate(
+pub(crate) async fn generate(
     request: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Answer {
     let (mut body, credentials, caller) = app_body(&request, payload).await?;
-    let key_and_device = key_and_device(&mut body);
-    let device_name = body.optional_str("device_name", MAX_NAME_CHARS);
+    let terms = terms(&mut body);
+    body.finish().map_err(fail(&request))?;
+    let (created, key) = state
+        .service
+        .generate_license(&credentials, terms, &caller)
+        .await
+        .map_err(auth_fail(&request))?;
+    Ok(HttpResponse::Ok().json(NewLicenseReply {
+        license: NewLicenseBody::new(&created, key.reveal()),
+    }))
+}
+
+/// The key, the device taking a seat, and the device's name.
+pub(crate) fn activation(body: &mut impl Fields) -> (Option<(String, String)>, Option<String>) {
+    let key_and_device = key_and_device(body);
+    (
+        key_and_device,
+        body.optional_str("device_name", MAX_NAME_CHARS),
+    )
+}
+
+pub(crate) async fn activate(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Answer {
+    let (mut body, credentials, caller) = app_body(&request, payload).await?;
+    let (key_and_device, device_name) = activation(&mut body);
     let (key, fingerprint) = read(&request, body, key_and_device)?;
     let activated = state
         .service
         .activate_license(&credentials, &key, &fingerprint, device_name, &caller)
         .await
         .map_err(auth_fail(&request))?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "activation": ActivationBody::from(&activated.activation),
-        "license": LicenseBody::from(&activated.license),
-        "license_token": activated.license_token,
-    })))
+    Ok(HttpResponse::Ok().json(ActivationReply {
+        activation: ActivationBody::from(&activated.activation),
+        license: LicenseBody::from(&activated.license),
+        license_token: activated.license_token,
+    }))
 }
 
-async fn verify(request: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Answer {
-    let (mut body, credentials, caller) = app_body(&request, payload).await?;
+/// The key to check, and the device that should hold a seat, if one is named.
+pub(crate) fn check(body: &mut impl Fields) -> (Option<String>, Option<String>) {
     let key = body.required_str("key", MAX_KEY_CHARS);
-    let fingerprint = body.optional_str("device_fingerprint", MAX_FINGERPRINT_CHARS);
+    (
+        key,
+        body.optional_str("device_fingerprint", MAX_FINGERPRINT_CHARS),
+    )
+}
+
+pub(crate) async fn verify(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Answer {
+    let (mut body, credentials, caller) = app_body(&request, payload).await?;
+    let (key, fingerprint) = check(&mut body);
     body.finish().map_err(fail(&request))?;
     let key = key.unwrap_or_default();
     let (code, found) = state
@@ -123,14 +141,14 @@ async fn verify(request: HttpRequest, payload: web::Payload, state: web::Data<Ap
         .verify_license(&credentials, &key, fingerprint.as_deref(), &caller)
         .await
         .map_err(auth_fail(&request))?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "valid": code == auth_domain::license::VerifyCode::Valid,
-        "code": code.as_str(),
-        "license": found.as_ref().map(LicenseBody::from),
-    })))
+    Ok(HttpResponse::Ok().json(LicenseCheckBody {
+        valid: code == auth_domain::license::VerifyCode::Valid,
+        code: code.as_str(),
+        license: found.as_ref().map(LicenseBody::from),
+    }))
 }
 
-async fn deactivate(
+pub(crate) async fn deactivate(
     request: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
@@ -146,13 +164,8 @@ async fn deactivate(
     Ok(license(&freed))
 }
 
-async fn change_status(
-    request: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-    action: LicenseAction,
-) -> Answer {
-    let (mut body, credentials, caller) = app_body(&request, payload).await?;
+/// The licence to change, by key or id, and why.
+pub(crate) fn status_change(body: &mut impl Fields) -> (Option<LicenseName>, Option<String>) {
     let key = body.optional_str("key", MAX_KEY_CHARS);
     let id = body.optional_str("license_id", MAX_ID_CHARS);
     let reason = body.optional_str("reason", MAX_REASON_CHARS);
@@ -166,6 +179,17 @@ async fn change_status(
             None
         }
     };
+    (name, reason)
+}
+
+async fn change_status(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    action: LicenseAction,
+) -> Answer {
+    let (mut body, credentials, caller) = app_body(&request, payload).await?;
+    let (name, reason) = status_change(&mut body);
     let name = read(&request, body, name)?;
     let changed = state
         .service
@@ -175,7 +199,7 @@ async fn change_status(
     Ok(license(&changed))
 }
 
-async fn suspend(
+pub(crate) async fn suspend(
     request: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
@@ -183,7 +207,7 @@ async fn suspend(
     change_status(request, payload, state, LicenseAction::Suspend).await
 }
 
-async fn reinstate(
+pub(crate) async fn reinstate(
     request: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
@@ -191,26 +215,43 @@ async fn reinstate(
     change_status(request, payload, state, LicenseAction::Reinstate).await
 }
 
-async fn revoke(request: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Answer {
+pub(crate) async fn revoke(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Answer {
     change_status(request, payload, state, LicenseAction::Revoke).await
 }
 
-async fn list(request: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Answer {
-    let (mut body, credentials, caller) = app_body(&request, payload).await?;
-    let user_id = optional_user(&mut body);
-    let tenant = optional_tenant(&mut body);
+/// Whose licences to list, from where, and how many.
+pub(crate) fn license_query(
+    body: &mut impl Fields,
+) -> (Option<UserId>, Option<TenantSlug>, Option<LicenseId>, u32) {
+    let user_id = optional_user(body);
+    let tenant = optional_tenant(body);
     let cursor = body.optional_str("cursor", MAX_ID_CHARS);
     let cursor = body.parsed("cursor", cursor, LicenseId::parse);
     let limit = body
         .optional_u32("limit", 1, MAX_PAGE_SIZE)
         .unwrap_or(DEFAULT_PAGE_SIZE);
+    (user_id, tenant, cursor, limit)
+}
+
+pub(crate) async fn list(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Answer {
+    let (mut body, credentials, caller) = app_body(&request, payload).await?;
+    let (user_id, tenant, cursor, limit) = license_query(&mut body);
     body.finish().map_err(fail(&request))?;
     let page = state
         .service
         .list_licenses(&credentials, user_id, tenant, cursor, limit, &caller)
         .await
         .map_err(auth_fail(&request))?;
-    let licenses: Vec<LicenseBody> = page.items.iter().map(LicenseBody::from).collect();
-    Ok(HttpResponse::Ok()
-        .json(serde_json::json!({ "licenses": licenses, "next_cursor": page.next_cursor })))
+    Ok(HttpResponse::Ok().json(LicensePage {
+        licenses: page.items.iter().map(LicenseBody::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
 }

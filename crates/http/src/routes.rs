@@ -1,6 +1,7 @@
 //! The HTTP endpoints: each reads and checks its input, calls one use case and shapes the answer.
 
-use actix_web::http::header;
+use actix_web::http::Method;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use auth_domain::ids::OtpId;
 use auth_domain::otp::OtpCode;
@@ -11,8 +12,9 @@ use auth_usecases::{
 };
 use std::net::IpAddr;
 
-use crate::body::JsonBody;
-use crate::dto::{MeBody, OtpSentBody, TokenBody};
+use crate::body::{Fields, JsonBody};
+use crate::dto::{JwkBody, JwksBody, LogoutBody, MeBody, OtpSentBody, StatusBody, TokenBody};
+use crate::endpoints::{ENDPOINTS, Verb};
 use crate::{ApiError, AppState, Failure, request_id};
 
 pub(crate) type Answer = Result<HttpResponse, Failure>;
@@ -24,25 +26,21 @@ const MAX_TOKEN_CHARS: usize = 100;
 const MAX_TENANT_CHARS: usize = 63;
 
 pub fn configure(config: &mut web::ServiceConfig) {
-    config
-        .service(resource("/auth/send-otp").route(web::post().to(send_otp)))
-        .service(resource("/auth/verify-otp").route(web::post().to(verify_otp)))
-        .service(resource("/auth/refresh").route(web::post().to(refresh)))
-        .service(resource("/auth/logout").route(web::post().to(logout)))
-        .service(resource("/auth/me").route(web::get().to(me)))
-        .service(resource("/apps/{slug}/jwks.json").route(web::get().to(jwks)))
-        .service(resource("/healthz").route(web::get().to(healthz)))
-        .service(resource("/readyz").route(web::get().to(readyz)))
-        .service(resource("/metrics").route(web::get().to(metrics)))
-        .configure(crate::tenant_routes::configure)
-        .configure(crate::license_routes::configure)
-        .configure(crate::audit_routes::configure)
-        .default_service(web::to(not_found));
-}
-
-/// A path whose other methods answer `method_not_allowed`.
-pub(crate) fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
+    for endpoint in ENDPOINTS {
+        let (method, name) = match endpoint.verb {
+            Verb::Get => (Method::GET, "GET"),
+            Verb::Post => (Method::POST, "POST"),
+        };
+        let allow = HeaderValue::from_static(name);
+        let other_methods =
+            web::to(move |request: HttpRequest| method_not_allowed(request, allow.clone()));
+        config.service(
+            web::resource(endpoint.path)
+                .route((endpoint.handler)().method(method))
+                .default_service(other_methods),
+        );
+    }
+    config.default_service(web::to(not_found));
 }
 
 pub(crate) fn fail(request: &HttpRequest) -> impl Fn(ApiError) -> Failure + '_ {
@@ -63,8 +61,11 @@ async fn not_found(request: HttpRequest) -> Answer {
     Err(fail(&request)(ApiError::NotFound))
 }
 
-async fn method_not_allowed(request: HttpRequest) -> Answer {
-    Err(fail(&request)(ApiError::MethodNotAllowed))
+/// Another method on a known path: `method_not_allowed`, and `Allow` naming the one it takes.
+async fn method_not_allowed(request: HttpRequest, allow: HeaderValue) -> HttpResponse {
+    let mut response = ApiError::MethodNotAllowed.to_response(&request_id(&request));
+    response.headers_mut().insert(header::ALLOW, allow);
+    response
 }
 
 /// Refuses the request with the problems found, or hands back what was read.
@@ -91,6 +92,20 @@ pub(crate) async fn app_body(
 
 /// The fields every app call carries: credentials and the optional end-user context.
 fn app_call(body: &mut JsonBody, request: &HttpRequest) -> (AppCredentials, Caller) {
+    let (credentials, client_ip, user_agent) = app_fields(body);
+    let caller = Caller {
+        request_id: request_id(request),
+        client_ip,
+        peer_ip: request.peer_addr().map(|peer| peer.ip().to_string()),
+        user_agent,
+    };
+    (credentials, caller)
+}
+
+/// An app call's credentials, and the end user's address and browser as the backend saw them.
+pub(crate) fn app_fields(
+    body: &mut impl Fields,
+) -> (AppCredentials, Option<String>, Option<String>) {
     let app_id = body
         .required_str("app_id", MAX_ID_CHARS)
         .unwrap_or_default();
@@ -104,30 +119,20 @@ fn app_call(body: &mut JsonBody, request: &HttpRequest) -> (AppCredentials, Call
             .map_err(|_| auth_domain::ParseError("must be an IPv4 or IPv6 address"))
     });
     let user_agent = body.optional_str("user_agent", MAX_USER_AGENT_CHARS);
-    let caller = Caller {
-        request_id: request_id(request),
-        client_ip,
-        peer_ip: request.peer_addr().map(|peer| peer.ip().to_string()),
-        user_agent,
-    };
-    (AppCredentials { app_id, app_secret }, caller)
+    (AppCredentials { app_id, app_secret }, client_ip, user_agent)
 }
 
 /// The optional `tenant` a token is to be scoped to.
-fn tenant(body: &mut JsonBody) -> Option<TenantSlug> {
+fn tenant(body: &mut impl Fields) -> Option<TenantSlug> {
     let raw = body.optional_str("tenant", MAX_TENANT_CHARS);
     body.parsed("tenant", raw, TenantSlug::parse)
 }
 
-async fn send_otp(
-    request: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Answer {
-    let (mut body, credentials, caller) = app_body(&request, payload).await?;
+/// Exactly one of `phone` or `email`.
+pub(crate) fn identifier(body: &mut impl Fields) -> Option<Identifier> {
     let phone = body.optional_str("phone", 16);
     let email = body.optional_str("email", 254);
-    let identifier = match (phone, email) {
+    match (phone, email) {
         (Some(phone), None) => body
             .parsed("phone", Some(phone), Phone::parse)
             .map(Identifier::Phone),
@@ -142,7 +147,16 @@ async fn send_otp(
             body.problem("phone", "one of phone or email is required");
             None
         }
-    };
+    }
+}
+
+pub(crate) async fn send_otp(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Answer {
+    let (mut body, credentials, caller) = app_body(&request, payload).await?;
+    let identifier = identifier(&mut body);
     let identifier = read(&request, body, identifier)?;
     let sent = state
         .service
@@ -157,18 +171,24 @@ async fn send_otp(
     Ok(HttpResponse::Ok().json(OtpSentBody::from(sent)))
 }
 
-async fn verify_otp(
+/// The code being answered, and the tenant the token is to be scoped to.
+pub(crate) fn otp_answer(body: &mut impl Fields) -> Option<(OtpId, OtpCode, Option<TenantSlug>)> {
+    let otp_id = body.required_str("otp_request_id", MAX_ID_CHARS);
+    let otp_id = body.parsed("otp_request_id", otp_id, OtpId::parse);
+    let code = body.required_str("otp", 16);
+    let code = body.parsed("otp", code, OtpCode::parse);
+    let tenant = tenant(body);
+    otp_id.zip(code).map(|(id, code)| (id, code, tenant))
+}
+
+pub(crate) async fn verify_otp(
     request: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Answer {
     let (mut body, credentials, caller) = app_body(&request, payload).await?;
-    let otp_id = body.required_str("otp_request_id", MAX_ID_CHARS);
-    let otp_id = body.parsed("otp_request_id", otp_id, OtpId::parse);
-    let code = body.required_str("otp", 16);
-    let code = body.parsed("otp", code, OtpCode::parse);
-    let tenant = tenant(&mut body);
-    let (otp_request_id, code) = read(&request, body, otp_id.zip(code))?;
+    let answer = otp_answer(&mut body);
+    let (otp_request_id, code, tenant) = read(&request, body, answer)?;
     let grant = state
         .service
         .verify_otp(VerifyOtpRequest {
@@ -183,8 +203,10 @@ async fn verify_otp(
     Ok(HttpResponse::Ok().json(TokenBody::from(grant)))
 }
 
+type Presented = Result<Option<RefreshToken>, AuthError>;
+
 /// A refresh token field: a malformed one is simply not a token this engine issued.
-fn refresh_token(body: &mut JsonBody) -> Result<Option<RefreshToken>, AuthError> {
+fn refresh_token(body: &mut impl Fields) -> Presented {
     match body.required_str("refresh_token", MAX_TOKEN_CHARS) {
         Some(raw) => RefreshToken::parse(&raw)
             .map(Some)
@@ -193,14 +215,24 @@ fn refresh_token(body: &mut JsonBody) -> Result<Option<RefreshToken>, AuthError>
     }
 }
 
-async fn refresh(
+/// The refresh token to rotate, and the tenant the new access token is to be scoped to.
+pub(crate) fn rotation(body: &mut impl Fields) -> (Presented, Option<TenantSlug>) {
+    (refresh_token(body), tenant(body))
+}
+
+/// The refresh token of the session to end, and whether every session of its user ends.
+pub(crate) fn ending(body: &mut impl Fields) -> (Presented, bool) {
+    let token = refresh_token(body);
+    (token, body.optional_bool("all_sessions").unwrap_or(false))
+}
+
+pub(crate) async fn refresh(
     request: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Answer {
     let (mut body, credentials, caller) = app_body(&request, payload).await?;
-    let token = refresh_token(&mut body);
-    let tenant = tenant(&mut body);
+    let (token, tenant) = rotation(&mut body);
     let token = read(&request, body, Some(token))?;
     let refresh_token = token.map_err(auth_fail(&request))?.ok_or_else(|| {
         auth_fail(&request)(AuthError::invalid_field("refresh_token", "is required"))
@@ -223,10 +255,13 @@ async fn refresh(
     Ok(HttpResponse::Ok().json(TokenBody::from(grant)))
 }
 
-async fn logout(request: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Answer {
+pub(crate) async fn logout(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Answer {
     let (mut body, credentials, caller) = app_body(&request, payload).await?;
-    let token = refresh_token(&mut body);
-    let all_sessions = body.optional_bool("all_sessions").unwrap_or(false);
+    let (token, all_sessions) = ending(&mut body);
     let token = read(&request, body, Some(token))?;
     let refresh_token = token.map_err(auth_fail(&request))?.ok_or_else(|| {
         auth_fail(&request)(AuthError::invalid_field("refresh_token", "is required"))
@@ -241,10 +276,12 @@ async fn logout(request: HttpRequest, payload: web::Payload, state: web::Data<Ap
         })
         .await
         .map_err(auth_fail(&request))?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "revoked_sessions": revoked })))
+    Ok(HttpResponse::Ok().json(LogoutBody {
+        revoked_sessions: revoked,
+    }))
 }
 
-async fn me(request: HttpRequest, state: web::Data<AppState>) -> Answer {
+pub(crate) async fn me(request: HttpRequest, state: web::Data<AppState>) -> Answer {
     let Some(value) = request.headers().get(header::AUTHORIZATION) else {
         return Err(auth_fail(&request)(AuthError::TokenMissing));
     };
@@ -263,7 +300,11 @@ async fn me(request: HttpRequest, state: web::Data<AppState>) -> Answer {
     Ok(HttpResponse::Ok().json(MeBody::from(view)))
 }
 
-async fn jwks(request: HttpRequest, slug: web::Path<String>, state: web::Data<AppState>) -> Answer {
+pub(crate) async fn jwks(
+    request: HttpRequest,
+    slug: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Answer {
     let keys = state
         .service
         .jwks(&slug)
@@ -272,26 +313,29 @@ async fn jwks(request: HttpRequest, slug: web::Path<String>, state: web::Data<Ap
     let Some(keys) = keys else {
         return Err(fail(&request)(ApiError::NotFound));
     };
-    let keys: Vec<_> = keys
-        .into_iter()
-        .map(|key| serde_json::json!({ "kid": key.kid, "kty": "RSA", "alg": "RS256", "use": "sig", "n": key.n, "e": key.e }))
-        .collect();
+    let keys = keys.into_iter().map(JwkBody::from).collect();
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .json(serde_json::json!({ "keys": keys })))
+        .json(JwksBody { keys }))
 }
 
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+pub(crate) async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(StatusBody { status: "ok" })
 }
 
-async fn readyz(request: HttpRequest, state: web::Data<AppState>) -> Answer {
+pub(crate) async fn readyz(request: HttpRequest, state: web::Data<AppState>) -> Answer {
     state.service.ready().await.map_err(auth_fail(&request))?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })))
+    Ok(HttpResponse::Ok().json(StatusBody { status: "ready" }))
 }
 
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render())
+}
+
+pub(crate) async fn openapi(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(state.api.json())
 }

@@ -7,73 +7,80 @@ use auth_ports::UserRef;
 use auth_usecases::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MembershipQuery, RoleRequest};
 
 use crate::AppState;
-use crate::body::JsonBody;
-use crate::dto::{MembershipBody, TenantBody};
-use crate::routes::{Answer, app_body, auth_fail, read, resource};
+use crate::body::Fields;
+use crate::dto::{
+    MembershipBody, MembershipPage, MembershipReply, TenantBody, TenantPage, TenantReply,
+};
+use crate::routes::{Answer, app_body, auth_fail, read};
 
 const MAX_SLUG_CHARS: usize = 63;
 const MAX_NAME_CHARS: usize = 100;
 const MAX_ROLE_CHARS: usize = 64;
 const MAX_ID_CHARS: usize = 100;
 
-pub fn configure(config: &mut web::ServiceConfig) {
-    config
-        .service(resource("/tenants/create").route(web::post().to(create_tenant)))
-        .service(resource("/tenants/list").route(web::post().to(list_tenants)))
-        .service(resource("/roles/assign").route(web::post().to(assign_role)))
-        .service(resource("/roles/revoke").route(web::post().to(revoke_role)))
-        .service(resource("/roles/list").route(web::post().to(list_roles)));
-}
-
-fn slug(body: &mut JsonBody, name: &str) -> Option<TenantSlug> {
+fn slug(body: &mut impl Fields, name: &str) -> Option<TenantSlug> {
     let raw = body.required_str(name, MAX_SLUG_CHARS);
     body.parsed(name, raw, TenantSlug::parse)
 }
 
-fn page_size(body: &mut JsonBody) -> u32 {
+fn page_size(body: &mut impl Fields) -> u32 {
     body.optional_u32("limit", 1, MAX_PAGE_SIZE)
         .unwrap_or(DEFAULT_PAGE_SIZE)
 }
 
-async fn create_tenant(
+/// A new tenant's slug and name.
+pub(crate) fn new_tenant(body: &mut impl Fields) -> Option<(TenantSlug, String)> {
+    let slug = slug(body, "slug");
+    let name = body.required_str("name", MAX_NAME_CHARS);
+    slug.zip(name)
+}
+
+pub(crate) async fn create_tenant(
     request: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Answer {
     let (mut body, credentials, caller) = app_body(&request, payload).await?;
-    let slug = slug(&mut body, "slug");
-    let name = body.required_str("name", MAX_NAME_CHARS);
-    let (slug, name) = read(&request, body, slug.zip(name))?;
+    let new_tenant = new_tenant(&mut body);
+    let (slug, name) = read(&request, body, new_tenant)?;
     let tenant = state
         .service
         .create_tenant(&credentials, slug, &name, &caller)
         .await
         .map_err(auth_fail(&request))?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "tenant": TenantBody::from(&tenant) })))
+    Ok(HttpResponse::Ok().json(TenantReply {
+        tenant: TenantBody::from(&tenant),
+    }))
 }
 
-async fn list_tenants(
+/// Where a page of tenants starts, and how long it is.
+pub(crate) fn tenant_page(body: &mut impl Fields) -> (Option<TenantSlug>, u32) {
+    let cursor = body.optional_str("cursor", MAX_SLUG_CHARS);
+    let cursor = body.parsed("cursor", cursor, TenantSlug::parse);
+    (cursor, page_size(body))
+}
+
+pub(crate) async fn list_tenants(
     request: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Answer {
     let (mut body, credentials, caller) = app_body(&request, payload).await?;
-    let cursor = body.optional_str("cursor", MAX_SLUG_CHARS);
-    let cursor = body.parsed("cursor", cursor, TenantSlug::parse);
-    let limit = page_size(&mut body);
+    let (cursor, limit) = tenant_page(&mut body);
     let cursor = read(&request, body, Some(cursor))?;
     let page = state
         .service
         .list_tenants(&credentials, cursor, limit, &caller)
         .await
         .map_err(auth_fail(&request))?;
-    let tenants: Vec<TenantBody> = page.items.iter().map(TenantBody::from).collect();
-    Ok(HttpResponse::Ok()
-        .json(serde_json::json!({ "tenants": tenants, "next_cursor": page.next_cursor })))
+    Ok(HttpResponse::Ok().json(TenantPage {
+        tenants: page.items.iter().map(TenantBody::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
 }
 
 /// Exactly one of `user_id`, `phone` or `email`.
-fn user_ref(body: &mut JsonBody) -> Option<UserRef> {
+fn user_ref(body: &mut impl Fields) -> Option<UserRef> {
     let user_id = body.optional_str("user_id", MAX_ID_CHARS);
     let phone = body.optional_str("phone", 16);
     let email = body.optional_str("email", 254);
@@ -98,16 +105,23 @@ fn user_ref(body: &mut JsonBody) -> Option<UserRef> {
     }
 }
 
+/// The tenant, the role and the user a role change is about.
+pub(crate) fn role_change(body: &mut impl Fields) -> Option<(TenantSlug, RoleName, UserRef)> {
+    let tenant = slug(body, "tenant");
+    let role = body.required_str("role", MAX_ROLE_CHARS);
+    let role = body.parsed("role", role, RoleName::parse);
+    let user = user_ref(body);
+    let (tenant, (role, user)) = tenant.zip(role.zip(user))?;
+    Some((tenant, role, user))
+}
+
 async fn role_request(
     request: &HttpRequest,
     payload: web::Payload,
 ) -> Result<RoleRequest, crate::Failure> {
     let (mut body, credentials, caller) = app_body(request, payload).await?;
-    let tenant = slug(&mut body, "tenant");
-    let role = body.required_str("role", MAX_ROLE_CHARS);
-    let role = body.parsed("role", role, RoleName::parse);
-    let user = user_ref(&mut body);
-    let (tenant, (role, user)) = read(request, body, tenant.zip(role.zip(user)))?;
+    let change = role_change(&mut body);
+    let (tenant, role, user) = read(request, body, change)?;
     Ok(RoleRequest {
         credentials,
         tenant,
@@ -117,7 +131,7 @@ async fn role_request(
     })
 }
 
-async fn assign_role(
+pub(crate) async fn assign_role(
     request: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
@@ -128,11 +142,12 @@ async fn assign_role(
         .assign_role(role)
         .await
         .map_err(auth_fail(&request))?;
-    Ok(HttpResponse::Ok()
-        .json(serde_json::json!({ "membership": MembershipBody::from(&membership) })))
+    Ok(HttpResponse::Ok().json(MembershipReply {
+        membership: MembershipBody::from(&membership),
+    }))
 }
 
-async fn revoke_role(
+pub(crate) async fn revoke_role(
     request: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
@@ -143,16 +158,13 @@ async fn revoke_role(
         .revoke_role(role)
         .await
         .map_err(auth_fail(&request))?;
-    Ok(HttpResponse::Ok()
-        .json(serde_json::json!({ "membership": MembershipBody::from(&membership) })))
+    Ok(HttpResponse::Ok().json(MembershipReply {
+        membership: MembershipBody::from(&membership),
+    }))
 }
 
-async fn list_roles(
-    request: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Answer {
-    let (mut body, credentials, caller) = app_body(&request, payload).await?;
+/// Whose memberships to list (one user's, or one tenant's), from where, and how many.
+pub(crate) fn membership_query(body: &mut impl Fields) -> (Option<MembershipQuery>, u32) {
     let user_id = body.optional_str("user_id", MAX_ID_CHARS);
     let tenant = body.optional_str("tenant", MAX_SLUG_CHARS);
     let cursor = body.optional_str("cursor", MAX_ID_CHARS);
@@ -172,14 +184,24 @@ async fn list_roles(
             None
         }
     };
-    let limit = page_size(&mut body);
+    (query, page_size(body))
+}
+
+pub(crate) async fn list_roles(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Answer {
+    let (mut body, credentials, caller) = app_body(&request, payload).await?;
+    let (query, limit) = membership_query(&mut body);
     let query = read(&request, body, query)?;
     let page = state
         .service
         .list_memberships(&credentials, query, limit, &caller)
         .await
         .map_err(auth_fail(&request))?;
-    let memberships: Vec<MembershipBody> = page.items.iter().map(MembershipBody::from).collect();
-    Ok(HttpResponse::Ok()
-        .json(serde_json::json!({ "memberships": memberships, "next_cursor": page.next_cursor })))
+    Ok(HttpResponse::Ok().json(MembershipPage {
+        memberships: page.items.iter().map(MembershipBody::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
 }

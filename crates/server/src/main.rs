@@ -5,7 +5,7 @@ mod config;
 mod wiring;
 
 use actix_web::{App, HttpServer, middleware, web};
-use auth_http::AppState;
+use auth_http::{ApiDocument, AppState, HtmlPage, Verb};
 use auth_store::Store;
 use auth_usecases::Caller;
 use clap::{Parser, Subcommand};
@@ -408,7 +408,7 @@ async fn serve(config: Config) -> Result<(), String> {
         .clone()
         .unwrap_or_else(|| format!("http://{bound}"));
     let secure_cookies = issuer.starts_with("https://");
-    let service = Arc::new(wiring::service(&config, &store, &master, issuer)?);
+    let service = Arc::new(wiring::service(&config, &store, &master, issuer.clone())?);
     let portal = auth_portal::PortalState {
         credentials: service
             .portal_credentials(&Caller::default())
@@ -424,7 +424,19 @@ async fn serve(config: Config) -> Result<(), String> {
         Arc::clone(&service),
         config.seal_every,
     ));
+    let pages: Vec<HtmlPage> = auth_portal::PAGES
+        .iter()
+        .map(|page| HtmlPage {
+            verb: match page.verb {
+                auth_portal::Verb::Get => Verb::Get,
+                auth_portal::Verb::Post => Verb::Post,
+            },
+            path: format!("/portal{}", page.path),
+            summary: page.summary,
+        })
+        .collect();
     let state = AppState {
+        api: ApiDocument::new(&issuer, &pages),
         service,
         random: Arc::new(auth_crypto::OsRandom),
         metrics: Arc::default(),
