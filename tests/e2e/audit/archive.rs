@@ -12,6 +12,7 @@ use super::{
     rfc3339_of_micros, text, texts, verify,
 };
 use crate::support::database::{open, sql};
+use crate::support::docs::AUDIT_LOG;
 use crate::support::jwt::{fetch_jwks, verify_checkpoint};
 use crate::support::{Harness, TestServer, unique_phone};
 
@@ -126,6 +127,7 @@ async fn archiving_moves_the_oldest_records_out_and_the_rest_still_verifies(back
         is_checkpoint(&lines[lines.len() - 1]),
         "it ends with a checkpoint"
     );
+    AUDIT_LOG.assert_same_shape("audit-checkpoint-line", &lines[lines.len() - 1]);
     let archived = records(&lines);
     assert_eq!(texts(&archived, "id"), texts(&early, "id"));
     let first = &checkpoints[0];

@@ -5,6 +5,7 @@ use auth_domain::chain::{GENESIS as ENGINE_GENESIS, StoredEvent};
 use serde_json::{Value, json};
 
 use super::{GENESIS, canonical};
+use crate::support::docs::AUDIT_LOG;
 use crate::support::sha256::{hex, sha256, unhex};
 
 const DOC: &str = include_str!("../../../docs/audit-log.md");
@@ -32,6 +33,7 @@ fn the_documented_example_is_canonical_and_has_the_documented_link() {
         DOC.contains(EXAMPLE_LINK),
         "docs/audit-log.md no longer shows the example link"
     );
+    assert_eq!(AUDIT_LOG.example("audit-record"), record);
     assert_eq!(encoded, EXAMPLE);
     assert_eq!(hex(&sha256(&input)), EXAMPLE_LINK);
 }

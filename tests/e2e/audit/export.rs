@@ -9,6 +9,7 @@ use super::{
     GENESIS, Reader, assert_export_verifies, export, int, ints, micros, occurred_at, one_to,
     rfc3339_of_micros, subset, text, texts, verify, whole_session,
 };
+use crate::support::docs::AUDIT_LOG;
 use crate::support::{Harness, unique_phone, wrong_code};
 
 /// An end user's browser as a backend might forward it: quotes, a backslash, a tab and non-ASCII
@@ -21,6 +22,12 @@ async fn an_export_verifies_with_sha256_and_the_documented_encoding_alone() {
     let h = Harness::start().await;
     let context = [("client_ip", "2001:db8::7"), ("user_agent", AGENT)];
     whole_session(&h, &unique_phone(), &context).await;
+    let (otp_request_id, code) = h.request_code(&unique_phone()).await;
+    let mut login = json!({ "otp_request_id": otp_request_id, "otp": code });
+    for (name, value) in context {
+        login[name] = json!(value);
+    }
+    h.post("/auth/verify-otp", login).await.assert_ok();
     let (otp_request_id, code) = h.request_code(&unique_phone()).await;
     h.verify_otp(&otp_request_id, &wrong_code(&code))
         .await
@@ -85,6 +92,15 @@ async fn an_export_verifies_with_sha256_and_the_documented_encoding_alone() {
         lines.iter().any(|line| line["user_agent"] == AGENT),
         "the agent was not kept as sent"
     );
+    let login = lines
+        .iter()
+        .find(|line| {
+            line["event"] == "login"
+                && line["client_ip"].is_string()
+                && line["user_agent"].is_string()
+        })
+        .expect("the login with the end user's context is exported");
+    AUDIT_LOG.assert_same_shape("audit-export-line", login);
     assert_export_verifies(&lines, GENESIS);
     verify(&h.server, None).await.assert_intact();
 }

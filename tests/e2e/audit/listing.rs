@@ -9,6 +9,7 @@ use super::{
     LISTED, Reader, Session, events_of, ints, occurred_at, one_to, subset, text, texts,
     whole_session,
 };
+use crate::support::docs::AUDIT_LOG;
 use crate::support::{Harness, login, unique_phone, unique_slug};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -300,5 +301,25 @@ async fn an_app_never_sees_another_apps_records() {
     assert!(
         !listing.contains(alice_id),
         "A's user appears in B's log: {listing}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_documented_page_is_what_the_engine_answers() {
+    // Arrange: an app made with `apps create`, whose first record is its creation.
+    let h = Harness::start().await;
+
+    // Act
+    let page = h
+        .post("/audit/events", json!({ "event": "app_created" }))
+        .await;
+
+    // Assert
+    page.assert_ok();
+    AUDIT_LOG.assert_same_shape("audit-events", &page.body);
+    assert_eq!(page.body["events"][0]["actor"], "operator");
+    assert_eq!(
+        page.body["events"][0]["details"]["slug"],
+        h.app.app_slug.as_str()
     );
 }

@@ -151,7 +151,7 @@ fn compare(exact: &[&str], path: &str, documented: &Value, real: &Value, found: 
 }
 
 /// Every document with marked examples.
-const DOCS: [(&str, &str); 7] = [
+const DOCS: [(&str, &str); 8] = [
     (
         "docs/01-getting-started.md",
         include_str!("../../../docs/01-getting-started.md"),
@@ -180,7 +180,15 @@ const DOCS: [(&str, &str); 7] = [
         "docs/07-security-checklist.md",
         include_str!("../../../docs/07-security-checklist.md"),
     ),
+    ("docs/audit-log.md", AUDIT_LOG.text),
 ];
+
+/// docs/audit-log.md: what `/audit/events`, `audit export` and `audit archive` write.
+pub const AUDIT_LOG: Doc = Doc {
+    name: "docs/audit-log.md",
+    text: include_str!("../../../docs/audit-log.md"),
+    exact: &["event", "outcome"],
+};
 
 /// The text of every e2e test source and crate source, read from the tree.
 fn test_sources() -> String {
