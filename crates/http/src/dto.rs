@@ -1,4 +1,5 @@
-//! Response bodies, exactly as API.md shapes them.
+//! Response bodies, exactly as API.md shapes them. A field that may be `null` is still always
+//! present, so its schema marks it required; only `is_new_user` is left out where it does not apply.
 
 use auth_domain::chain::StoredEvent;
 use auth_domain::license::License;
@@ -17,7 +18,9 @@ fn rfc3339(at: OffsetDateTime) -> String {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserBody {
     id: String,
+    #[schema(required = true)]
     phone: Option<String>,
+    #[schema(required = true)]
     email: Option<String>,
     created_at: String,
 }
@@ -145,12 +148,16 @@ impl From<&Membership> for MembershipBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LicenseBody {
     id: String,
+    #[schema(required = true)]
     product: Option<String>,
     status: &'static str,
     max_activations: u32,
     activations: u32,
+    #[schema(required = true)]
     expires_at: Option<String>,
+    #[schema(required = true)]
     user_id: Option<String>,
+    #[schema(required = true)]
     tenant: Option<String>,
     #[schema(value_type = Object)]
     metadata: serde_json::Value,
@@ -178,6 +185,7 @@ impl From<&License> for LicenseBody {
 pub struct ActivationBody {
     id: String,
     license_id: String,
+    #[schema(required = true)]
     device_name: Option<String>,
     created_at: String,
 }
@@ -258,6 +266,7 @@ pub struct TenantReply {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TenantPage {
     pub tenants: Vec<TenantBody>,
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 
@@ -269,6 +278,7 @@ pub struct MembershipReply {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MembershipPage {
     pub memberships: Vec<MembershipBody>,
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 
@@ -296,12 +306,14 @@ pub struct LicenseCheckBody {
     pub valid: bool,
     /// `VALID`, `NOT_FOUND`, `REVOKED`, `SUSPENDED`, `EXPIRED`, `NOT_ACTIVATED` or `DEVICE_MISMATCH`.
     pub code: &'static str,
+    #[schema(required = true)]
     pub license: Option<LicenseBody>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LicensePage {
     pub licenses: Vec<LicenseBody>,
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 
@@ -314,10 +326,15 @@ pub struct EventBody {
     occurred_at: String,
     event: String,
     outcome: String,
+    #[schema(required = true)]
     actor: Option<String>,
+    #[schema(required = true)]
     subject: Option<String>,
+    #[schema(required = true)]
     client_ip: Option<String>,
+    #[schema(required = true)]
     user_agent: Option<String>,
+    #[schema(required = true)]
     request_id: Option<String>,
     #[schema(value_type = Object)]
     details: serde_json::Value,
@@ -348,5 +365,6 @@ impl EventBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventPage {
     pub events: Vec<EventBody>,
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }

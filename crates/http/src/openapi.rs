@@ -373,6 +373,38 @@ mod tests {
     }
 
     #[test]
+    fn fields_that_may_be_null_are_still_always_present() {
+        let document = sample();
+        let schemas = &document["components"]["schemas"];
+        let required = |name: &str| schemas[name]["required"].clone();
+        let user = required("UserBody");
+        assert!(
+            user.as_array()
+                .is_some_and(|fields| fields.contains(&json!("phone")))
+        );
+        assert!(
+            user.as_array()
+                .is_some_and(|fields| fields.contains(&json!("email")))
+        );
+        let page = required("TenantPage");
+        assert!(
+            page.as_array()
+                .is_some_and(|fields| fields.contains(&json!("next_cursor")))
+        );
+        let token = required("TokenBody");
+        assert!(
+            token
+                .as_array()
+                .is_some_and(|fields| !fields.contains(&json!("is_new_user"))),
+            "refresh answers leave is_new_user out"
+        );
+        assert_eq!(
+            schemas["UserBody"]["properties"]["phone"]["type"],
+            json!(["string", "null"])
+        );
+    }
+
+    #[test]
     fn every_templated_path_declares_its_parameters() {
         let document = sample();
         let paths = document["paths"].as_object().expect("paths");
