@@ -60,6 +60,14 @@ pub const CATALOGUE: &[(u16, &str)] = &[
     (500, "internal_error"),
 ];
 
+/// The status the catalogue gives `code` (500 for a code it lacks).
+pub(crate) fn catalogue_status(code: &str) -> u16 {
+    CATALOGUE
+        .iter()
+        .find(|(_, known)| *known == code)
+        .map_or(500, |(status, _)| *status)
+}
+
 impl ApiError {
     /// The catalogue code.
     #[must_use]
@@ -76,11 +84,7 @@ impl ApiError {
     /// The status the catalogue gives this error's code.
     #[must_use]
     pub fn status(&self) -> StatusCode {
-        let code = self.code();
-        CATALOGUE
-            .iter()
-            .find(|(_, known)| *known == code)
-            .and_then(|(status, _)| StatusCode::from_u16(*status).ok())
+        StatusCode::from_u16(catalogue_status(self.code()))
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 

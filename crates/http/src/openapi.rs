@@ -8,10 +8,9 @@ use utoipa::ToSchema;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 
-use crate::CATALOGUE;
 use crate::body_shape::BodyShape;
 use crate::endpoints::{ENDPOINTS, Endpoint, Input, Output, Verb};
-use crate::error::ErrorBody;
+use crate::error::{ErrorBody, catalogue_status};
 use crate::routes::app_fields;
 
 /// Named schemas that others refer to, as utoipa collects them.
@@ -83,13 +82,6 @@ fn common_errors(input: Input) -> &'static [&'static str] {
     }
 }
 
-fn status_of(code: &str) -> u16 {
-    CATALOGUE
-        .iter()
-        .find(|(_, known)| *known == code)
-        .map_or(500, |(status, _)| *status)
-}
-
 fn method(verb: Verb) -> &'static str {
     match verb {
         Verb::Get => "get",
@@ -120,7 +112,7 @@ const REQUEST_ID: &str = "#/components/headers/X-Request-Id";
 fn error_responses(endpoint: &Endpoint, responses: &mut Map<String, Value>) {
     let mut by_status: BTreeMap<u16, Vec<&str>> = BTreeMap::new();
     for code in common_errors(endpoint.input).iter().chain(endpoint.errors) {
-        let codes = by_status.entry(status_of(code)).or_default();
+        let codes = by_status.entry(catalogue_status(code)).or_default();
         if !codes.contains(code) {
             codes.push(code);
         }
@@ -290,6 +282,7 @@ fn document(public_url: &str, pages: &[HtmlPage]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::CATALOGUE;
 
     fn sample() -> Value {
         let page = HtmlPage {
