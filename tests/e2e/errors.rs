@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{Harness, Reply, TestServer, unique_phone};
+use crate::support::{Harness, Reply, TestServer, TestServerBuilder, unique_phone};
 
 const BODY_LIMIT: usize = 64 * 1024;
 
@@ -215,29 +215,93 @@ async fn metrics_count_requests_per_route_codes_per_channel_and_reuse() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn production_mode_refuses_the_console_notifier() {
-    // Arrange: everything else production demands is present (the builder sets a master key
-    // and a public URL), so the notifier is the only reason to refuse.
+    // Arrange: everything else production demands is present, so the notifier is the only
+    // reason to refuse.
     let builder = TestServer::builder()
         .env("AUTH_ENV", "production")
+        .env("AUTH_PUBLIC_URL", "https://auth.example.com")
         .env("AUTH_NOTIFIER", "console");
 
     // Act
+    let text = refusal(builder).await;
+
+    // Assert
+    assert!(
+        text.contains("AUTH_NOTIFIER"),
+        "the refusal does not name AUTH_NOTIFIER:\n{text}"
+    );
+    assert!(!text.contains("AUTH_MASTER_KEY"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn production_refuses_to_start_listing_every_unsafe_setting() {
+    // Arrange: an all-zero master key, a plain-http public URL and a plain-http webhook that would
+    // carry codes across the network.
+    let builder = TestServer::builder()
+        .env("AUTH_ENV", "production")
+        .env(
+            "AUTH_MASTER_KEY",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        )
+        .env("AUTH_PUBLIC_URL", "http://auth.example.com")
+        .env("AUTH_NOTIFIER", "webhook")
+        .env("AUTH_WEBHOOK_URL", "http://hooks.example.com/codes");
+
+    // Act
+    let text = refusal(builder).await;
+
+    // Assert: one message names all three, so the operator fixes them in one go.
+    for variable in ["AUTH_MASTER_KEY", "AUTH_PUBLIC_URL", "AUTH_WEBHOOK_URL"] {
+        assert!(text.contains(variable), "{variable} is not named:\n{text}");
+    }
+    assert!(text.contains("3 settings must change"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_https_public_url_makes_every_answer_demand_https() {
+    // Arrange
+    let server = TestServer::builder()
+        .env("AUTH_PUBLIC_URL", "https://auth.example.com")
+        .start()
+        .await;
+
+    // Act: an API answer, an error and a portal page.
+    let answers = [
+        server.get("/healthz").await,
+        server.get("/no-such-route").await,
+        server.get("/portal/sign-in").await,
+    ];
+
+    // Assert
+    for answer in answers {
+        assert_eq!(
+            answer.header("strict-transport-security"),
+            Some("max-age=31536000"),
+            "{} {}",
+            answer.status,
+            answer.text
+        );
+    }
+    let plain = TestServer::builder().start().await;
+    assert_eq!(
+        plain
+            .get("/healthz")
+            .await
+            .header("strict-transport-security"),
+        None
+    );
+}
+
+/// What `serve` printed when it refused to start; fails if it started.
+async fn refusal(builder: TestServerBuilder) -> String {
     let output = builder
         .run_to_exit(&["serve"], Duration::from_secs(30))
         .await;
-
-    // Assert
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(
-        !output.status.success(),
-        "the server accepted the console notifier in production:\n{text}"
-    );
-    assert!(
-        text.contains("AUTH_NOTIFIER"),
-        "the refusal does not name AUTH_NOTIFIER:\n{text}"
-    );
+    assert!(!output.status.success(), "the server started:\n{text}");
+    text
 }

@@ -67,6 +67,9 @@ pub struct App {
     /// The developer (a user of the portal app) who created it in the portal; `None` for apps an
     /// operator created with the CLI, and for the portal itself.
     pub owner: Option<UserId>,
+    /// Whether the app may send codes only to its owner's own sign-in identifier and its test
+    /// identifiers. Apps made in the portal start here, until the operator approves them.
+    pub sandboxed: bool,
     pub created_at: OffsetDateTime,
 }
 
@@ -90,20 +93,50 @@ impl App {
             .filter(|previous| now < previous.valid_until)
     }
 
-    /// Checks an app name: 1–100 characters with no control characters.
+    /// Checks an app name. The name is shown to people in every code the app sends, so it must
+    /// read as what it is: 1–[`MAX_APP_NAME_CHARS`] characters, with no control characters and
+    /// none that reorder or hide text (bidi overrides and isolates, zero-width characters), which
+    /// could make a message say something other than what it seems to.
     ///
     /// # Errors
-    /// [`ParseError`] when the name is empty, too long or has control characters.
+    /// [`ParseError`] when the name is empty, too long or has such characters.
     pub fn parse_name(raw: &str) -> Result<String, ParseError> {
         let trimmed = raw.trim();
-        if trimmed.is_empty() || trimmed.chars().count() > 100 {
-            return Err(ParseError("must be 1 to 100 characters"));
+        if trimmed.is_empty() || trimmed.chars().count() > MAX_APP_NAME_CHARS {
+            return Err(ParseError("must be 1 to 60 characters"));
         }
-        if trimmed.chars().any(char::is_control) {
-            return Err(ParseError("must not contain control characters"));
+        if trimmed
+            .chars()
+            .any(|c| c.is_control() || is_hidden_format(c))
+        {
+            return Err(ParseError(
+                "must not contain control, bidi-override or zero-width characters",
+            ));
         }
         Ok(trimmed.to_owned())
     }
+}
+
+/// The most test identifiers a sandboxed app may send codes to, besides its owner's own.
+pub const MAX_TEST_IDENTIFIERS: usize = 10;
+
+/// The longest app name: it goes into every text message, where space is short.
+pub const MAX_APP_NAME_CHARS: usize = 60;
+
+/// Characters that change how text around them is shown without showing themselves: bidi
+/// embeddings, overrides, isolates and marks, and zero-width characters.
+fn is_hidden_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
 }
 
 /// One RS256 key of an app. The private half is only ever held encrypted.
@@ -159,6 +192,7 @@ mod tests {
             tokens: crate::app_settings::TokenOverrides::default(),
             channels: crate::app_settings::Channels::default(),
             owner: None,
+            sandboxed: false,
             created_at: at,
         };
         let rotated = app(Some(PreviousSecret {
@@ -202,7 +236,25 @@ mod tests {
     fn names_are_trimmed_and_bounded() {
         assert_eq!(App::parse_name("  My App ").unwrap(), "My App");
         assert!(App::parse_name("   ").is_err());
-        assert!(App::parse_name(&"x".repeat(101)).is_err());
+        assert_eq!(App::parse_name(&"x".repeat(60)).unwrap().len(), 60);
+        assert!(App::parse_name(&"x".repeat(61)).is_err());
         assert!(App::parse_name("a\u{7}b").is_err());
+    }
+
+    #[test]
+    fn names_that_hide_or_reorder_text_are_refused() {
+        for hidden in [
+            '\u{0}', '\u{9b}', '\u{202E}', '\u{2067}', '\u{200B}', '\u{200D}', '\u{FEFF}',
+        ] {
+            let name = format!("ACME{hidden}Bank");
+            assert!(
+                App::parse_name(&name).is_err(),
+                "{name:?} should be refused"
+            );
+        }
+        assert_eq!(
+            App::parse_name("Café Ünïcode 日本").unwrap(),
+            "Café Ünïcode 日本"
+        );
     }
 }

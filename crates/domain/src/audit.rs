@@ -11,6 +11,11 @@ pub enum AuditKind {
     AppKeyRotated,
     AppSettingsChanged,
     AppAuthFailed,
+    AppApproved,
+    AppSandboxed,
+    TestIdentifierAdded,
+    TestIdentifierRemoved,
+    SandboxRefused,
     OtpSent,
     OtpDeliveryFailed,
     SmsCountryRefused,
@@ -47,6 +52,11 @@ impl AuditKind {
             Self::AppKeyRotated => "app_key_rotated",
             Self::AppSettingsChanged => "app_settings_changed",
             Self::AppAuthFailed => "app_auth_failed",
+            Self::AppApproved => "app_approved",
+            Self::AppSandboxed => "app_sandboxed",
+            Self::TestIdentifierAdded => "test_identifier_added",
+            Self::TestIdentifierRemoved => "test_identifier_removed",
+            Self::SandboxRefused => "sandbox_refused",
             Self::OtpSent => "otp_sent",
             Self::OtpDeliveryFailed => "otp_delivery_failed",
             Self::SmsCountryRefused => "sms_country_refused",
@@ -81,6 +91,10 @@ impl AuditKind {
             | Self::AppSecretRotated
             | Self::AppKeyRotated
             | Self::AppSettingsChanged
+            | Self::AppApproved
+            | Self::AppSandboxed
+            | Self::TestIdentifierAdded
+            | Self::TestIdentifierRemoved
             | Self::OtpSent
             | Self::Login
             | Self::Refresh
@@ -97,6 +111,7 @@ impl AuditKind {
             | Self::LicenseRevoked
             | Self::AuditArchived => Outcome::Success,
             Self::AppAuthFailed
+            | Self::SandboxRefused
             | Self::OtpDeliveryFailed
             | Self::SmsCountryRefused
             | Self::DeliveryCapReached
@@ -209,12 +224,17 @@ impl AuditEvent {
 
 impl AuditKind {
     /// Every event the engine writes: the catalogue, which docs/audit-log.md documents.
-    pub const ALL: [Self; 29] = [
+    pub const ALL: [Self; 34] = [
         Self::AppCreated,
         Self::AppSecretRotated,
         Self::AppKeyRotated,
         Self::AppSettingsChanged,
         Self::AppAuthFailed,
+        Self::AppApproved,
+        Self::AppSandboxed,
+        Self::TestIdentifierAdded,
+        Self::TestIdentifierRemoved,
+        Self::SandboxRefused,
         Self::OtpSent,
         Self::OtpDeliveryFailed,
         Self::SmsCountryRefused,
@@ -256,6 +276,11 @@ mod tests {
             | AuditKind::AppKeyRotated
             | AuditKind::AppSettingsChanged
             | AuditKind::AppAuthFailed
+            | AuditKind::AppApproved
+            | AuditKind::AppSandboxed
+            | AuditKind::TestIdentifierAdded
+            | AuditKind::TestIdentifierRemoved
+            | AuditKind::SandboxRefused
             | AuditKind::OtpSent
             | AuditKind::OtpDeliveryFailed
             | AuditKind::SmsCountryRefused

@@ -62,6 +62,23 @@ pub struct Tenant {
     pub created_at: OffsetDateTime,
 }
 
+impl Tenant {
+    /// Checks a tenant name: 1–100 characters with no control characters.
+    ///
+    /// # Errors
+    /// [`ParseError`] when the name is empty, too long or has control characters.
+    pub fn parse_name(raw: &str) -> Result<String, ParseError> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.chars().count() > 100 {
+            return Err(ParseError("must be 1 to 100 characters"));
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err(ParseError("must not contain control characters"));
+        }
+        Ok(trimmed.to_owned())
+    }
+}
+
 /// The roles one user holds in one tenant. A membership with no roles does not exist.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {

@@ -7,9 +7,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::AppState;
+use crate::app_call::{Answer, app_body, auth_fail, fail};
 use crate::body::Fields;
 use crate::dto::{EventBody, EventPage};
-use crate::routes::{Answer, app_body, auth_fail, fail};
 
 const DEFAULT_EVENTS_PAGE: u32 = 100;
 

@@ -8,6 +8,75 @@ use futures_util::StreamExt as _;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
+use crate::strict_json;
+
+/// Query parameters that would carry a credential: URLs end up in proxy and server logs, so a
+/// credential there is refused rather than used.
+const CREDENTIAL_PARAMETERS: [&str; 8] = [
+    "app_id",
+    "app_secret",
+    "refresh_token",
+    "access_token",
+    "otp",
+    "key",
+    "license_key",
+    "token",
+];
+
+/// Refuses a request whose URL carries a credential, naming it.
+///
+/// # Errors
+/// `invalid_request` naming each credential parameter found.
+pub fn refuse_credentials_in_url(request: &HttpRequest) -> Result<(), ApiError> {
+    let query = request.query_string();
+    if query.is_empty() {
+        return Ok(());
+    }
+    let problems: Vec<FieldProblem> = query
+        .split('&')
+        .filter_map(|pair| pair.split('=').next())
+        .filter_map(|name| {
+            CREDENTIAL_PARAMETERS
+                .into_iter()
+                .find(|credential| name.eq_ignore_ascii_case(credential))
+        })
+        .map(|name| {
+            FieldProblem::new(
+                name,
+                "is a credential: send it in the JSON body (or the Authorization header), never in the URL",
+            )
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(AuthError::InvalidRequest(problems).into())
+    }
+}
+
+/// Whether `text` holds a C0 control character or DEL: never part of an identifier, name or
+/// device, and NUL is refused by PostgreSQL outright.
+fn has_control(text: &str) -> bool {
+    text.chars().any(|c| c.is_ascii_control())
+}
+
+/// Like [`has_control`], but allowing the tab and line breaks free text may hold.
+fn has_control_in_text(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// Whether any key or string inside `value` holds a control character other than white space.
+fn nested_control(value: &Value) -> bool {
+    match value {
+        Value::String(text) => has_control_in_text(text),
+        Value::Array(items) => items.iter().any(nested_control),
+        Value::Object(map) => map
+            .iter()
+            .any(|(key, value)| has_control_in_text(key) || nested_control(value)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
+}
 
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -74,6 +143,7 @@ impl JsonBody {
     /// # Errors
     /// `unsupported_media_type`, `payload_too_large`, or `invalid_request` for malformed JSON.
     pub async fn read(request: &HttpRequest, mut payload: web::Payload) -> Result<Self, ApiError> {
+        refuse_credentials_in_url(request)?;
         if !is_json(request) {
             return Err(ApiError::UnsupportedMediaType);
         }
@@ -93,13 +163,18 @@ impl JsonBody {
             }
             bytes.extend_from_slice(&chunk);
         }
-        match serde_json::from_slice::<Value>(&bytes) {
+        match strict_json::parse(&bytes) {
             Ok(Value::Object(fields)) => Ok(Self {
                 fields,
                 problems: Vec::new(),
             }),
             Ok(_) => Err(AuthError::invalid_field("body", "must be a JSON object").into()),
-            Err(_) => Err(AuthError::invalid_field("body", "is not valid JSON").into()),
+            Err(strict_json::Refused::DuplicateKey(key)) => {
+                Err(AuthError::invalid_field(&key, "appears more than once in the object").into())
+            }
+            Err(strict_json::Refused::Malformed) => {
+                Err(AuthError::invalid_field("body", "is not valid JSON").into())
+            }
         }
     }
 
@@ -130,11 +205,18 @@ impl Fields for JsonBody {
 
     fn optional_str(&mut self, name: &str, max_chars: usize) -> Option<String> {
         match self.take(name)? {
-            Value::String(text) if text.chars().count() <= max_chars => Some(text),
-            Value::String(_) => {
+            Value::String(text) if text.chars().count() > max_chars => {
                 self.problem(name, format!("must be at most {max_chars} characters"));
                 None
             }
+            Value::String(text) if has_control(&text) => {
+                self.problem(
+                    name,
+                    "must not contain control characters (NUL and the like)",
+                );
+                None
+            }
+            Value::String(text) => Some(text),
             _ => {
                 self.problem(name, "must be a string");
                 None
@@ -172,12 +254,20 @@ impl Fields for JsonBody {
 
     fn optional_object(&mut self, name: &str, max_bytes: usize) -> Option<Value> {
         match self.take(name)? {
-            Value::Object(map) if Value::Object(map.clone()).to_string().len() <= max_bytes => {
-                Some(Value::Object(map))
-            }
-            Value::Object(_) => {
-                self.problem(name, format!("must be at most {max_bytes} bytes of JSON"));
-                None
+            Value::Object(map) => {
+                let value = Value::Object(map);
+                if value.to_string().len() > max_bytes {
+                    self.problem(name, format!("must be at most {max_bytes} bytes of JSON"));
+                    None
+                } else if nested_control(&value) {
+                    self.problem(
+                        name,
+                        "must not contain control characters other than tabs and line breaks",
+                    );
+                    None
+                } else {
+                    Some(value)
+                }
             }
             _ => {
                 self.problem(name, "must be a JSON object");

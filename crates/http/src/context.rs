@@ -11,6 +11,7 @@ use std::time::Instant;
 use tracing::Instrument as _;
 
 use crate::AppState;
+use crate::client_addr::ClientAddr;
 
 pub use auth_usecases::RequestId;
 
@@ -41,6 +42,12 @@ pub async fn request_context(
     }
     let id = format!("req_{}", base32(&bytes));
     request.extensions_mut().insert(RequestId(id.clone()));
+    if let (Some(state), Some(peer)) = (&state, request.peer_addr()) {
+        let client = state
+            .trusted_proxies
+            .client_of(peer.ip(), request.headers());
+        request.extensions_mut().insert(ClientAddr(client));
+    }
     let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.path());
     let started = Instant::now();
     let mut response = next.call(request).instrument(span.clone()).await?;
@@ -73,5 +80,11 @@ pub async fn request_context(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    if state.as_ref().is_some_and(|state| state.hsts) {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     Ok(response)
 }

@@ -1,8 +1,11 @@
 //! Every endpoint of the API in one table. The routes are registered from it and the OpenAPI
 //! document is made from it, so the document cannot miss an endpoint the server answers.
 
-use actix_web::{Route, web};
+use actix_web::http::Method;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, Route, web};
 
+use crate::app_call::{Answer, fail};
 use crate::body_shape::BodyShape;
 use crate::dto::{
     ActivationReply, EventPage, JwksBody, LicenseCheckBody, LicensePage, LicenseReply, LogoutBody,
@@ -10,7 +13,7 @@ use crate::dto::{
     TenantReply, TokenBody,
 };
 use crate::openapi::{SchemaOf, schema_of};
-use crate::{audit_routes, license_routes, openapi, routes, tenant_routes};
+use crate::{ApiError, audit_routes, license_routes, openapi, request_id, routes, tenant_routes};
 
 /// The methods the API answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +73,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         summary: "Send a one-time code to a phone or an email address",
         input: Input::AppCall(|body| drop(routes::identifier(body))),
         output: Output::Json(schema_of::<OtpSentBody>),
-        errors: &["delivery_failed"],
+        errors: &["app_in_sandbox", "delivery_failed"],
         handler: || web::route().to(routes::send_otp),
     },
     Endpoint {
@@ -113,6 +116,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         input: Input::Bearer,
         output: Output::Json(schema_of::<MeBody>),
         errors: &[
+            "invalid_request",
             "token_missing",
             "token_invalid",
             "token_expired",
@@ -321,3 +325,34 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         handler: || web::route().to(routes::openapi),
     },
 ];
+
+/// Registers every endpoint of the table, the JSON 404 for unknown paths and the JSON 405 (with
+/// `Allow`) for another method on a known path.
+pub(crate) fn configure(config: &mut web::ServiceConfig) {
+    for endpoint in ENDPOINTS {
+        let (method, name) = match endpoint.verb {
+            Verb::Get => (Method::GET, "GET"),
+            Verb::Post => (Method::POST, "POST"),
+        };
+        let allow = HeaderValue::from_static(name);
+        let other_methods =
+            web::to(move |request: HttpRequest| method_not_allowed(request, allow.clone()));
+        config.service(
+            web::resource(endpoint.path)
+                .route((endpoint.handler)().method(method))
+                .default_service(other_methods),
+        );
+    }
+    config.default_service(web::to(not_found));
+}
+
+async fn not_found(request: HttpRequest) -> Answer {
+    Err(fail(&request)(ApiError::NotFound))
+}
+
+/// Another method on a known path: `method_not_allowed`, and `Allow` naming the one it takes.
+async fn method_not_allowed(request: HttpRequest, allow: HeaderValue) -> HttpResponse {
+    let mut response = ApiError::MethodNotAllowed.to_response(&request_id(&request));
+    response.headers_mut().insert(header::ALLOW, allow);
+    response
+}

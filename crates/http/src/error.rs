@@ -30,6 +30,7 @@ pub const CATALOGUE: &[(u16, &str)] = &[
     (400, "invalid_request"),
     (401, "invalid_app_credentials"),
     (403, "app_disabled"),
+    (403, "app_in_sandbox"),
     (404, "not_found"),
     (405, "method_not_allowed"),
     (413, "payload_too_large"),

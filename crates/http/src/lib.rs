@@ -1,8 +1,10 @@
 #![doc = include_str!("../README.md")]
 
+mod app_call;
 mod audit_routes;
 mod body;
 mod body_shape;
+mod client_addr;
 mod context;
 mod dto;
 mod endpoints;
@@ -11,9 +13,11 @@ mod license_routes;
 mod metrics;
 mod openapi;
 mod routes;
+mod strict_json;
 mod tenant_routes;
 
 pub use body::MAX_BODY_BYTES;
+pub use client_addr::{ClientAddr, TrustedProxies, client_addr};
 pub use context::{RequestId, request_context, request_id};
 pub use endpoints::Verb;
 pub use error::{ApiError, CATALOGUE, Failure};
@@ -33,6 +37,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// What `/openapi.json` answers.
     pub api: ApiDocument,
+    /// Whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
+    /// Whether every answer carries `Strict-Transport-Security` (the engine is served over https).
+    pub hsts: bool,
 }
 
 impl std::fmt::Debug for AppState {
@@ -43,5 +51,5 @@ impl std::fmt::Debug for AppState {
 
 /// Registers every route, the JSON 404 for unknown paths and the JSON 405 for wrong methods.
 pub fn configure(config: &mut web::ServiceConfig) {
-    routes::configure(config);
+    endpoints::configure(config);
 }

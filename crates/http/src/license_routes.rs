@@ -9,18 +9,17 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::AppState;
+use crate::app_call::{Answer, MAX_ID_CHARS, app_body, auth_fail, fail, read};
 use crate::body::Fields;
 use crate::dto::{
     ActivationBody, ActivationReply, LicenseBody, LicenseCheckBody, LicensePage, LicenseReply,
     NewLicenseBody, NewLicenseReply,
 };
-use crate::routes::{Answer, app_body, auth_fail, fail, read};
 
 const MAX_KEY_CHARS: usize = 64;
 const MAX_FINGERPRINT_CHARS: usize = 512;
 const MAX_NAME_CHARS: usize = 100;
 const MAX_REASON_CHARS: usize = 500;
-const MAX_ID_CHARS: usize = 100;
 
 fn license(license: &auth_domain::license::License) -> HttpResponse {
     HttpResponse::Ok().json(LicenseReply {

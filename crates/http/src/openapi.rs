@@ -8,10 +8,10 @@ use utoipa::ToSchema;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 
+use crate::app_call::app_fields;
 use crate::body_shape::BodyShape;
 use crate::endpoints::{ENDPOINTS, Endpoint, Input, Output, Verb};
 use crate::error::{ErrorBody, catalogue_status};
-use crate::routes::app_fields;
 
 /// Named schemas that others refer to, as utoipa collects them.
 pub(crate) type Components = Vec<(String, RefOr<Schema>)>;

@@ -1,126 +1,20 @@
 //! The HTTP endpoints: each reads and checks its input, calls one use case and shapes the answer.
 
-use actix_web::http::Method;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use auth_domain::ids::OtpId;
 use auth_domain::otp::OtpCode;
 use auth_domain::session::RefreshToken;
 use auth_domain::{Email, Identifier, Phone, TenantSlug};
-use auth_usecases::{
-    AppCredentials, AuthError, Caller, LogoutRequest, RefreshRequest, SendOtp, VerifyOtpRequest,
-};
-use std::net::IpAddr;
+use auth_usecases::{AuthError, LogoutRequest, RefreshRequest, SendOtp, VerifyOtpRequest};
 
-use crate::body::{Fields, JsonBody};
+use crate::app_call::{Answer, MAX_ID_CHARS, app_body, auth_fail, fail, read};
+use crate::body::Fields;
 use crate::dto::{JwkBody, JwksBody, LogoutBody, MeBody, OtpSentBody, StatusBody, TokenBody};
-use crate::endpoints::{ENDPOINTS, Verb};
-use crate::{ApiError, AppState, Failure, request_id};
+use crate::{ApiError, AppState};
 
-pub(crate) type Answer = Result<HttpResponse, Failure>;
-
-const MAX_ID_CHARS: usize = 100;
-const MAX_SECRET_CHARS: usize = 256;
-const MAX_USER_AGENT_CHARS: usize = 512;
 const MAX_TOKEN_CHARS: usize = 100;
 const MAX_TENANT_CHARS: usize = 63;
-
-pub fn configure(config: &mut web::ServiceConfig) {
-    for endpoint in ENDPOINTS {
-        let (method, name) = match endpoint.verb {
-            Verb::Get => (Method::GET, "GET"),
-            Verb::Post => (Method::POST, "POST"),
-        };
-        let allow = HeaderValue::from_static(name);
-        let other_methods =
-            web::to(move |request: HttpRequest| method_not_allowed(request, allow.clone()));
-        config.service(
-            web::resource(endpoint.path)
-                .route((endpoint.handler)().method(method))
-                .default_service(other_methods),
-        );
-    }
-    config.default_service(web::to(not_found));
-}
-
-pub(crate) fn fail(request: &HttpRequest) -> impl Fn(ApiError) -> Failure + '_ {
-    move |error| Failure {
-        error,
-        request_id: request_id(request),
-    }
-}
-
-pub(crate) fn auth_fail(request: &HttpRequest) -> impl Fn(AuthError) -> Failure + '_ {
-    move |error| Failure {
-        error: error.into(),
-        request_id: request_id(request),
-    }
-}
-
-async fn not_found(request: HttpRequest) -> Answer {
-    Err(fail(&request)(ApiError::NotFound))
-}
-
-/// Another method on a known path: `method_not_allowed`, and `Allow` naming the one it takes.
-async fn method_not_allowed(request: HttpRequest, allow: HeaderValue) -> HttpResponse {
-    let mut response = ApiError::MethodNotAllowed.to_response(&request_id(&request));
-    response.headers_mut().insert(header::ALLOW, allow);
-    response
-}
-
-/// Refuses the request with the problems found, or hands back what was read.
-pub(crate) fn read<T>(
-    request: &HttpRequest,
-    body: JsonBody,
-    value: Option<T>,
-) -> Result<T, Failure> {
-    body.finish().map_err(fail(request))?;
-    value.ok_or_else(|| fail(request)(AuthError::invalid_field("body", "is incomplete").into()))
-}
-
-/// Reads an app call's JSON body and the fields every app call carries.
-pub(crate) async fn app_body(
-    request: &HttpRequest,
-    payload: web::Payload,
-) -> Result<(JsonBody, AppCredentials, Caller), Failure> {
-    let mut body = JsonBody::read(request, payload)
-        .await
-        .map_err(fail(request))?;
-    let (credentials, caller) = app_call(&mut body, request);
-    Ok((body, credentials, caller))
-}
-
-/// The fields every app call carries: credentials and the optional end-user context.
-fn app_call(body: &mut JsonBody, request: &HttpRequest) -> (AppCredentials, Caller) {
-    let (credentials, client_ip, user_agent) = app_fields(body);
-    let caller = Caller {
-        request_id: request_id(request),
-        client_ip,
-        peer_ip: request.peer_addr().map(|peer| peer.ip().to_string()),
-        user_agent,
-    };
-    (credentials, caller)
-}
-
-/// An app call's credentials, and the end user's address and browser as the backend saw them.
-pub(crate) fn app_fields(
-    body: &mut impl Fields,
-) -> (AppCredentials, Option<String>, Option<String>) {
-    let app_id = body
-        .required_str("app_id", MAX_ID_CHARS)
-        .unwrap_or_default();
-    let app_secret = body
-        .required_str("app_secret", MAX_SECRET_CHARS)
-        .unwrap_or_default();
-    let client_ip = body.optional_str("client_ip", 64);
-    let client_ip = body.parsed("client_ip", client_ip, |raw| {
-        raw.parse::<IpAddr>()
-            .map(|ip| ip.to_string())
-            .map_err(|_| auth_domain::ParseError("must be an IPv4 or IPv6 address"))
-    });
-    let user_agent = body.optional_str("user_agent", MAX_USER_AGENT_CHARS);
-    (AppCredentials { app_id, app_secret }, client_ip, user_agent)
-}
 
 /// The optional `tenant` a token is to be scoped to.
 fn tenant(body: &mut impl Fields) -> Option<TenantSlug> {
@@ -282,6 +176,7 @@ pub(crate) async fn logout(
 }
 
 pub(crate) async fn me(request: HttpRequest, state: web::Data<AppState>) -> Answer {
+    crate::body::refuse_credentials_in_url(&request).map_err(fail(&request))?;
     let Some(value) = request.headers().get(header::AUTHORIZATION) else {
         return Err(auth_fail(&request)(AuthError::TokenMissing));
     };

@@ -7,16 +7,15 @@ use auth_ports::UserRef;
 use auth_usecases::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MembershipQuery, RoleRequest};
 
 use crate::AppState;
+use crate::app_call::{Answer, MAX_ID_CHARS, app_body, auth_fail, read};
 use crate::body::Fields;
 use crate::dto::{
     MembershipBody, MembershipPage, MembershipReply, TenantBody, TenantPage, TenantReply,
 };
-use crate::routes::{Answer, app_body, auth_fail, read};
 
 const MAX_SLUG_CHARS: usize = 63;
 const MAX_NAME_CHARS: usize = 100;
 const MAX_ROLE_CHARS: usize = 64;
-const MAX_ID_CHARS: usize = 100;
 
 fn slug(body: &mut impl Fields, name: &str) -> Option<TenantSlug> {
     let raw = body.required_str(name, MAX_SLUG_CHARS);

@@ -12,8 +12,9 @@ use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::PortalState;
-use crate::html::{SignedIn, error, esc, page};
-use crate::pages::{failure, not_found_page, page_token, respond, signed_in, when};
+use crate::access::{page_token, signed_in};
+use crate::html::{SignedIn, error, esc, page, when};
+use crate::responses::{failure, not_found_page, respond};
 
 /// Records per page.
 const PAGE_SIZE: u32 = 50;

@@ -79,6 +79,12 @@ pub fn error(error: &AuthError) -> String {
     )
 }
 
+/// A time as the portal shows it: RFC 3339.
+pub fn when(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

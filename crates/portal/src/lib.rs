@@ -1,13 +1,19 @@
 #![doc = include_str!("../README.md")]
 
+mod access;
+mod apps;
 mod audit;
 mod cookies;
 mod csrf;
 mod html;
 mod licenses;
+mod malformed;
 mod pages;
+mod responses;
+mod sandbox;
 mod session;
 mod settings;
+mod sign_in;
 mod tenants;
 #[cfg(test)]
 mod tests;
@@ -52,6 +58,11 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 pub fn configure(config: &mut web::ServiceConfig) {
     config.service(
         web::scope("/portal")
+            .app_data(malformed::form_config())
+            .app_data(malformed::query_config())
+            .wrap(actix_web::middleware::from_fn(
+                malformed::refuse_control_characters,
+            ))
             .wrap(
                 DefaultHeaders::new()
                     .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))

@@ -9,8 +9,9 @@ use auth_usecases::{AuthError, LicenseTerms};
 use serde::Deserialize;
 
 use crate::PortalState;
-use crate::html::{csrf_field, error, esc};
-use crate::pages::{AppPage, failure, own_app_posted, redirect, status_of, when};
+use crate::access::{AppPage, own_app_posted};
+use crate::html::{csrf_field, error, esc, when};
+use crate::responses::{failure, redirect, status_of};
 use crate::session::caller;
 
 /// Licenses a page lists.
@@ -201,7 +202,7 @@ pub async fn change_status(
         "suspend" => LicenseAction::Suspend,
         "reinstate" => LicenseAction::Reinstate,
         "revoke" => LicenseAction::Revoke,
-        _ => return crate::pages::not_found_page(),
+        _ => return crate::responses::not_found_page(),
     };
     let changed = match LicenseId::parse(&id) {
         Ok(id) => {

@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::{HttpMessage as _, HttpRequest};
 use auth_domain::session::RefreshToken;
 use auth_domain::{AppSlug, User};
-use auth_usecases::{AuthError, Caller, RefreshRequest, RequestId, TokenGrant};
+use auth_usecases::{AuthError, Caller, ClientAddr, RefreshRequest, RequestId, TokenGrant};
 
 use crate::{PortalState, cookies};
 
@@ -33,7 +33,12 @@ const MAX_USER_AGENT: usize = 256;
 
 /// The request as the use cases see it: the browser is the end user.
 pub fn caller(request: &HttpRequest) -> Caller {
-    let ip = request.peer_addr().map(|address| address.ip().to_string());
+    let ip = request
+        .extensions()
+        .get::<ClientAddr>()
+        .map(|addr| addr.0)
+        .or_else(|| request.peer_addr().map(|address| address.ip()))
+        .map(|ip| ip.to_string());
     Caller {
         request_id: request
             .extensions()

@@ -7,8 +7,9 @@ use auth_usecases::{AuthError, SettingsRequest};
 use serde::Deserialize;
 
 use crate::PortalState;
+use crate::access::{AppPage, own_app_posted};
 use crate::html::{csrf_field, error, esc};
-use crate::pages::{AppPage, own_app_posted, redirect, status_of};
+use crate::responses::{redirect, status_of};
 use crate::session::caller;
 
 fn form(app: &App, token: &str, problem: Option<&AuthError>, saved: bool) -> String {

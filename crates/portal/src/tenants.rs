@@ -9,12 +9,11 @@ use auth_usecases::{AuthError, MembershipQuery, Page, RoleTarget};
 use serde::Deserialize;
 
 use crate::PortalState;
-use crate::html::{csrf_field, error, esc};
-use crate::pages::{
-    AppPage, failure, forged, genuine, not_found_page, own_app, own_app_posted, parse_identifier,
-    redirect, status_of, when,
-};
+use crate::access::{AppPage, genuine, own_app, own_app_posted};
+use crate::html::{csrf_field, error, esc, when};
+use crate::responses::{failure, forged, not_found_page, redirect, status_of};
 use crate::session::caller;
+use crate::sign_in::parse_identifier;
 
 /// Tenants, or members, a page lists.
 const PAGE_SIZE: u32 = 50;

@@ -39,6 +39,7 @@ fn state() -> PortalState {
         sessions: Arc::new(MockSessionStore::new()),
         tenants: Arc::new(MockTenantStore::new()),
         licenses: Arc::new(MockLicenseStore::new()),
+        sandbox: Arc::new(auth_ports::MockSandboxStore::new()),
         limiter: Arc::new(MockRateLimiter::new()),
         audit: Arc::new(MockAuditLog::new()),
         chain: Arc::new(MockAuditChain::new()),

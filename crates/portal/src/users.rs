@@ -10,12 +10,11 @@ use auth_usecases::{AuthError, MAX_PAGE_SIZE, MembershipQuery, SESSIONS_SHOWN};
 use serde::Deserialize;
 
 use crate::PortalState;
-use crate::html::{csrf_field, error, esc};
-use crate::pages::{
-    AppPage, failure, forged, genuine, not_found_page, own_app, parse_identifier, redirect,
-    status_of, when,
-};
+use crate::access::{AppPage, genuine, own_app};
+use crate::html::{csrf_field, error, esc, when};
+use crate::responses::{failure, forged, not_found_page, redirect, status_of};
 use crate::session::caller;
+use crate::sign_in::parse_identifier;
 
 /// Users a page lists.
 const PAGE_SIZE: u32 = 50;

@@ -4,6 +4,7 @@ mod audit;
 mod crypto;
 mod licenses;
 mod notifier;
+mod sandbox;
 mod store;
 mod system;
 mod tenants;
@@ -17,6 +18,7 @@ pub use licenses::{
     LicenseStore, NewLicense, StatusOutcome,
 };
 pub use notifier::{DeliveryError, Notifier, OtpMessage};
+pub use sandbox::{AddTestIdentifier, SandboxStore};
 pub use store::*;
 pub use system::{Clock, RandomSource};
 pub use tenants::{CreateTenantError, MembershipError, RoleChange, TenantStore, UserRef};
@@ -29,6 +31,8 @@ pub use crypto::{MockKeyedHasher, MockSecretHasher, MockTokenCodec};
 pub use licenses::MockLicenseStore;
 #[cfg(feature = "mocks")]
 pub use notifier::MockNotifier;
+#[cfg(feature = "mocks")]
+pub use sandbox::MockSandboxStore;
 #[cfg(feature = "mocks")]
 pub use system::{MockClock, MockRandomSource};
 #[cfg(feature = "mocks")]

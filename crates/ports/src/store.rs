@@ -113,6 +113,9 @@ pub struct NewOtp {
     pub id: OtpId,
     pub app_id: AppId,
     pub identifier: Identifier,
+    /// Who the code was sent for (a keyed hash of the caller's address): a new code supersedes
+    /// only earlier codes of the same caller.
+    pub caller_key: String,
     pub code_hash: Digest,
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
@@ -176,7 +179,8 @@ pub enum VerifyOtpOutcome {
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait OtpStore: Send + Sync {
-    /// Supersedes every unused code for the app and identifier, stores this one and `otp_sent`.
+    /// Supersedes every unused code for the app, identifier and caller, stores this one and
+    /// `otp_sent`. Codes sent for other callers stay usable.
     async fn insert_otp(&self, otp: NewOtp, audit: AuditEvent) -> Result<(), StoreError>;
     /// Counts the try, compares the code and, when right, consumes it and logs the user in
     /// (user, session, first refresh token) — all in one transaction.

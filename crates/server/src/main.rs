@@ -1,5 +1,6 @@
 //! `auth-engine`: the server and the operator's commands.
 
+mod apps;
 mod audit;
 mod config;
 mod wiring;
@@ -11,10 +12,11 @@ use auth_usecases::Caller;
 use clap::{Parser, Subcommand};
 use std::io::Write as _;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use crate::apps::AppsCommand;
 use crate::config::{Config, Environment};
 
 /// Auth Engine: OTP login, rotating tokens and RS256 JWTs for your backend.
@@ -75,59 +77,6 @@ pub(crate) enum AuditCommand {
     },
 }
 
-#[derive(Debug, Subcommand)]
-enum AppsCommand {
-    /// Create an app and print its credentials (the secret is shown only this once).
-    Create {
-        #[arg(long)]
-        name: String,
-        #[arg(long)]
-        slug: String,
-        /// Print {"app_id","app_secret","app_slug","jwt_public_key"} as JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Give an app a new secret and print it (shown only this once). The old secret keeps
-    /// working for the overlap, so deployed backends can switch over.
-    RotateSecret {
-        #[arg(long)]
-        slug: String,
-        /// Hours the old secret keeps working, 0 (it stops now) to 168 (7 days).
-        #[arg(long, default_value_t = 0)]
-        overlap_hours: u16,
-        /// Print {"app_secret","old_secret_valid_until"} as JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Give an app a new signing key. The replaced key stays in the app's JWKS until every token
-    /// it signed has expired.
-    RotateKey {
-        #[arg(long)]
-        slug: String,
-    },
-    /// Change an app's settings; what is not given stays as it is.
-    Configure {
-        #[arg(long)]
-        slug: String,
-        /// Whether revoking a role also revokes every session of that user in the app.
-        #[arg(long, action = clap::ArgAction::Set)]
-        revoke_sessions_on_role_change: Option<bool>,
-        /// Country calling codes SMS may go to, e.g. 91,1,44; or `any` (the default).
-        #[arg(long)]
-        sms_countries: Option<String>,
-        /// SMS the app may send per day (default 1000).
-        #[arg(long)]
-        sms_per_day: Option<u32>,
-        /// Emails the app may send per day (default 10000).
-        #[arg(long)]
-        emails_per_day: Option<u32>,
-        /// A directory holding the app's email template as subject.txt, body.txt and body.html;
-        /// or `default` for the engine's own.
-        #[arg(long, value_name = "DIR|default")]
-        email_template: Option<PathBuf>,
-    },
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match Config::from_env() {
@@ -148,23 +97,7 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(config).await,
             Command::Migrate => migrate(&config).await.map(|_| ()),
-            Command::Apps {
-                command: AppsCommand::Create { name, slug, json },
-            } => create_app(&config, &name, &slug, json).await,
-            Command::Apps {
-                command: configure @ AppsCommand::Configure { .. },
-            } => configure_app(&config, configure).await,
-            Command::Apps {
-                command:
-                    AppsCommand::RotateSecret {
-                        slug,
-                        overlap_hours,
-                        json,
-                    },
-            } => rotate_secret(&config, &slug, overlap_hours, json).await,
-            Command::Apps {
-                command: AppsCommand::RotateKey { slug },
-            } => rotate_key(&config, &slug).await,
+            Command::Apps { command } => apps::run(&config, command).await,
             Command::Audit { command } => audit::run(&config, command).await,
         }
     });
@@ -204,197 +137,6 @@ pub(crate) async fn migrate(config: &Config) -> Result<Store, String> {
         .await
         .map_err(|e| format!("database: {e}"))?;
     Ok(store)
-}
-
-async fn create_app(config: &Config, name: &str, slug: &str, json: bool) -> Result<(), String> {
-    let (service, caller) = operator(config).await?;
-    let created = service
-        .create_app(name, slug, &caller)
-        .await
-        .map_err(flag_problems)?;
-    let output = if json {
-        serde_json::json!({
-            "app_id": created.app_id.as_str(),
-            "app_secret": created.app_secret,
-            "app_slug": created.app_slug.as_str(),
-            "jwt_public_key": created.jwt_public_key,
-        })
-        .to_string()
-    } else {
-        format!(
-            "APP_ID={}\nAPP_SECRET={}\nAPP_SLUG={}\nJWT_PUBLIC_KEY=\n{}\nAPP_SECRET is shown only this once: store it now.",
-            created.app_id,
-            created.app_secret,
-            created.app_slug.as_str(),
-            created.jwt_public_key.trim_end()
-        )
-    };
-    writeln!(std::io::stdout(), "{output}").map_err(|e| e.to_string())
-}
-
-/// The engine's use cases as an operator command runs them, with a command's `Caller`.
-async fn operator(config: &Config) -> Result<(auth_usecases::AuthService, Caller), String> {
-    let store = migrate(config).await?;
-    let master = wiring::master_key(config)?;
-    let issuer = config.public_url.clone().unwrap_or_default();
-    let service = wiring::service(config, &store, &master, issuer)?;
-    let caller = Caller {
-        request_id: "cli".to_owned(),
-        ..Caller::default()
-    };
-    Ok((service, caller))
-}
-
-/// A refusal as the operator reads it: each field as its `--flag`.
-fn flag_problems(error: auth_usecases::AuthError) -> String {
-    match error {
-        auth_usecases::AuthError::InvalidRequest(problems) => problems
-            .iter()
-            .map(|p| format!("--{} {}", p.name, p.problem))
-            .collect::<Vec<_>>()
-            .join("; "),
-        other => other.to_string(),
-    }
-}
-
-async fn rotate_secret(
-    config: &Config,
-    slug: &str,
-    overlap_hours: u16,
-    json: bool,
-) -> Result<(), String> {
-    let (service, caller) = operator(config).await?;
-    let overlap = time::Duration::hours(i64::from(overlap_hours));
-    let rotated = service
-        .rotate_app_secret(slug, overlap, &caller)
-        .await
-        .map_err(|error| flag_problems(error).replace("--overlap ", "--overlap-hours "))?;
-    let until = rotated.old_valid_until.and_then(|at| {
-        at.format(&time::format_description::well_known::Rfc3339)
-            .ok()
-    });
-    let output = if json {
-        serde_json::json!({ "app_secret": rotated.app_secret, "old_secret_valid_until": until })
-            .to_string()
-    } else {
-        let old = until.map_or_else(
-            || "The old secret has stopped working.".to_owned(),
-            |at| format!("The old secret keeps working until {at}."),
-        );
-        format!(
-            "APP_SECRET={}\n{old}\nAPP_SECRET is shown only this once: store it now.",
-            rotated.app_secret
-        )
-    };
-    writeln!(std::io::stdout(), "{output}").map_err(|e| e.to_string())
-}
-
-async fn rotate_key(config: &Config, slug: &str) -> Result<(), String> {
-    let (service, caller) = operator(config).await?;
-    let kid = service
-        .rotate_app_signing_key(slug, &caller)
-        .await
-        .map_err(flag_problems)?;
-    writeln!(
-        std::io::stdout(),
-        "{slug}: new tokens are signed with kid {kid}; the replaced key stays in the JWKS until its tokens have expired."
-    )
-    .map_err(|e| e.to_string())
-}
-
-async fn configure_app(config: &Config, command: AppsCommand) -> Result<(), String> {
-    let AppsCommand::Configure {
-        slug,
-        revoke_sessions_on_role_change,
-        sms_countries,
-        sms_per_day,
-        emails_per_day,
-        email_template,
-    } = command
-    else {
-        return Err("not an apps configure command".into());
-    };
-    let (service, _) = operator(config).await?;
-    let refused = |error: auth_usecases::AuthError| match error {
-        auth_usecases::AuthError::InvalidRequest(problems) => problems
-            .iter()
-            .map(|p| format!("--{} {}", p.name, p.problem))
-            .collect::<Vec<_>>()
-            .join("; "),
-        other => format!("--slug {slug}: {other}"),
-    };
-    let mut stdout = std::io::stdout();
-    if let Some(on) = revoke_sessions_on_role_change {
-        service
-            .set_revoke_sessions_on_role_change(&slug, on)
-            .await
-            .map_err(refused)?;
-        writeln!(stdout, "{slug}: revoke_sessions_on_role_change = {on}")
-            .map_err(|e| e.to_string())?;
-    }
-    if sms_countries.is_some() || sms_per_day.is_some() || emails_per_day.is_some() {
-        let policy = service
-            .configure_delivery(&slug, sms_countries.as_deref(), sms_per_day, emails_per_day)
-            .await
-            .map_err(refused)?;
-        let countries = policy
-            .sms_countries
-            .map_or_else(|| "any".to_owned(), |codes| codes.join(","));
-        writeln!(
-            stdout,
-            "{slug}: sms_countries = {countries}, sms_per_day = {}, emails_per_day = {}",
-            policy.sms_per_day, policy.emails_per_day
-        )
-        .map_err(|e| e.to_string())?;
-    }
-    if let Some(dir) = email_template {
-        let parts = if dir.as_os_str() == "default" {
-            None
-        } else {
-            Some(read_email_template(&dir)?)
-        };
-        service
-            .configure_email_template(
-                &slug,
-                parts
-                    .as_ref()
-                    .map(|[subject, text, html]| (subject.as_str(), text.as_str(), html.as_str())),
-            )
-            .await
-            .map_err(refused)?;
-        writeln!(stdout, "{slug}: email_template = {}", dir.display())
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(())
-}
-
-/// `subject.txt`, `body.txt` and `body.html` from `dir`, each read only up to its size limit (and
-/// one byte more, so an oversized file is refused rather than cut). A subject's final line break is
-/// dropped, as editors add one.
-fn read_email_template(dir: &Path) -> Result<[String; 3], String> {
-    use auth_domain::email_template::{MAX_HTML_BYTES, MAX_SUBJECT_CHARS, MAX_TEXT_BYTES};
-    use std::io::Read as _;
-    let read = |name: &str, limit: usize| -> Result<String, String> {
-        let path = dir.join(name);
-        let file = std::fs::File::open(&path)
-            .map_err(|e| format!("--email-template: cannot read {}: {e}", path.display()))?;
-        let mut bytes = Vec::new();
-        file.take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1))
-            .read_to_end(&mut bytes)
-            .map_err(|e| format!("--email-template: cannot read {}: {e}", path.display()))?;
-        String::from_utf8(bytes)
-            .map_err(|_| format!("--email-template: {} is not UTF-8", path.display()))
-    };
-    let subject = read("subject.txt", MAX_SUBJECT_CHARS * 4)?;
-    let subject = subject
-        .strip_suffix('\n')
-        .map_or(subject.as_str(), |s| s.strip_suffix('\r').unwrap_or(s))
-        .to_owned();
-    Ok([
-        subject,
-        read("body.txt", MAX_TEXT_BYTES)?,
-        read("body.html", MAX_HTML_BYTES)?,
-    ])
 }
 
 async fn serve(config: Config) -> Result<(), String> {
@@ -440,6 +182,8 @@ async fn serve(config: Config) -> Result<(), String> {
         service,
         random: Arc::new(auth_crypto::OsRandom),
         metrics: Arc::default(),
+        trusted_proxies: config.trusted_proxies.clone(),
+        hsts: secure_cookies,
     };
     let server = HttpServer::new(move || {
         App::new()

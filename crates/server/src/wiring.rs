@@ -42,7 +42,7 @@ pub fn master_key(config: &Config) -> Result<MasterKey, String> {
     let path = Path::new(DEV_MASTER_KEY_PATH);
     if !path.exists() {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
+            create_private_dir(parent)
                 .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
         }
         write_private(path, &MasterKey::generate_base64())
@@ -52,6 +52,18 @@ pub fn master_key(config: &Config) -> Result<MasterKey, String> {
     let encoded = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     MasterKey::from_base64(&encoded).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Creates a directory (and its parents) only its owner can enter.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
 }
 
 /// Writes a file only its owner can read.
@@ -109,6 +121,7 @@ pub fn service(
         tenants: store.clone(),
         chain: store.clone(),
         licenses: store.clone(),
+        sandbox: store.clone(),
         limiter: store.clone(),
         audit: store.clone(),
         health: store,

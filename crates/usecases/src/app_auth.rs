@@ -119,8 +119,11 @@ impl AuthService {
         // The slow path costs an argon2 verification: bound how often one caller may fail it, so
         // wrong secrets cannot buy unbounded CPU (or audit records).
         let app_id = app.as_ref().map(|app| &app.id);
+        // Keyed on the app and the address: wrong secrets from one address cannot lock the app
+        // out for its own backend elsewhere.
         let failures = format!(
-            "app-auth-fail:{}",
+            "app-auth-fail:{}:{}",
+            app_id.map_or("unknown-app", AppId::as_str),
             caller.peer_ip.as_deref().unwrap_or("unknown")
         );
         let limit = self.settings.limits.app_auth_failures_per_ip_per_hour;
@@ -320,7 +323,9 @@ mod tests {
         kit.limiter.checkpoint();
         kit.limiter
             .expect_peek()
-            .withf(|key, limit, _, _| key == "app-auth-fail:10.0.0.1" && *limit == 60)
+            .withf(|key, limit, _, _| {
+                *key == format!("app-auth-fail:{}:10.0.0.1", app().id) && *limit == 60
+            })
             .returning(|_, _, _, _| {
                 Ok(RateDecision::Limited {
                     retry_after: Duration::minutes(20),
@@ -348,7 +353,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_failure_counts_against_the_callers_address() {
+    async fn a_failure_counts_against_the_app_and_the_callers_address() {
         // Arrange
         let mut kit = Kit::new();
         kit.limiter.checkpoint();
@@ -357,7 +362,7 @@ mod tests {
             .returning(|_, _, _, _| Ok(RateDecision::Allowed));
         kit.limiter
             .expect_hit()
-            .withf(|key, _, _, _| key == "app-auth-fail:10.0.0.1")
+            .withf(|key, _, _, _| *key == format!("app-auth-fail:{}:10.0.0.1", app().id))
             .times(1)
             .returning(|_, _, _, _| Ok(RateDecision::Allowed));
         kit.audit.expect_append().returning(|_| Ok(()));

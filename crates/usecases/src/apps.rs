@@ -96,8 +96,11 @@ impl AuthService {
             previous_secret: None,
             disabled: false,
             revoke_sessions_on_role_change: false,
+            // An app made in the portal waits in the sandbox for the operator; the operator's own
+            // (and the portal itself) do not.
+            sandboxed: owner.is_some(),
             owner,
-            delivery: DeliveryPolicy::default(),
+            delivery: self.new_app_delivery(),
             tokens: auth_domain::app_settings::TokenOverrides::default(),
             channels: auth_domain::app_settings::Channels::default(),
             created_at: now,
@@ -154,7 +157,8 @@ impl AuthService {
     /// `"any"`) and the daily caps; what is not given stays. Returns the policy now in force.
     ///
     /// # Errors
-    /// `invalid_request` for an unknown slug or a country list that does not parse; store failures.
+    /// `invalid_request` for an unknown slug, a country list that does not parse or a cap above
+    /// the operator's ceiling; store failures.
     pub async fn configure_delivery(
         &self,
         slug: &str,
@@ -166,6 +170,10 @@ impl AuthService {
             .map(DeliveryPolicy::parse_countries)
             .transpose()
             .map_err(|e| AuthError::invalid_field("sms-countries", e.0))?;
+        self.within_ceilings(
+            sms_per_day.map(|cap| ("sms-per-day", cap)),
+            emails_per_day.map(|cap| ("emails-per-day", cap)),
+        )?;
         let changes = DeliveryChanges {
             sms_countries,
             sms_per_day,

@@ -29,6 +29,10 @@ pub enum AuthError {
     InvalidAppCredentials,
     #[error("this app is disabled")]
     AppDisabled,
+    #[error(
+        "this app is in the sandbox: it may send codes only to its owner and its test identifiers until the operator approves it"
+    )]
+    AppInSandbox,
     #[error("too many requests; retry later")]
     RateLimited { retry_after: Duration },
     #[error("the code is wrong")]
@@ -87,6 +91,7 @@ impl AuthError {
             AuthError::InvalidRequest(_) => "invalid_request",
             AuthError::InvalidAppCredentials => "invalid_app_credentials",
             AuthError::AppDisabled => "app_disabled",
+            AuthError::AppInSandbox => "app_in_sandbox",
             AuthError::RateLimited { .. } => "rate_limited",
             AuthError::OtpInvalid { .. } => "otp_invalid",
             AuthError::OtpExpired => "otp_expired",

@@ -1,11 +1,12 @@
 //! Abuse limits: counters in the database, and the `rate_limited` refusal they lead to.
 
+use auth_domain::delivery::{DEFAULT_EMAILS_PER_DAY, DEFAULT_SMS_PER_DAY, DeliveryPolicy};
 use auth_domain::ids::{AppId, base32};
 use auth_domain::{AuditKind, Identifier};
 use auth_ports::{MacPurpose, RateDecision};
 use time::Duration;
 
-use crate::{AuthError, AuthService, Caller};
+use crate::{AuthError, AuthService, Caller, FieldProblem};
 
 pub(crate) const DAY: Duration = Duration::days(1);
 pub(crate) const HOUR: Duration = Duration::hours(1);
@@ -14,6 +15,57 @@ impl AuthService {
     /// A stable, non-reversible name for one person in one app, for limit counters.
     pub(crate) fn person_key(&self, app_id: &AppId, identifier: &Identifier) -> String {
         let input = format!("{app_id}:{}:{}", identifier.kind(), identifier.as_str());
+        let digest = self
+            .ports
+            .mac
+            .mac(MacPurpose::RateLimitKey, input.as_bytes());
+        base32(&digest[..16])
+    }
+
+    /// A new app's delivery policy: the default caps, lowered to the operator's ceilings.
+    pub(crate) fn new_app_delivery(&self) -> DeliveryPolicy {
+        let limits = self.settings.limits;
+        DeliveryPolicy {
+            sms_per_day: DEFAULT_SMS_PER_DAY.min(limits.app_sms_per_day_max),
+            emails_per_day: DEFAULT_EMAILS_PER_DAY.min(limits.app_emails_per_day_max),
+            ..DeliveryPolicy::default()
+        }
+    }
+
+    /// Refuses daily caps above the operator's ceilings (`AUTH_APP_SMS_PER_DAY_MAX`,
+    /// `AUTH_APP_EMAIL_PER_DAY_MAX`), naming the field each came in.
+    pub(crate) fn within_ceilings(
+        &self,
+        sms_per_day: Option<(&str, u32)>,
+        emails_per_day: Option<(&str, u32)>,
+    ) -> Result<(), AuthError> {
+        let limits = self.settings.limits;
+        let problems: Vec<FieldProblem> = [
+            (sms_per_day, limits.app_sms_per_day_max),
+            (emails_per_day, limits.app_emails_per_day_max),
+        ]
+        .into_iter()
+        .filter_map(|(asked, ceiling)| {
+            let (field, value) = asked?;
+            (value > ceiling).then(|| {
+                FieldProblem::new(
+                    field,
+                    format!("must be at most {ceiling}, the most this engine allows an app"),
+                )
+            })
+        })
+        .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(AuthError::InvalidRequest(problems))
+        }
+    }
+
+    /// A stable, non-reversible name for the caller at `address` in one app: whose request a code
+    /// was sent for.
+    pub(crate) fn caller_key(&self, app_id: &AppId, address: &str) -> String {
+        let input = format!("caller:{app_id}:{address}");
         let digest = self
             .ports
             .mac

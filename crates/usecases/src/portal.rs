@@ -249,7 +249,7 @@ impl AuthService {
     }
 
     /// The app called `slug`, or the `invalid_request` the operator's commands answer.
-    async fn app_named(&self, slug: &str) -> Result<App, AuthError> {
+    pub(crate) async fn app_named(&self, slug: &str) -> Result<App, AuthError> {
         self.ports
             .apps
             .find_app_by_slug(slug)
@@ -320,6 +320,10 @@ impl AuthService {
         }
         let sms_countries = DeliveryPolicy::parse_countries(request.sms_countries)
             .map_err(|e| AuthError::invalid_field("sms_countries", e.0))?;
+        self.within_ceilings(
+            Some(("sms_per_day", request.sms_per_day)),
+            Some(("emails_per_day", request.emails_per_day)),
+        )?;
         let settings = AppSettings {
             tokens,
             channels: Channels {

@@ -6,7 +6,6 @@ use auth_domain::{AuditKind, Channel, Identifier};
 use auth_ports::{MacPurpose, NewOtp, OtpMessage};
 use time::Duration;
 
-use crate::limits::{DAY, HOUR};
 use crate::{AppCredentials, AuthError, AuthService, Caller};
 
 /// A request for a code.
@@ -31,10 +30,12 @@ impl AuthService {
     /// Sends a six-digit code to a phone or email address.
     ///
     /// The code is delivered before it is stored, so a failed delivery leaves nothing usable; once
-    /// delivered, storing it supersedes every earlier unused code for the same person.
+    /// delivered, storing it supersedes every earlier unused code sent for the same person to the
+    /// same caller (codes another caller asked for stay usable).
     ///
     /// # Errors
-    /// Credential errors, [`AuthError::RateLimited`], [`AuthError::DeliveryFailed`], store failures.
+    /// Credential errors, [`AuthError::AppInSandbox`], [`AuthError::RateLimited`],
+    /// [`AuthError::DeliveryFailed`], store failures.
     pub async fn send_otp(&self, request: SendOtp) -> Result<OtpSent, AuthError> {
         let SendOtp {
             credentials,
@@ -81,68 +82,15 @@ impl AuthService {
                 "this app does not send SMS to this country",
             ));
         }
-        let person = self.person_key(&app.id, &identifier);
-        let limits = self.settings.limits;
-        let otp_policy = self.settings.otp;
-
-        self.enforce(
-            Some(&app.id),
-            &caller,
-            &format!("send-ip:{}:{}", app.id, caller.limit_ip()),
-            limits.sends_per_ip_per_hour,
-            HOUR,
-        )
-        .await?;
-        self.enforce_peek(
-            Some(&app.id),
-            &caller,
-            &format!("fail-id:{person}"),
-            limits.failures_per_identifier_per_day,
-            DAY,
-        )
-        .await?;
-        self.enforce(
-            Some(&app.id),
-            &caller,
-            &format!("send-id:{person}"),
-            limits.sends_per_identifier_per_day,
-            DAY,
-        )
-        .await?;
-        let cooldown_key = format!("cooldown:{person}");
-        if otp_policy.resend_cooldown.is_positive() {
-            self.enforce(
-                Some(&app.id),
-                &caller,
-                &cooldown_key,
-                1,
-                otp_policy.resend_cooldown,
-            )
+        self.refuse_outside_sandbox(&app, &identifier, &caller)
             .await?;
-        }
-
-        // Daily caps count only sends that every other limit let through.
+        let cooldown_key = self.enforce_send_limits(&app, &identifier, &caller).await?;
+        self.enforce_daily_caps(&app, channel, &caller).await?;
         let email_template = match channel {
-            Channel::Sms => {
-                let app_key = format!("sms-app-day:{}", app.id);
-                self.enforce_cap(&app.id, &caller, &app_key, app.delivery.sms_per_day)
-                    .await?;
-                self.enforce_cap(
-                    &app.id,
-                    &caller,
-                    "sms-global-day",
-                    limits.sms_per_day_global,
-                )
-                .await?;
-                None
-            }
-            Channel::Email => {
-                let app_key = format!("email-app-day:{}", app.id);
-                self.enforce_cap(&app.id, &caller, &app_key, app.delivery.emails_per_day)
-                    .await?;
-                self.ports.apps.email_template(&app.id).await?
-            }
+            Channel::Sms => None,
+            Channel::Email => self.ports.apps.email_template(&app.id).await?,
         };
+        let otp_policy = self.settings.otp;
 
         let otp_id = self.random_id(OtpId::from_random);
         let code = self.fresh_code();
@@ -193,6 +141,7 @@ impl AuthService {
             id: otp_id.clone(),
             app_id: app.id.clone(),
             identifier: identifier.clone(),
+            caller_key: self.caller_key(&app.id, caller.limit_ip()),
             code_hash: self.code_hash(&otp_id, &code),
             created_at: now,
             expires_at: now + otp_policy.ttl,
@@ -233,8 +182,8 @@ impl AuthService {
 mod tests {
     use super::SendOtp;
     use crate::AuthError;
-    use crate::test_kit::{Kit, NOW, caller, credentials, fake_mac};
-    use auth_domain::{AuditKind, Channel, Email, EmailTemplate, Identifier, Phone};
+    use crate::test_kit::{Kit, NOW, fake_mac, phone_request};
+    use auth_domain::{AuditKind, Channel, Email, EmailTemplate, Identifier};
     use auth_ports::{DeliveryError, MacPurpose, RateDecision};
     use std::sync::{Arc, Mutex};
     use time::Duration;
@@ -255,14 +204,6 @@ mod tests {
             .times(0);
         kit.notifier.expect_deliver().times(0);
         kit
-    }
-
-    fn request() -> SendOtp {
-        SendOtp {
-            credentials: credentials(),
-            identifier: Identifier::Phone(Phone::parse("+919876543210").unwrap()),
-            caller: caller(),
-        }
     }
 
     #[tokio::test]
@@ -295,7 +236,7 @@ mod tests {
         let service = kit.service();
 
         // Act
-        let sent = service.send_otp(request()).await.unwrap();
+        let sent = service.send_otp(phone_request()).await.unwrap();
 
         // Assert
         let (code, otp_id) = delivered.lock().unwrap().clone().unwrap();
@@ -334,7 +275,7 @@ mod tests {
         kit.otps.expect_insert_otp().returning(|_, _| Ok(()));
         let email = SendOtp {
             identifier: Identifier::Email(Email::parse("a@example.com").unwrap()),
-            ..request()
+            ..phone_request()
         };
 
         // Act
@@ -362,7 +303,7 @@ mod tests {
         let service = kit.service();
 
         // Act
-        let result = service.send_otp(request()).await;
+        let result = service.send_otp(phone_request()).await;
 
         // Assert
         assert_eq!(result.unwrap_err(), AuthError::DeliveryFailed);
@@ -388,7 +329,7 @@ mod tests {
         let recorded = kit.record_audit();
 
         // Act
-        let result = kit.service().send_otp(request()).await;
+        let result = kit.service().send_otp(phone_request()).await;
 
         // Assert
         let Err(AuthError::InvalidRequest(problems)) = result else {
@@ -421,7 +362,7 @@ mod tests {
         let recorded = kit.record_audit();
 
         // Act
-        let result = kit.service().send_otp(request()).await;
+        let result = kit.service().send_otp(phone_request()).await;
 
         // Assert
         assert_eq!(
@@ -445,7 +386,7 @@ mod tests {
         let kit = refused_before_counting(|app| app.channels.sms = false);
 
         // Act
-        let result = kit.service().send_otp(request()).await;
+        let result = kit.service().send_otp(phone_request()).await;
 
         // Assert
         let Err(AuthError::InvalidRequest(problems)) = result else {
@@ -472,7 +413,7 @@ mod tests {
         let service = kit.service();
 
         // Act
-        let result = service.send_otp(request()).await;
+        let result = service.send_otp(phone_request()).await;
 
         // Assert
         let Err(AuthError::InvalidRequest(problems)) = result else {
@@ -508,7 +449,7 @@ mod tests {
         let service = kit.service();
 
         // Act
-        let result = service.send_otp(request()).await;
+        let result = service.send_otp(phone_request()).await;
 
         // Assert
         assert_eq!(
@@ -543,21 +484,24 @@ mod tests {
         let service = kit.service();
 
         // Act
-        let result = service.send_otp(request()).await;
+        let result = service.send_otp(phone_request()).await;
 
         // Assert
         assert!(matches!(result, Err(AuthError::RateLimited { .. })));
     }
 
     #[tokio::test]
-    async fn too_many_failures_for_a_person_refuse_new_codes() {
+    async fn too_many_failures_for_a_person_from_this_address_refuse_new_codes_to_it() {
         // Arrange
         let mut kit = Kit::new();
         kit.limiter
             .expect_hit()
             .returning(|_, _, _, _| Ok(RateDecision::Allowed));
         kit.limiter.expect_peek().returning(|key, limit, _, _| {
-            assert!(key.starts_with("fail-id:"));
+            assert!(
+                key.starts_with("fail-id-ip:") && key.ends_with(":203.0.113.7"),
+                "{key}"
+            );
             assert_eq!(limit, 15);
             Ok(RateDecision::Limited {
                 retry_after: Duration::hours(3),
@@ -568,7 +512,7 @@ mod tests {
         let service = kit.service();
 
         // Act
-        let result = service.send_otp(request()).await;
+        let result = service.send_otp(phone_request()).await;
 
         // Assert
         assert_eq!(
@@ -577,5 +521,54 @@ mod tests {
                 retry_after: Duration::hours(3)
             }
         );
+    }
+
+    #[tokio::test]
+    async fn every_person_limit_counts_per_address_and_has_a_larger_ceiling_across_addresses() {
+        // Arrange: record every counter the send touches.
+        let mut kit = Kit::new();
+        let counted = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&counted);
+        kit.limiter
+            .expect_peek()
+            .returning(move |key, limit, _, _| {
+                seen.lock().unwrap().push((key.to_owned(), limit));
+                Ok(RateDecision::Allowed)
+            });
+        let seen = Arc::clone(&counted);
+        kit.limiter.expect_hit().returning(move |key, limit, _, _| {
+            seen.lock().unwrap().push((key.to_owned(), limit));
+            Ok(RateDecision::Allowed)
+        });
+        kit.notifier.expect_deliver().returning(|_| Ok(()));
+        let stored = Arc::new(Mutex::new(None));
+        let keep = Arc::clone(&stored);
+        kit.otps.expect_insert_otp().returning(move |otp, _| {
+            *keep.lock().unwrap() = Some(otp);
+            Ok(())
+        });
+
+        // Act
+        kit.service().send_otp(phone_request()).await.unwrap();
+
+        // Assert
+        let counted = counted.lock().unwrap();
+        let limit_of = |prefix: &str, per_address: bool| {
+            counted
+                .iter()
+                .find(|(key, _)| {
+                    key.starts_with(prefix) && key.ends_with(":203.0.113.7") == per_address
+                })
+                .map(|(_, limit)| *limit)
+                .unwrap_or_else(|| panic!("{prefix} per_address={per_address}: {counted:?}"))
+        };
+        assert_eq!(limit_of("send-id-ip:", true), 10);
+        assert_eq!(limit_of("send-id:", false), 50);
+        assert_eq!(limit_of("fail-id-ip:", true), 15);
+        assert_eq!(limit_of("fail-id:", false), 100);
+        assert_eq!(limit_of("cooldown:", true), 1);
+        let otp = stored.lock().unwrap().clone().unwrap();
+        assert!(!otp.caller_key.is_empty());
+        assert!(!otp.caller_key.contains("203.0.113.7"));
     }
 }

@@ -7,7 +7,8 @@ use auth_domain::session::TokenPolicy;
 use auth_domain::{AuditEvent, AuditKind};
 use auth_ports::{
     AppStore, AuditChain, AuditLog, Clock, KeyedHasher, LicenseStore, Notifier, OtpStore,
-    RandomSource, RateLimiter, SecretHasher, SessionStore, StoreHealth, TenantStore, TokenCodec,
+    RandomSource, RateLimiter, SandboxStore, SecretHasher, SessionStore, StoreHealth, TenantStore,
+    TokenCodec,
 };
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -22,6 +23,7 @@ pub struct Ports {
     pub sessions: Arc<dyn SessionStore>,
     pub tenants: Arc<dyn TenantStore>,
     pub licenses: Arc<dyn LicenseStore>,
+    pub sandbox: Arc<dyn SandboxStore>,
     pub limiter: Arc<dyn RateLimiter>,
     pub audit: Arc<dyn AuditLog>,
     pub chain: Arc<dyn AuditChain>,
@@ -40,14 +42,25 @@ impl std::fmt::Debug for Ports {
     }
 }
 
-/// Abuse limits, counted in the database.
+/// Abuse limits and delivery ceilings, counted in the database.
+///
+/// Limits on one person's identifier come in pairs: one per identifier *and caller address*, which
+/// an attacker at one address can exhaust for that address only, and a larger ceiling per identifier
+/// across every address, which bounds guessing and SMS bombing however many addresses are used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
+    /// Codes sent for one identifier to one caller address per day.
+    pub sends_per_identifier_per_ip_per_day: u32,
+    /// Codes sent for one identifier per day from every address together.
     pub sends_per_identifier_per_day: u32,
     pub sends_per_ip_per_hour: u32,
     pub verifies_per_ip_per_hour: u32,
+    /// Wrong codes for one identifier from one caller address per day.
+    pub failures_per_identifier_per_ip_per_day: u32,
+    /// Wrong codes for one identifier per day from every address together (NIST SP 800-63B
+    /// §5.2.2: at most 100).
     pub failures_per_identifier_per_day: u32,
-    /// Wrong app secrets (each an argon2 verification) one caller address may present per hour.
+    /// Wrong app secrets (each an argon2 verification) one address may present per app per hour.
     pub app_auth_failures_per_ip_per_hour: u32,
     /// License activations and checks per key per hour, so keys cannot be probed.
     pub license_checks_per_key_per_hour: u32,
@@ -55,19 +68,30 @@ pub struct Limits {
     pub license_checks_per_ip_per_hour: u32,
     /// SMS the whole engine sends per day, across apps: the last stop for SMS pumping.
     pub sms_per_day_global: u32,
+    /// Emails the whole engine sends per day, across apps.
+    pub emails_per_day_global: u32,
+    /// The highest daily SMS cap an app may be given (and the most any app sends per day).
+    pub app_sms_per_day_max: u32,
+    /// The highest daily email cap an app may be given (and the most any app sends per day).
+    pub app_emails_per_day_max: u32,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            sends_per_identifier_per_day: 10,
+            sends_per_identifier_per_ip_per_day: 10,
+            sends_per_identifier_per_day: 50,
             sends_per_ip_per_hour: 30,
             verifies_per_ip_per_hour: 120,
-            failures_per_identifier_per_day: 15,
+            failures_per_identifier_per_ip_per_day: 15,
+            failures_per_identifier_per_day: 100,
             app_auth_failures_per_ip_per_hour: 60,
             license_checks_per_key_per_hour: 60,
             license_checks_per_ip_per_hour: 600,
             sms_per_day_global: 10_000,
+            emails_per_day_global: 100_000,
+            app_sms_per_day_max: auth_domain::delivery::DEFAULT_SMS_PER_DAY,
+            app_emails_per_day_max: auth_domain::delivery::DEFAULT_EMAILS_PER_DAY,
         }
     }
 }
@@ -87,13 +111,19 @@ pub struct Settings {
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// The address of the client that sent a request: the TCP peer, or behind trusted reverse proxies
+/// the address they forwarded for. The delivery layer records it in the request's extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
 /// Who sent a request, as far as the engine can tell.
 #[derive(Debug, Clone, Default)]
 pub struct Caller {
     pub request_id: String,
     /// The end user's IP as the integrating backend reported it.
     pub client_ip: Option<String>,
-    /// The TCP peer: the backend itself, used for per-IP limits when `client_ip` is absent.
+    /// The TCP peer (behind trusted proxies, the address they forwarded for): the backend itself,
+    /// used for per-IP limits when `client_ip` is absent.
     pub peer_ip: Option<String>,
     pub user_agent: Option<String>,
 }

@@ -75,7 +75,7 @@ impl AuthService {
         actor: &str,
         caller: &Caller,
     ) -> Result<Tenant, AuthError> {
-        let name = App::parse_name(name).map_err(|e| AuthError::invalid_field("name", e.0))?;
+        let name = Tenant::parse_name(name).map_err(|e| AuthError::invalid_field("name", e.0))?;
         let now = self.now();
         let tenant = Tenant {
             id: self.random_id(TenantId::from_random),

@@ -6,8 +6,9 @@ use auth_domain::session::TokenPolicy;
 use auth_domain::{App, AppSlug, SigningKey};
 use auth_ports::{
     MockAppStore, MockAuditChain, MockAuditLog, MockClock, MockKeyedHasher, MockLicenseStore,
-    MockNotifier, MockOtpStore, MockRandomSource, MockRateLimiter, MockSecretHasher,
-    MockSessionStore, MockStoreHealth, MockTenantStore, MockTokenCodec, RateDecision,
+    MockNotifier, MockOtpStore, MockRandomSource, MockRateLimiter, MockSandboxStore,
+    MockSecretHasher, MockSessionStore, MockStoreHealth, MockTenantStore, MockTokenCodec,
+    RateDecision,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -56,6 +57,17 @@ pub fn stored_login(seq: i64, app_id: &str, occurred_at: i64) -> auth_domain::ch
     }
 }
 
+/// A request for a code to the demo phone number, from [`caller`], with the demo app's credentials.
+pub fn phone_request() -> crate::SendOtp {
+    crate::SendOtp {
+        credentials: credentials(),
+        identifier: auth_domain::Identifier::Phone(
+            auth_domain::Phone::parse("+919876543210").unwrap(),
+        ),
+        caller: caller(),
+    }
+}
+
 pub fn app() -> App {
     App {
         id: AppId::from_random(&[1; RANDOM_ID_BYTES]),
@@ -67,6 +79,7 @@ pub fn app() -> App {
         disabled: false,
         revoke_sessions_on_role_change: false,
         owner: None,
+        sandboxed: false,
         delivery: auth_domain::delivery::DeliveryPolicy::default(),
         tokens: auth_domain::app_settings::TokenOverrides::default(),
         channels: auth_domain::app_settings::Channels::default(),
@@ -108,6 +121,7 @@ pub struct Kit {
     pub sessions: MockSessionStore,
     pub tenants: MockTenantStore,
     pub licenses: MockLicenseStore,
+    pub sandbox: MockSandboxStore,
     pub limiter: MockRateLimiter,
     pub audit: MockAuditLog,
     pub chain: MockAuditChain,
@@ -130,6 +144,7 @@ impl Kit {
             sessions: MockSessionStore::new(),
             tenants: MockTenantStore::new(),
             licenses: MockLicenseStore::new(),
+            sandbox: MockSandboxStore::new(),
             limiter: MockRateLimiter::new(),
             audit: MockAuditLog::new(),
             chain: MockAuditChain::new(),
@@ -226,6 +241,7 @@ impl Kit {
             sessions: Arc::new(self.sessions),
             tenants: Arc::new(self.tenants),
             licenses: Arc::new(self.licenses),
+            sandbox: Arc::new(self.sandbox),
             limiter: Arc::new(self.limiter),
             audit: Arc::new(self.audit),
             chain: Arc::new(self.chain),

@@ -89,16 +89,21 @@ impl AuthService {
                 identifier,
             } => {
                 let person = self.person_key(&app.id, &identifier);
-                // Counted only; the limit refuses the next send-otp for this person.
-                self.ports
-                    .limiter
-                    .hit(
-                        &format!("fail-id:{person}"),
+                // Counted only: past either limit, send-otp refuses new codes for this person
+                // from this address, or (the ceiling) from anywhere.
+                let counters = [
+                    (
+                        format!("fail-id-ip:{person}:{}", caller.limit_ip()),
+                        limits.failures_per_identifier_per_ip_per_day,
+                    ),
+                    (
+                        format!("fail-id:{person}"),
                         limits.failures_per_identifier_per_day,
-                        DAY,
-                        now,
-                    )
-                    .await?;
+                    ),
+                ];
+                for (key, limit) in counters {
+                    self.ports.limiter.hit(&key, limit, DAY, now).await?;
+                }
                 Err(AuthError::OtpInvalid { attempts_remaining })
             }
             VerifyOtpOutcome::Locked => Err(AuthError::OtpMaxAttempts),
@@ -208,7 +213,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_wrong_code_reports_tries_left_and_counts_a_failure_for_the_person() {
+    async fn a_wrong_code_counts_a_failure_for_the_person_at_this_address_and_everywhere() {
         // Arrange
         let mut kit = Kit::new();
         kit.otps.expect_verify_otp().returning(|_, _| {
@@ -224,7 +229,17 @@ mod tests {
         kit.limiter
             .expect_hit()
             .withf(|key, limit, window, _| {
-                key.starts_with("fail-id:") && *limit == 15 && *window == Duration::days(1)
+                key.starts_with("fail-id-ip:")
+                    && key.ends_with(":203.0.113.7")
+                    && *limit == 15
+                    && *window == Duration::days(1)
+            })
+            .times(1)
+            .returning(|_, _, _, _| Ok(RateDecision::Allowed));
+        kit.limiter
+            .expect_hit()
+            .withf(|key, limit, window, _| {
+                key.starts_with("fail-id:") && *limit == 100 && *window == Duration::days(1)
             })
             .times(1)
             .returning(|_, _, _, _| Ok(RateDecision::Allowed));

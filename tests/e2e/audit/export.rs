@@ -12,9 +12,10 @@ use super::{
 use crate::support::docs::AUDIT_LOG;
 use crate::support::{Harness, unique_phone, wrong_code};
 
-/// An end user's browser as a backend might forward it: quotes, a backslash, a tab and non-ASCII
-/// text, each of which the canonical encoding must spell out exactly.
-const AGENT: &str = "Tést-Browser/1.0 (\"quoted\" back\\slash\ttab; 日本語)";
+/// An end user's browser as a backend might forward it: quotes, a backslash and non-ASCII text,
+/// each of which the canonical encoding must spell out exactly. (Control characters such as a tab
+/// never get this far: the API refuses them in every string field.)
+const AGENT: &str = "Tést-Browser/1.0 (\"quoted\" back\\slash; 日本語)";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_export_verifies_with_sha256_and_the_documented_encoding_alone() {

@@ -3,7 +3,9 @@
 //! shown again, and another developer cannot open the app. Screenshots of the main pages are saved in
 //! `target/portal-screenshots/`.
 
+mod hostile;
 mod people;
+mod sandbox;
 
 use serde_json::json;
 
@@ -80,6 +82,7 @@ async fn a_developer_creates_an_app_in_the_browser_and_its_credentials_work_once
         env.contains(&format!("APP_SECRET={}", created.app_secret)),
         "{env}"
     );
+    approve(&h, "browser-app").await;
     let phone = unique_phone();
     let sent = send_otp_to_phone(&h.server, &created, &phone).await;
     sent.assert_ok();
@@ -219,6 +222,8 @@ struct Visitor {
     http: reqwest::Client,
     base: String,
     cookies: std::collections::BTreeMap<String, String>,
+    /// The address a reverse proxy in front of the engine says this browser is at, if any.
+    forwarded_for: Option<String>,
 }
 
 /// One portal answer.
@@ -306,6 +311,7 @@ impl Visitor {
                 .unwrap(),
             base: server.url(""),
             cookies: std::collections::BTreeMap::new(),
+            forwarded_for: None,
         }
     }
 
@@ -315,6 +321,10 @@ impl Visitor {
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
+        let request = match &self.forwarded_for {
+            Some(address) => request.header("x-forwarded-for", address),
+            None => request,
+        };
         let response = request
             .header("cookie", cookie.join("; "))
             .send()
@@ -452,16 +462,17 @@ async fn the_portal_refuses_forged_forms_and_rotates_its_session_cookie() {
 
 /// A visitor signed in to the portal through its forms, with a fresh email.
 async fn signed_in_visitor(h: &Harness) -> Visitor {
+    signed_in_as(h, &unique_email()).await
+}
+
+/// A visitor signed in to the portal through its forms as `email`.
+async fn signed_in_as(h: &Harness, email: &str) -> Visitor {
     let mut visitor = Visitor::new(&h.server);
-    let developer = unique_email();
     let csrf = visitor.get("/portal/sign-in").await.field("csrf");
     let sent = visitor
-        .post(
-            "/portal/sign-in",
-            &[("csrf", &csrf), ("identifier", &developer)],
-        )
+        .post("/portal/sign-in", &[("csrf", &csrf), ("identifier", email)])
         .await;
-    let code = h.sink.last_code_to(&developer).await;
+    let code = h.sink.code_for(&sent.field("otp_request_id")).await;
     let fields = [
         ("csrf", csrf.as_str()),
         ("otp_request_id", &sent.field("otp_request_id")),
@@ -479,6 +490,16 @@ async fn recorded(h: &Harness, app: &AppCreds, event: &str) -> Vec<serde_json::V
         crate::support::post(&h.server, app, "/audit/events", json!({ "event": event })).await;
     reply.assert_ok();
     reply.body["events"].as_array().cloned().unwrap_or_default()
+}
+
+/// Lifts the app `slug` out of the sandbox, as the engine's operator does.
+async fn approve(h: &Harness, slug: &str) {
+    let output = h.server.run_cli(&["apps", "approve", "--slug", slug]).await;
+    assert!(
+        output.status.success(),
+        "apps approve: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// Creates the app `slug` through the portal's form; its credentials, and the page's form token.
@@ -520,6 +541,7 @@ async fn a_developer_rotates_the_secret_and_the_signing_key_without_breaking_liv
         .await;
     assert_eq!(created.status, 201);
     let app = created.credentials();
+    approve(&h, "mine-app").await;
     let audit = crate::support::post(&h.server, &app, "/audit/events", json!({})).await;
     audit.assert_ok();
     assert_eq!(
@@ -623,6 +645,7 @@ async fn an_apps_settings_shape_its_tokens_and_channels_from_the_next_request() 
     let h = Harness::start().await;
     let mut visitor = signed_in_visitor(&h).await;
     let (app, token) = create_app(&mut visitor, "tuned-app").await;
+    approve(&h, "tuned-app").await;
     let settings = |ttl: &'static str, sms: bool| {
         let mut fields = vec![
             ("csrf", token.clone()),

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::{create_app, recorded, signed_in_visitor};
+use super::{approve, create_app, recorded, signed_in_visitor};
 use crate::support::{Harness, TestServer, login, me, post, refresh, unique_phone};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -13,6 +13,7 @@ async fn tenants_and_roles_made_in_the_portal_reach_the_next_token() {
     let h = Harness::start().await;
     let mut visitor = signed_in_visitor(&h).await;
     let (app, token) = create_app(&mut visitor, "schools-app").await;
+    approve(&h, "schools-app").await;
     let phone = unique_phone();
     let signed_in = login(&h.server, &app, &h.sink, &phone).await;
     let user_id = signed_in.body["user"]["id"].as_str().unwrap().to_owned();
@@ -104,6 +105,7 @@ async fn a_developer_ends_one_session_then_every_session_of_a_user() {
     let h = Harness::start_with(builder).await;
     let mut visitor = signed_in_visitor(&h).await;
     let (app, token) = create_app(&mut visitor, "sessions-app").await;
+    approve(&h, "sessions-app").await;
     let phone = unique_phone();
     let on_phone = login(&h.server, &app, &h.sink, &phone).await;
     let on_laptop = login(&h.server, &app, &h.sink, &phone).await;
@@ -165,6 +167,7 @@ async fn another_developer_can_neither_see_nor_change_the_apps_people() {
     let h = Harness::start().await;
     let mut owner = signed_in_visitor(&h).await;
     let (app, owner_token) = create_app(&mut owner, "private-people").await;
+    approve(&h, "private-people").await;
     let tenants = "/portal/apps/private-people/tenants";
     owner
         .post(

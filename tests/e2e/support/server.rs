@@ -280,6 +280,16 @@ impl TestServer {
         Reply::from_request(self.client.post(self.url(path)).json(body)).await
     }
 
+    /// A POST that arrives through a reverse proxy which forwarded it for `client`.
+    pub async fn post_forwarded(&self, path: &str, body: &Value, client: &str) -> Reply {
+        let request = self
+            .client
+            .post(self.url(path))
+            .header("x-forwarded-for", client)
+            .json(body);
+        Reply::from_request(request).await
+    }
+
     /// A POST ready to be fired later, e.g. from many tasks at once.
     pub fn prepare_post(&self, path: &str, body: Value) -> PreparedPost {
         PreparedPost {

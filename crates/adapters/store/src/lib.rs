@@ -9,6 +9,8 @@ mod limits;
 mod migrate;
 mod models;
 mod otps;
+mod private_files;
+mod sandbox;
 mod schema;
 mod sessions;
 mod tenants;
@@ -115,9 +117,9 @@ impl Store {
 async fn open_sqlite(path: String) -> diesel::ConnectionResult<conn::SqliteConn> {
     use diesel::Connection as _;
     tokio::task::spawn_blocking(move || {
-        if let Some(parent) = std::path::Path::new(&path).parent() {
-            std::fs::create_dir_all(parent).map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
-        }
+        private_files::prepare(std::path::Path::new(&path)).map_err(|e| {
+            diesel::ConnectionError::BadConnection(format!("{path}: {e}"))
+        })?;
         let mut connection = diesel::SqliteConnection::establish(&path)?;
         connection
             .batch_execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")

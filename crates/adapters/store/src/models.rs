@@ -47,6 +47,7 @@ pub(crate) struct AppRow {
     pub reuse_grace_secs: Option<i64>,
     pub sms_enabled: bool,
     pub email_enabled: bool,
+    pub sandboxed: bool,
 }
 
 impl AppRow {
@@ -75,6 +76,7 @@ impl AppRow {
             reuse_grace_secs: app.tokens.reuse_grace.map(|grace| grace.whole_seconds()),
             sms_enabled: app.channels.sms,
             email_enabled: app.channels.email,
+            sandboxed: app.sandboxed,
             created_at: micros(app.created_at),
         }
     }
@@ -108,6 +110,7 @@ impl AppRow {
                     .map_err(|_| corrupt("email cap"))?,
             },
             owner: self.owner_id.map(UserId::from_trusted),
+            sandboxed: self.sandboxed,
             tokens: TokenOverrides::new(
                 self.access_ttl_secs.map(time::Duration::seconds),
                 self.reuse_grace_secs.map(time::Duration::seconds),

@@ -45,6 +45,7 @@ impl OtpStore for Store {
                     .filter(otp_requests::app_id.eq(otp.app_id.as_str()))
                     .filter(otp_requests::identifier_kind.eq(otp.identifier.kind()))
                     .filter(otp_requests::identifier.eq(otp.identifier.as_str()))
+                    .filter(otp_requests::caller_key.eq(&otp.caller_key))
                     .filter(otp_requests::consumed_at.is_null())
                     .filter(otp_requests::superseded_at.is_null()),
             )
@@ -61,6 +62,7 @@ impl OtpStore for Store {
                     otp_requests::attempts.eq(0),
                     otp_requests::created_at.eq(now),
                     otp_requests::expires_at.eq(micros(otp.expires_at)),
+                    otp_requests::caller_key.eq(&otp.caller_key),
                 ))
                 .execute(conn)
                 .await?;

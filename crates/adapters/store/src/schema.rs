@@ -20,6 +20,7 @@ diesel::table! {
         reuse_grace_secs -> Nullable<BigInt>,
         sms_enabled -> Bool,
         email_enabled -> Bool,
+        sandboxed -> Bool,
     }
 }
 
@@ -66,6 +67,7 @@ diesel::table! {
         expires_at -> BigInt,
         consumed_at -> Nullable<BigInt>,
         superseded_at -> Nullable<BigInt>,
+        caller_key -> Text,
     }
 }
 
@@ -137,7 +139,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    app_test_identifiers (app_id, identifier_kind, identifier) {
+        app_id -> Text,
+        identifier_kind -> Text,
+        identifier -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(signing_keys -> apps (app_id));
+diesel::joinable!(app_test_identifiers -> apps (app_id));
 diesel::joinable!(app_email_templates -> apps (app_id));
 diesel::joinable!(role_assignments -> tenants (tenant_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -147,6 +159,7 @@ diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::allow_tables_to_appear_in_same_query!(
     apps,
     app_email_templates,
+    app_test_identifiers,
     signing_keys,
     users,
     otp_requests,

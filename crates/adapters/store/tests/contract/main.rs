@@ -16,5 +16,6 @@ mod audit;
 mod licenses;
 mod limits;
 mod otps;
+mod sandbox;
 mod sessions;
 mod tenants;

@@ -11,7 +11,7 @@ use tokio::sync::Barrier;
 
 use crate::support::{
     MAX_ATTEMPTS, OTP_TTL, RIGHT_CODE, WRONG_CODE, app, contract, count_events, count_rows, digest,
-    event, login, otp_id, phone, send_code, t0, verify,
+    event, login, otp_id, phone, send_code, send_code_for, t0, verify,
 };
 
 contract!(the_right_code_logs_in_a_new_user);
@@ -278,6 +278,45 @@ async fn a_newer_code_supersedes_the_older_one_for_the_same_identifier_only(stor
             "login",
             "login"
         ]
+    );
+}
+
+contract!(a_code_sent_for_another_caller_is_not_superseded);
+async fn a_code_sent_for_another_caller_is_not_superseded(store: Store) {
+    let app = app(&store).await;
+    let victims = send_code_for(&store, &app.id, &phone(1), "caller-b", t0()).await;
+    let attackers_old = send_code_for(&store, &app.id, &phone(1), "caller-a", t0()).await;
+    for second in 1..=3 {
+        send_code_for(
+            &store,
+            &app.id,
+            &phone(1),
+            "caller-a",
+            t0() + Duration::seconds(second),
+        )
+        .await;
+    }
+    let now = t0() + Duration::seconds(30);
+
+    let attackers = store
+        .verify_otp(
+            verify(&app.id, &attackers_old, RIGHT_CODE, now, digest(10)),
+            event(&app.id, AuditKind::Login, now),
+        )
+        .await
+        .unwrap();
+    let victim = store
+        .verify_otp(
+            verify(&app.id, &victims, RIGHT_CODE, now, digest(11)),
+            event(&app.id, AuditKind::Login, now),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(attackers, VerifyOtpOutcome::NotFound);
+    assert!(
+        matches!(victim, VerifyOtpOutcome::LoggedIn { .. }),
+        "{victim:?}"
     );
 }
 

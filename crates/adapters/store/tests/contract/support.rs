@@ -118,7 +118,7 @@ pub(crate) fn digest(n: u8) -> Digest {
 }
 
 /// A number never handed out before in this process, so ids, slugs and kids never collide.
-fn unique() -> u64 {
+pub(crate) fn unique() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
@@ -187,6 +187,7 @@ pub(crate) fn new_app(slug: &str) -> NewApp {
             disabled: false,
             revoke_sessions_on_role_change: false,
             owner: None,
+            sandboxed: false,
             delivery: auth_domain::delivery::DeliveryPolicy::default(),
             tokens: auth_domain::app_settings::TokenOverrides::default(),
             channels: auth_domain::app_settings::Channels::default(),
@@ -229,7 +230,11 @@ pub(crate) async fn seal_waiting(store: &Store, chain: &str) {
 }
 
 pub(crate) async fn app(store: &Store) -> App {
-    let new = new_app(&format!("app-{}", unique()));
+    created_app(store, new_app(&format!("app-{}", unique()))).await
+}
+
+/// Creates `new` with its `app_created` record at [`t0`].
+pub(crate) async fn created_app(store: &Store, new: NewApp) -> App {
     let app = new.app.clone();
     store
         .create_app(new, event(&app.id, AuditKind::AppCreated, t0()))
@@ -263,11 +268,22 @@ pub(crate) fn change(app_id: &AppId, slug: &str, user: UserRef, role: &str) -> R
     }
 }
 
-/// Stores a code for `identifier`, sent at `at`, whose hash is [`RIGHT_CODE`].
+/// Stores a code for `identifier`, sent at `at` for one caller, whose hash is [`RIGHT_CODE`].
 pub(crate) async fn send_code(
     store: &Store,
     app_id: &AppId,
     identifier: &Identifier,
+    at: OffsetDateTime,
+) -> OtpId {
+    send_code_for(store, app_id, identifier, "caller-a", at).await
+}
+
+/// Like [`send_code`], for the caller `caller_key`.
+pub(crate) async fn send_code_for(
+    store: &Store,
+    app_id: &AppId,
+    identifier: &Identifier,
+    caller_key: &str,
     at: OffsetDateTime,
 ) -> OtpId {
     let id = otp_id();
@@ -275,6 +291,7 @@ pub(crate) async fn send_code(
         id: id.clone(),
         app_id: app_id.clone(),
         identifier: identifier.clone(),
+        caller_key: caller_key.to_owned(),
         code_hash: RIGHT_CODE,
         created_at: at,
         expires_at: at + OTP_TTL,

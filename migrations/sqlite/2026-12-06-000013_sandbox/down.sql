@@ -1,0 +1,2 @@
+DROP TABLE app_test_identifiers;
+ALTER TABLE apps DROP COLUMN sandboxed;
