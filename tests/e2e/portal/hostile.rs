@@ -5,12 +5,12 @@
 use serde_json::json;
 
 use super::{Visitor, create_app, signed_in_visitor};
-use crate::support::{Harness, TestServer, unique_email};
+use crate::support::{Harness, TestServer, TestServerBuilder, on_both_backends, unique_email};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn malformed_portal_forms_answer_the_portals_own_error_page() {
+on_both_backends!(malformed_portal_forms_answer_the_portals_own_error_page);
+async fn malformed_portal_forms_answer_the_portals_own_error_page(builder: TestServerBuilder) {
     // Arrange
-    let h = Harness::start().await;
+    let h = Harness::start_with(builder).await;
     let mut visitor = signed_in_visitor(&h).await;
     let (_, token) = create_app(&mut visitor, "formed-app").await;
 
@@ -61,10 +61,12 @@ async fn malformed_portal_forms_answer_the_portals_own_error_page() {
     assert!(!licenses.body.contains("zqx"), "a licence was made anyway");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn caps_above_the_operators_ceiling_are_refused_and_nothing_is_saved() {
+on_both_backends!(caps_above_the_operators_ceiling_are_refused_and_nothing_is_saved);
+async fn caps_above_the_operators_ceiling_are_refused_and_nothing_is_saved(
+    builder: TestServerBuilder,
+) {
     // Arrange
-    let h = Harness::start_with(TestServer::builder().env("AUTH_APP_SMS_PER_DAY_MAX", "500")).await;
+    let h = Harness::start_with(builder.env("AUTH_APP_SMS_PER_DAY_MAX", "500")).await;
     let mut visitor = signed_in_visitor(&h).await;
     let (_, token) = create_app(&mut visitor, "greedy-app").await;
     let settings = |sms_per_day: &str| {

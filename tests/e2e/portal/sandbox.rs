@@ -4,9 +4,9 @@
 use serde_json::json;
 
 use super::{approve, create_app, recorded, signed_in_as};
-use crate::support::database::scratch_database;
 use crate::support::{
-    Harness, TestServer, TestServerBuilder, send_otp, send_otp_to_phone, unique_email, unique_phone,
+    Harness, TestServerBuilder, on_both_backends, send_otp, send_otp_to_phone, unique_email,
+    unique_phone,
 };
 
 /// How many codes the gateway was asked to deliver to `to`.
@@ -18,6 +18,7 @@ fn delivered_to(h: &Harness, to: &str) -> usize {
         .count()
 }
 
+on_both_backends!(a_portal_app_sends_only_to_its_owner_and_testers_until_approved);
 async fn a_portal_app_sends_only_to_its_owner_and_testers_until_approved(
     builder: TestServerBuilder,
 ) {
@@ -93,22 +94,6 @@ async fn a_portal_app_sends_only_to_its_owner_and_testers_until_approved(
         !portal.status.success(),
         "the portal's own app was sandboxed"
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_portal_app_sends_only_to_its_owner_and_testers_until_approved_on_sqlite() {
-    a_portal_app_sends_only_to_its_owner_and_testers_until_approved(TestServer::builder()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_portal_app_sends_only_to_its_owner_and_testers_until_approved_on_postgres() {
-    let Some(database) = scratch_database().await else {
-        return;
-    };
-    a_portal_app_sends_only_to_its_owner_and_testers_until_approved(
-        TestServer::builder().postgres(database.url()),
-    )
-    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -3,7 +3,9 @@
 
 use serde_json::json;
 
-use crate::support::{Harness, TestServer, send_otp, unique_email, unique_phone, unique_slug};
+use crate::support::{
+    Harness, TestServerBuilder, on_both_backends, send_otp, unique_email, unique_phone, unique_slug,
+};
 
 fn stderr(output: &std::process::Output) -> String {
     format!(
@@ -13,10 +15,10 @@ fn stderr(output: &std::process::Output) -> String {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_cli_refuses_caps_above_the_ceilings_and_saves_nothing() {
+on_both_backends!(the_cli_refuses_caps_above_the_ceilings_and_saves_nothing);
+async fn the_cli_refuses_caps_above_the_ceilings_and_saves_nothing(builder: TestServerBuilder) {
     // Arrange: a ceiling of three SMS a day per app.
-    let h = Harness::start_with(TestServer::builder().env("AUTH_APP_SMS_PER_DAY_MAX", "3")).await;
+    let h = Harness::start_with(builder.env("AUTH_APP_SMS_PER_DAY_MAX", "3")).await;
     let slug = h.app.app_slug.as_str();
 
     // Act
@@ -57,10 +59,10 @@ async fn the_cli_refuses_caps_above_the_ceilings_and_saves_nothing() {
     assert!(within.status.success(), "{}", stderr(&within));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_engine_wide_email_cap_holds_across_apps() {
+on_both_backends!(the_engine_wide_email_cap_holds_across_apps);
+async fn the_engine_wide_email_cap_holds_across_apps(builder: TestServerBuilder) {
     // Arrange
-    let h = Harness::start_with(TestServer::builder().env("AUTH_EMAIL_PER_DAY", "2")).await;
+    let h = Harness::start_with(builder.env("AUTH_EMAIL_PER_DAY", "2")).await;
     let other = h
         .server
         .create_app("Other App", &unique_slug("other"))
@@ -78,10 +80,10 @@ async fn the_engine_wide_email_cap_holds_across_apps() {
     assert_eq!(h.sink.deliveries().len(), 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_cli_refuses_app_names_that_would_disguise_a_message() {
+on_both_backends!(the_cli_refuses_app_names_that_would_disguise_a_message);
+async fn the_cli_refuses_app_names_that_would_disguise_a_message(builder: TestServerBuilder) {
     // Arrange
-    let h = Harness::start().await;
+    let h = Harness::start_with(builder).await;
     let long = "x".repeat(61);
 
     // Act / Assert

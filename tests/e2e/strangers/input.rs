@@ -5,7 +5,9 @@
 use serde_json::{Map, Value, json};
 
 use crate::support::database::scratch_database;
-use crate::support::{Harness, Reply, TestServer, TestServerBuilder, unique_phone};
+use crate::support::{
+    Harness, Reply, TestServer, TestServerBuilder, on_both_backends, unique_phone,
+};
 
 /// `(path, field)` for every string field of every JSON request body the document describes.
 fn string_fields(document: &Value) -> Vec<(String, String)> {
@@ -31,7 +33,8 @@ fn string_fields(document: &Value) -> Vec<(String, String)> {
     found
 }
 
-async fn nul_in_every_string_field_is_refused(builder: TestServerBuilder) {
+on_both_backends!(nul_in_every_string_field_of_every_endpoint_is_a_400);
+async fn nul_in_every_string_field_of_every_endpoint_is_a_400(builder: TestServerBuilder) {
     // Arrange
     let h = Harness::start_with(builder).await;
     let document = h.server.get("/openapi.json").await.body;
@@ -67,19 +70,6 @@ async fn nul_in_every_string_field_is_refused(builder: TestServerBuilder) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn nul_in_every_string_field_of_every_endpoint_is_a_400_on_sqlite() {
-    nul_in_every_string_field_is_refused(TestServer::builder()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn nul_in_every_string_field_of_every_endpoint_is_a_400_on_postgres() {
-    let Some(database) = scratch_database().await else {
-        return;
-    };
-    nul_in_every_string_field_is_refused(TestServer::builder().postgres(database.url())).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn nul_inside_licence_metadata_is_a_400_on_postgres_too() {
     let Some(database) = scratch_database().await else {
         return;
@@ -112,10 +102,12 @@ async fn post_raw(server: &TestServer, path: &str, body: String) -> Reply {
     Reply::from_request(request).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_json_object_with_a_duplicate_key_is_refused_before_anything_is_sent() {
+on_both_backends!(a_json_object_with_a_duplicate_key_is_refused_before_anything_is_sent);
+async fn a_json_object_with_a_duplicate_key_is_refused_before_anything_is_sent(
+    builder: TestServerBuilder,
+) {
     // Arrange
-    let h = Harness::start().await;
+    let h = Harness::start_with(builder).await;
     let first = unique_phone();
     let second = unique_phone();
     let body = format!(
@@ -142,11 +134,10 @@ async fn a_json_object_with_a_duplicate_key_is_refused_before_anything_is_sent()
     assert!(h.sink.deliveries().is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_credential_in_the_query_string_is_refused() {
+on_both_backends!(a_credential_in_the_query_string_is_refused);
+async fn a_credential_in_the_query_string_is_refused(builder: TestServerBuilder) {
     // Arrange
-    let h = Harness::start();
-    let h = h.await;
+    let h = Harness::start_with(builder).await;
     let login = h.login(&unique_phone()).await;
     let secret_in_url = format!("/auth/send-otp?app_secret={}", h.app.app_secret);
     let token_in_url = format!("/auth/me?access_token={}", login.str("access_token"));

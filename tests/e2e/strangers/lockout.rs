@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::database::scratch_database;
-use crate::support::{Harness, TestServer, TestServerBuilder, unique_phone, wrong_code};
+use crate::support::{
+    Harness, TestServer, TestServerBuilder, on_both_backends, unique_phone, wrong_code,
+};
 
 const ATTACKER: &str = "203.0.113.66";
 const VICTIM: &str = "198.51.100.20";
@@ -18,8 +19,9 @@ fn from(ip: &str, fields: Value) -> Value {
     fields
 }
 
-/// Three rounds of send + five wrong codes from one address, then sends from it until refused; the
-/// victim then sends from another address and signs in.
+// Three rounds of send + five wrong codes from one address, then sends from it until refused; the
+// victim then sends from another address and signs in.
+on_both_backends!(a_stranger_cannot_lock_a_person_out);
 async fn a_stranger_cannot_lock_a_person_out(builder: TestServerBuilder) {
     // Arrange: resends are allowed after a second, so the rounds take seconds, not minutes.
     let h = Harness::start_with(builder.env("AUTH_OTP_RESEND_COOLDOWN_SECS", "1")).await;
@@ -76,23 +78,12 @@ async fn a_stranger_cannot_lock_a_person_out(builder: TestServerBuilder) {
     assert_eq!(login.body["user"]["phone"], phone.as_str());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_stranger_cannot_lock_a_person_out_on_sqlite() {
-    a_stranger_cannot_lock_a_person_out(TestServer::builder()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_stranger_cannot_lock_a_person_out_on_postgres() {
-    let Some(database) = scratch_database().await else {
-        return;
-    };
-    a_stranger_cannot_lock_a_person_out(TestServer::builder().postgres(database.url())).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_cooldown_and_supersession_are_per_caller_so_a_strangers_send_cancels_nothing() {
+on_both_backends!(the_cooldown_and_supersession_are_per_caller_so_a_strangers_send_cancels_nothing);
+async fn the_cooldown_and_supersession_are_per_caller_so_a_strangers_send_cancels_nothing(
+    builder: TestServerBuilder,
+) {
     // Arrange: the default one-minute resend cooldown.
-    let h = Harness::start().await;
+    let h = Harness::start_with(builder).await;
     let phone = unique_phone();
     let victim = h.send_otp(from(VICTIM, json!({ "phone": phone }))).await;
     victim.assert_ok();

@@ -3,16 +3,16 @@
 
 use serde_json::json;
 
-use crate::support::{Harness, TestServer, unique_phone};
+use crate::support::{Harness, TestServer, TestServerBuilder, on_both_backends, unique_phone};
 
 /// The test server's own address, the proxy every request comes through here.
 const LOOPBACK: &str = "127.0.0.1/32";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn clients_behind_a_trusted_proxy_are_limited_each_on_their_own() {
+on_both_backends!(clients_behind_a_trusted_proxy_are_limited_each_on_their_own);
+async fn clients_behind_a_trusted_proxy_are_limited_each_on_their_own(builder: TestServerBuilder) {
     // Arrange: two sends per address per hour.
     let h = Harness::start_with(
-        TestServer::builder()
+        builder
             .env("AUTH_TRUSTED_PROXIES", LOOPBACK)
             .env("AUTH_OTP_SENDS_PER_IP_PER_HOUR", "2"),
     )
@@ -77,11 +77,13 @@ async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
     replies[2].assert_error(429, "rate_limited");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn wrong_secrets_from_one_address_never_lock_the_app_out_for_another() {
-    // Arrange: a stranger behind the same proxy as the app's backend presents 60 wrong secrets.
+on_both_backends!(wrong_secrets_from_one_address_never_lock_the_app_out_for_another);
+async fn wrong_secrets_from_one_address_never_lock_the_app_out_for_another(
+    builder: TestServerBuilder,
+) {
+    // Arrange: a stranger behind the same proxy as the app's backend presents wrong secrets.
     let mut h = Harness::start_with(
-        TestServer::builder()
+        builder
             .env("AUTH_TRUSTED_PROXIES", LOOPBACK)
             .env("AUTH_APP_AUTH_FAILURES_PER_IP_PER_HOUR", "5"),
     )

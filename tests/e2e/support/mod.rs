@@ -3,7 +3,8 @@
 
 #![allow(
     dead_code,
-    reason = "each test module uses a different part of the kit"
+    unused_macros,
+    reason = "each test module, and the load bench, uses a different part of the kit"
 )]
 
 pub mod browser;
@@ -23,6 +24,29 @@ use serde_json::{Value, json};
 pub use http::{Reply, fire_at_once};
 pub use server::{AppCreds, PUBLIC_URL, TestServer, TestServerBuilder};
 pub use webhook::WebhookSink;
+
+/// Runs `async fn $case(builder: TestServerBuilder)` twice, as `$case::on_sqlite` (the default
+/// embedded database) and `$case::on_postgres` (a scratch database of its own; skipped without
+/// `TEST_DATABASE_URL`, except under `CI=true`).
+macro_rules! on_both_backends {
+    ($case:ident) => {
+        mod $case {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn on_sqlite() {
+                super::$case($crate::support::TestServer::builder()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn on_postgres() {
+                let Some(database) = $crate::support::database::scratch_database().await else {
+                    return;
+                };
+                super::$case($crate::support::TestServer::builder().postgres(database.url())).await;
+            }
+        }
+    };
+}
+pub(crate) use on_both_backends;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
