@@ -249,13 +249,11 @@ fn app_details(app: &App) -> String {
 <dt>Public keys (JWKS)</dt><dd><a href="/apps/{slug}/jwks.json"><code>/apps/{slug}/jwks.json</code></a></dd>
 <dt>Created</dt><dd>{created}</dd>
 </dl>
-{sandbox}
 <p><a class="button" href="/portal/apps/{slug}/sandbox">Sandbox</a> <a class="button" href="/portal/apps/{slug}/settings">Settings</a> <a class="button" href="/portal/apps/{slug}/tenants">Tenants and roles</a> <a class="button" href="/portal/apps/{slug}/users">Users and sessions</a> <a class="button" href="/portal/apps/{slug}/licenses">Licenses</a> <a class="button" href="/portal/apps/{slug}/audit">Audit log</a></p>"#,
         name = esc(&app.name),
         slug = esc(app.slug.as_str()),
         id = esc(app.id.as_str()),
         created = esc(&when(app.created_at)),
-        sandbox = crate::sandbox::state_notice(app),
     )
 }
 
@@ -277,9 +275,23 @@ pub(crate) async fn app_page(
         Ok(keys) => keys,
         Err(error) => return failure(&error),
     };
+    // A sandboxed app's page holds its test identifiers too: they are what it can send to.
+    let identifiers = if app.sandboxed {
+        match state
+            .service
+            .developer_test_identifiers(&developer.user.id, app.slug.as_str())
+            .await
+        {
+            Ok(identifiers) => identifiers,
+            Err(error) => return failure(&error),
+        }
+    } else {
+        Vec::new()
+    };
     let content = format!(
-        "{}{}{}",
+        "{}{}{}{}",
         app_details(&app),
+        crate::sandbox::section(&app, &identifiers, &token, None),
         rotate_form(&app, &token),
         keys_section(&app, &keys, &token)
     );

@@ -15,8 +15,8 @@ use crate::responses::{redirect, status_of};
 use crate::session::caller;
 use crate::sign_in::parse_identifier;
 
-/// What the sandbox means, for the app page and the sandbox page alike.
-pub fn state_notice(app: &App) -> String {
+/// What the sandbox means.
+fn state_notice(app: &App) -> String {
     let slug = esc(app.slug.as_str());
     if app.sandboxed {
         format!(
@@ -27,12 +27,17 @@ pub fn state_notice(app: &App) -> String {
     }
 }
 
-fn content(
+/// The app's sandbox state and, while it is sandboxed, its test identifiers with the forms that add
+/// and remove them: on the app's page and on the sandbox page alike.
+pub fn section(
     app: &App,
     identifiers: &[Identifier],
     token: &str,
     problem: Option<&AuthError>,
 ) -> String {
+    if !app.sandboxed {
+        return state_notice(app);
+    }
     let slug = esc(app.slug.as_str());
     let rows: String = identifiers
         .iter()
@@ -82,7 +87,7 @@ pub async fn sandbox_page(
         Ok(identifiers) => view.respond(
             StatusCode::OK,
             "Sandbox",
-            &content(&view.app, &identifiers, &view.token, None),
+            &section(&view.app, &identifiers, &view.token, None),
         ),
         Err(problem) => view.respond(status_of(&problem), "Sandbox", &error(&problem)),
     }
@@ -141,7 +146,7 @@ async fn change(
                 .developer_test_identifiers(who, slug)
                 .await
                 .unwrap_or_default();
-            let content = content(&app, &identifiers, &form.csrf, Some(&problem));
+            let content = section(&app, &identifiers, &form.csrf, Some(&problem));
             AppPage::posted(state, developer, app, &form.csrf).respond(
                 status_of(&problem),
                 "Sandbox",

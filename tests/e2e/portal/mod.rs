@@ -82,8 +82,20 @@ async fn a_developer_creates_an_app_in_the_browser_and_its_credentials_work_once
         env.contains(&format!("APP_SECRET={}", created.app_secret)),
         "{env}"
     );
-    approve(&h, "browser-app").await;
+    // In the sandbox the app sends only to its owner and the test identifiers listed on its page.
     let phone = unique_phone();
+    browser
+        .goto(&h.server.url("/portal/apps/browser-app"))
+        .await;
+    let state = browser.text("#sandbox-state").await;
+    assert!(state.contains("In the sandbox"), "{state}");
+    browser.fill("#identifier", &phone).await;
+    browser
+        .submit("form[action='/portal/apps/browser-app/sandbox'] button")
+        .await;
+    browser.screenshot("5b-sandbox").await;
+    let listed = browser.text("#test-identifiers").await;
+    assert!(listed.contains(&phone), "{listed}");
     let sent = send_otp_to_phone(&h.server, &created, &phone).await;
     sent.assert_ok();
     let code = h.sink.code_for(&sent.str("otp_request_id")).await;
@@ -97,6 +109,7 @@ async fn a_developer_creates_an_app_in_the_browser_and_its_credentials_work_once
         jsonwebtoken::decode::<serde_json::Value>(&verified.str("access_token"), &key, &validation)
             .expect("the access token verifies with the copied public key");
     assert_eq!(claims.claims["phone"], json!(phone));
+    approve(&h, "browser-app").await;
 
     // The app's page, reloaded, never shows the secret again; the list shows the app.
     browser

@@ -36,6 +36,12 @@ async fn a_portal_app_sends_only_to_its_owner_and_testers_until_approved(
     assert_eq!(delivered_to(&h, &victim), 0);
     let page = visitor.get("/portal/apps/stranger-app").await;
     assert!(page.body.contains("In the sandbox"), "{}", page.body);
+    assert!(
+        page.body
+            .contains(r#"action="/portal/apps/stranger-app/sandbox""#),
+        "the app's page has no form for test identifiers: {}",
+        page.body
+    );
 
     // The owner's own address and a listed test number are delivered to.
     send_otp(&h.server, &app, json!({ "email": owner }))
