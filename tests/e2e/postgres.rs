@@ -141,6 +141,53 @@ async fn a_database_outage_answers_503_and_the_server_recovers_by_itself() {
     h.server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stalled_database_answers_503_within_the_deadline_and_the_server_recovers() {
+    // Arrange: a one-second deadline; the database reached through a proxy that can stall it.
+    let Some(database) = scratch_database().await else {
+        return;
+    };
+    let proxy = TcpProxy::start(&upstream_of(database.url())).await;
+    let proxied_url = via_local_port(database.url(), proxy.port());
+    let deadline = Duration::from_millis(1000);
+    let mut h = Harness::start_with(
+        TestServer::builder()
+            .postgres(&proxied_url)
+            .env("AUTH_DB_TIMEOUT_MS", "1000"),
+    )
+    .await;
+    let refresh_token = h.login(&unique_phone()).await.str("refresh_token");
+
+    // Act: the database stops answering, its connections left open.
+    proxy.freeze();
+    let started = Instant::now();
+    let during_call = h.refresh(&refresh_token).await;
+    let call_took = started.elapsed();
+    let started = Instant::now();
+    let during_ready = h.server.get("/readyz").await;
+    let ready_took = started.elapsed();
+
+    // Assert: a prompt, retryable 503, not a hang.
+    during_call.assert_error(503, "service_unavailable");
+    assert_eq!(during_call.header("retry-after"), Some("1"));
+    assert!(call_took < deadline * 2, "the refresh took {call_took:?}");
+    assert_eq!(during_ready.status, 503, "{}", during_ready.text);
+    assert!(
+        ready_took < deadline + Duration::from_secs(1),
+        "/readyz took {ready_took:?}"
+    );
+
+    // Act: the database answers again.
+    proxy.thaw();
+    let after = refresh_while_unavailable(&h, &refresh_token, Duration::from_secs(20)).await;
+
+    // Assert: the retry of the very same token is served; the session lives.
+    after.assert_ok();
+    h.me(&after.str("access_token")).await.assert_ok();
+    h.server.get("/readyz").await.assert_ok();
+    h.server.stop().await;
+}
+
 /// Refreshes until the answer is no longer 503 or `patience` runs out; every answer in between
 /// must be the documented `service_unavailable`.
 async fn refresh_while_unavailable(h: &Harness, refresh_token: &str, patience: Duration) -> Reply {

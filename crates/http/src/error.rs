@@ -134,6 +134,10 @@ impl ApiError {
                     body.retry_after = Some(seconds);
                     response.insert_header((header::RETRY_AFTER, HeaderValue::from(seconds)));
                 }
+                AuthError::ServiceUnavailable => {
+                    // The database missed its deadline or is down: a retry soon may succeed.
+                    response.insert_header((header::RETRY_AFTER, HeaderValue::from(1)));
+                }
                 AuthError::TokenMissing | AuthError::TokenInvalid | AuthError::TokenExpired => {
                     response.insert_header((
                         header::WWW_AUTHENTICATE,

@@ -125,6 +125,12 @@ fn error_responses(endpoint: &Endpoint, responses: &mut Map<String, Value>) {
                 "schema": { "type": "integer", "minimum": 1 },
             });
         }
+        if codes.contains(&"service_unavailable") {
+            headers["Retry-After"] = json!({
+                "description": "With `service_unavailable`: seconds to wait before retrying the same request, which is always safe to retry.",
+                "schema": { "type": "integer", "minimum": 1 },
+            });
+        }
         if codes.iter().any(|code| code.starts_with("token_")) {
             headers["WWW-Authenticate"] = json!({
                 "description": "With `token_missing`, `token_invalid` and `token_expired`: `Bearer`.",

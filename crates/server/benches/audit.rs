@@ -80,7 +80,7 @@ async fn measure(backend: &str, database_url: &str, dir: &Path, n: u64) {
         serde_json::from_str(created.trim()).expect("apps create prints JSON");
     let app_id = app["app_id"].as_str().expect("app_id");
     let url = DatabaseUrl::parse(database_url).expect("database url");
-    let store = Store::connect(&url, 1).expect("connect");
+    let store = Store::connect(&url, 1, Duration::from_secs(30)).expect("connect");
     let loading = Instant::now();
     bulk_load(&store, app_id, n, matches!(url, DatabaseUrl::Postgres(_))).await;
     let loaded = loading.elapsed();

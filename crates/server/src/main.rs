@@ -130,7 +130,7 @@ fn init_logging(config: &Config) {
 }
 
 pub(crate) async fn migrate(config: &Config) -> Result<Store, String> {
-    let store = Store::connect(&config.database_url, config.pool_size)
+    let store = Store::connect(&config.database_url, config.pool_size, config.db_timeout)
         .map_err(|e| format!("database: {e}"))?;
     store
         .migrate()

@@ -32,6 +32,7 @@ impl AuthService {
             caller,
         } = request;
         let app = self.authenticate(&credentials, &caller).await?;
+        let key = self.signing_key(&app).await?;
 
         let now = self.now();
         let successor = self.successor_of(&refresh_token);
@@ -63,9 +64,7 @@ impl AuthService {
                 RotateOutcome::Invalid => return Err(AuthError::RefreshTokenInvalid),
             };
         let claims = Self::tenant_claims(&tenants, tenant.as_ref())?;
-        let access_token = self
-            .access_token(&app, &user, &session.id, now, claims)
-            .await?;
+        let access_token = self.access_token(&app, &key, &user, &session.id, now, claims)?;
         Ok(TokenGrant {
             access_token,
             expires_in: self.token_policy(&app).access_ttl,
@@ -241,8 +240,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_failure_before_the_rotation_leaves_the_token_unrotated_and_retryable() {
+        // Arrange: the signing key cannot be read (a database that stopped answering).
+        let mut kit = Kit::new();
+        kit.apps
+            .expect_current_key()
+            .returning(|_| Err(auth_ports::StoreError::Unavailable("timed out".into())));
+        kit.sessions.expect_rotate_refresh().times(0);
+
+        // Act
+        let result = kit.service().refresh(request()).await;
+
+        // Assert: nothing that can fail runs after a rotation commits, so this failure comes first.
+        assert_eq!(result.unwrap_err(), AuthError::ServiceUnavailable);
+    }
+
+    #[tokio::test]
     async fn a_tenant_without_membership_is_refused() {
         let mut kit = Kit::new();
+        kit.sign_tokens();
         kit.sessions
             .expect_rotate_refresh()
             .returning(|_, _| Ok(RotateOutcome::TenantNotFound));

@@ -3,7 +3,7 @@
 use auth_domain::claims::TenantRoles;
 use auth_domain::ids::{SessionId, base32};
 use auth_domain::session::{REFRESH_TOKEN_BYTES, RefreshToken};
-use auth_domain::{AccessClaims, App, TenantClaims, TenantSlug, User};
+use auth_domain::{AccessClaims, App, SigningKey, TenantClaims, TenantSlug, User};
 use auth_ports::{Digest, MacPurpose};
 use time::{Duration, OffsetDateTime};
 
@@ -28,19 +28,26 @@ impl AuthService {
         app.tokens.apply(&self.settings.tokens)
     }
 
-    /// Signs a fresh access token for `user` in `session_id`.
-    pub(crate) async fn access_token(
+    /// The key `app`'s tokens are signed with now. Read before a login or rotation commits, so
+    /// that nothing which can fail runs after it: a client retrying after a failure then finds its
+    /// rotation done and gets the same answer, never a reuse.
+    pub(crate) async fn signing_key(&self, app: &App) -> Result<SigningKey, AuthError> {
+        self.ports.apps.current_key(&app.id).await?.ok_or_else(|| {
+            tracing::error!(app_id = %app.id, "app has no signing key");
+            AuthError::Internal
+        })
+    }
+
+    /// Signs a fresh access token for `user` in `session_id` with `key`: no database call.
+    pub(crate) fn access_token(
         &self,
         app: &App,
+        key: &SigningKey,
         user: &User,
         session_id: &SessionId,
         now: OffsetDateTime,
         tenants: TenantClaims,
     ) -> Result<String, AuthError> {
-        let key = self.ports.apps.current_key(&app.id).await?.ok_or_else(|| {
-            tracing::error!(app_id = %app.id, "app has no signing key");
-            AuthError::Internal
-        })?;
         let issued = now.unix_timestamp();
         let claims = AccessClaims {
             iss: self.settings.issuer.clone(),
@@ -61,7 +68,7 @@ impl AuthService {
         };
         self.ports
             .tokens
-            .sign_access(&key, &claims)
+            .sign_access(key, &claims)
             .map_err(|error| {
                 tracing::error!(%error, kid = %key.kid, "signing failed");
                 AuthError::Internal

@@ -42,6 +42,8 @@ impl AuthService {
             HOUR,
         )
         .await?;
+        // Before the code is consumed: nothing that can fail runs after the login commits.
+        let key = self.signing_key(&app).await?;
 
         let now = self.now();
         let refresh_token = self.fresh_refresh_token();
@@ -71,9 +73,8 @@ impl AuthService {
                 tenants,
             } => {
                 let claims = Self::tenant_claims(&tenants, tenant.as_ref())?;
-                let access_token = self
-                    .access_token(&app, &user, &session.id, now, claims)
-                    .await?;
+                let access_token =
+                    self.access_token(&app, &key, &user, &session.id, now, claims)?;
                 Ok(TokenGrant {
                     access_token,
                     expires_in: self.token_policy(&app).access_ttl,
@@ -216,6 +217,7 @@ mod tests {
     async fn a_wrong_code_counts_a_failure_for_the_person_at_this_address_and_everywhere() {
         // Arrange
         let mut kit = Kit::new();
+        kit.sign_tokens();
         kit.otps.expect_verify_otp().returning(|_, _| {
             Ok(VerifyOtpOutcome::WrongCode {
                 attempts_remaining: 3,

@@ -23,7 +23,8 @@ pub fn database_url(server: &TestServer) -> DatabaseUrl {
 
 /// A connection of the test's own to the database `server` uses.
 pub fn open(server: &TestServer) -> Store {
-    Store::connect(&database_url(server), 1).expect("connect to the test server's database")
+    Store::connect(&database_url(server), 1, std::time::Duration::from_secs(30))
+        .expect("connect to the test server's database")
 }
 
 /// Runs one SQL statement, which must succeed: the number of rows it changed.

@@ -1,10 +1,12 @@
-//! A TCP proxy between the server and Postgres that a test can cut and restore: a database outage
-//! on demand, without touching the database server itself.
+//! A TCP proxy between the server and Postgres that a test can cut and restore, or freeze and thaw:
+//! a database outage or stall on demand, without touching the database server itself.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -13,6 +15,9 @@ pub struct TcpProxy {
     port: u16,
     upstream: String,
     running: Option<Running>,
+    /// While set, bytes are held in both directions: connections stay open and nothing answers,
+    /// as with a database whose processes are stopped.
+    frozen: Arc<AtomicBool>,
 }
 
 #[derive(Debug)]
@@ -26,12 +31,23 @@ impl TcpProxy {
     pub async fn start(upstream: &str) -> Self {
         let listener = listen(0).expect("bind the proxy");
         let port = listener.local_addr().expect("proxy address").port();
-        let running = Some(run(listener, upstream.to_owned()));
+        let frozen = Arc::new(AtomicBool::new(false));
+        let running = Some(run(listener, upstream.to_owned(), Arc::clone(&frozen)));
         Self {
             port,
             upstream: upstream.to_owned(),
             running,
+            frozen,
         }
+    }
+
+    /// Holds every byte, both ways, until [`Self::thaw`]: the database stalls without closing.
+    pub fn freeze(&self) {
+        self.frozen.store(true, Ordering::SeqCst);
+    }
+
+    pub fn thaw(&self) {
+        self.frozen.store(false, Ordering::SeqCst);
     }
 
     pub fn port(&self) -> u16 {
@@ -72,7 +88,11 @@ impl TcpProxy {
                 Err(error) => panic!("cannot listen on port {} again: {error}", self.port),
             }
         };
-        self.running = Some(run(listener, self.upstream.clone()));
+        self.running = Some(run(
+            listener,
+            self.upstream.clone(),
+            Arc::clone(&self.frozen),
+        ));
     }
 }
 
@@ -95,7 +115,7 @@ fn listen(port: u16) -> std::io::Result<TcpListener> {
     socket.listen(128)
 }
 
-fn run(listener: TcpListener, upstream: String) -> Running {
+fn run(listener: TcpListener, upstream: String, frozen: Arc<AtomicBool>) -> Running {
     let connections = Arc::new(Mutex::new(Vec::new()));
     let registry = Arc::clone(&connections);
     let accept = tokio::spawn(async move {
@@ -104,9 +124,15 @@ fn run(listener: TcpListener, upstream: String) -> Running {
                 continue;
             };
             let upstream = upstream.clone();
+            let frozen = Arc::clone(&frozen);
             let connection = tokio::spawn(async move {
-                if let Ok(mut outbound) = TcpStream::connect(&upstream).await {
-                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                if let Ok(outbound) = TcpStream::connect(&upstream).await {
+                    let (from_client, to_client) = inbound.split();
+                    let (from_server, to_server) = outbound.into_split();
+                    tokio::join!(
+                        pump(from_client, to_server, &frozen),
+                        pump(from_server, to_client, &frozen),
+                    );
                 }
             });
             registry.lock().expect("proxy lock").push(connection);
@@ -116,6 +142,28 @@ fn run(listener: TcpListener, upstream: String) -> Running {
         accept,
         connections,
     }
+}
+
+/// Copies `from` to `to` until either side closes, holding the bytes while `frozen` is set.
+async fn pump(
+    mut from: impl AsyncRead + Unpin,
+    mut to: impl AsyncWrite + Unpin,
+    frozen: &AtomicBool,
+) {
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        let read = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(read) => read,
+        };
+        while frozen.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if to.write_all(&buffer[..read]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
 }
 
 /// The `host:port` a `postgres://user:pass@host:port/db?params` URL connects to.

@@ -46,9 +46,18 @@ impl AuditLog for Store {
 
 #[async_trait]
 impl StoreHealth for Store {
+    /// A write, not a read: a database that answers but cannot store (a full disk, a read-only
+    /// file or replica) is not ready. The row is a counter whose window has ended, so the periodic
+    /// purge removes it.
     async fn ping(&self) -> Result<(), StoreError> {
         with_conn!(self, |conn| {
-            diesel_async::SimpleAsyncConnection::batch_execute(conn, "SELECT 1").await
+            diesel_async::SimpleAsyncConnection::batch_execute(
+                conn,
+                "INSERT INTO rate_counters (key, window_start, window_end, hits) \
+                 VALUES ('readyz-probe', 0, 0, 1) \
+                 ON CONFLICT (key) DO UPDATE SET hits = rate_counters.hits + 1",
+            )
+            .await
         })
         .map_err(query_error)
     }

@@ -19,18 +19,52 @@ pub(crate) enum Pools {
 
 /// Runs `$body` with `$conn: &mut <backend connection>` on the configured backend. The body is
 /// compiled once per backend, so query code is written once and checked against both.
+///
+/// The wait for a connection and the body share the store's deadline. A body that misses it is
+/// abandoned with its connection, which never returns to the pool (it may be mid-transaction), and
+/// the call fails as unavailable: `503` with `Retry-After` for the caller, never a hang.
 macro_rules! with_conn {
     ($store:expr, |$conn:ident| $body:expr) => {
         match &$store.pools {
             $crate::conn::Pools::Postgres(pool) => {
-                let mut pooled = pool.get().await.map_err($crate::conn::pool_error)?;
-                let $conn: &mut diesel_async::AsyncPgConnection = &mut pooled;
-                $body
+                let started = std::time::Instant::now();
+                // One bound for the whole wait: a slot, a health check, a new connection.
+                let mut pooled = tokio::time::timeout($store.timeout, pool.get())
+                    .await
+                    .map_err(|_| $crate::conn::timed_out($store.timeout))?
+                    .map_err($crate::conn::pool_error)?;
+                let left = $store.timeout.saturating_sub(started.elapsed());
+                let outcome = {
+                    let $conn: &mut diesel_async::AsyncPgConnection = &mut pooled;
+                    tokio::time::timeout(left, async { $body }).await
+                };
+                match outcome {
+                    Ok(result) => result,
+                    Err(_) => {
+                        drop(deadpool::managed::Object::take(pooled));
+                        return Err($crate::conn::timed_out($store.timeout).into());
+                    }
+                }
             }
             $crate::conn::Pools::Sqlite(pool) => {
-                let mut pooled = pool.get().await.map_err($crate::conn::pool_error)?;
-                let $conn: &mut $crate::conn::SqliteConn = &mut pooled;
-                $body
+                let started = std::time::Instant::now();
+                // One bound for the whole wait: a slot, a health check, a new connection.
+                let mut pooled = tokio::time::timeout($store.timeout, pool.get())
+                    .await
+                    .map_err(|_| $crate::conn::timed_out($store.timeout))?
+                    .map_err($crate::conn::pool_error)?;
+                let left = $store.timeout.saturating_sub(started.elapsed());
+                let outcome = {
+                    let $conn: &mut $crate::conn::SqliteConn = &mut pooled;
+                    tokio::time::timeout(left, async { $body }).await
+                };
+                match outcome {
+                    Ok(result) => result,
+                    Err(_) => {
+                        drop(deadpool::managed::Object::take(pooled));
+                        return Err($crate::conn::timed_out($store.timeout).into());
+                    }
+                }
             }
         }
     };
@@ -56,19 +90,46 @@ pub(crate) use transaction;
 pub(crate) trait Dialect {
     /// Makes foreign-key checks wait for commit, for the rest of the current transaction.
     const DEFER_FOREIGN_KEYS: &'static str;
+    /// The database's own clock, in microseconds since the Unix epoch.
+    const CLOCK_MICROS: &'static str;
+    /// The larger of two whole numbers.
+    const GREATEST: &'static str;
 }
 
 impl Dialect for AsyncPgConnection {
     const DEFER_FOREIGN_KEYS: &'static str = "SET CONSTRAINTS ALL DEFERRED";
+    const CLOCK_MICROS: &'static str = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT";
+    const GREATEST: &'static str = "GREATEST";
 }
 
 impl Dialect for SqliteConn {
     const DEFER_FOREIGN_KEYS: &'static str = "PRAGMA defer_foreign_keys = ON";
+    const CLOCK_MICROS: &'static str =
+        "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)";
+    const GREATEST: &'static str = "MAX";
+}
+
+/// The later of `at` (microseconds) and the database's clock when the statement runs: when a
+/// change took effect, even if the database applied it long after the engine asked (a frozen
+/// database). `at` is a number the engine made, never caller input.
+pub(crate) fn no_earlier_than_now<C: Dialect>(
+    _conn: &C,
+    at: i64,
+) -> diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::BigInt>> {
+    diesel::dsl::sql(&format!("{}({at}, {})", C::GREATEST, C::CLOCK_MICROS))
 }
 
 /// [`Dialect::DEFER_FOREIGN_KEYS`] of `conn`'s backend.
 pub(crate) fn defer_foreign_keys<C: Dialect>(_conn: &C) -> &'static str {
     C::DEFER_FOREIGN_KEYS
+}
+
+/// A call that missed the store's deadline.
+pub(crate) fn timed_out(timeout: std::time::Duration) -> StoreError {
+    StoreError::Unavailable(format!(
+        "the database did not answer within {} ms",
+        timeout.as_millis()
+    ))
 }
 
 pub(crate) fn pool_error(error: PoolError) -> StoreError {
@@ -91,6 +152,11 @@ fn is_transient(message: &str) -> bool {
     let message = message.to_ascii_lowercase();
     [
         "database is locked",
+        "database or disk is full",
+        "disk i/o error",
+        "readonly database",
+        "read-only transaction",
+        "no space left",
         "connection",
         "terminating",
         "shutting down",

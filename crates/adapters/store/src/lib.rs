@@ -9,6 +9,7 @@ mod limits;
 mod migrate;
 mod models;
 mod otps;
+mod postgres;
 mod private_files;
 mod sandbox;
 mod schema;
@@ -26,18 +27,15 @@ use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use std::time::Duration;
 
-/// How long a request waits for a connection, or for a new one to be made, before it is
-/// answered `service_unavailable`.
-const POOL_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A pool with timeouts, so an unreachable database answers quickly instead of hanging requests.
+/// A pool whose every wait (for a free connection, a new one, or a health check) is bounded by
+/// the store's deadline, so an unreachable database answers quickly instead of hanging requests.
 macro_rules! build_pool {
-    ($manager:expr, $size:expr) => {
+    ($manager:expr, $size:expr, $timeout:expr) => {
         Pool::builder($manager)
             .max_size($size)
-            .wait_timeout(Some(POOL_TIMEOUT))
-            .create_timeout(Some(POOL_TIMEOUT))
-            .recycle_timeout(Some(POOL_TIMEOUT))
+            .wait_timeout(Some($timeout))
+            .create_timeout(Some($timeout))
+            .recycle_timeout(Some($timeout))
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|error| StoreError::Internal(error.to_string()))
@@ -48,6 +46,8 @@ macro_rules! build_pool {
 #[derive(Clone)]
 pub struct Store {
     pools: Pools,
+    /// The most one database call may take, from waiting for a connection to its last row.
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for Store {
@@ -91,30 +91,45 @@ impl Store {
     /// Opens a pool on the database. Postgres connections are made lazily, so a database that is
     /// down now does not stop the engine from starting; SQLite uses one connection, since its
     /// writes are serialized anyway and one connection keeps every transaction free of lock upgrades.
+    /// No database call takes longer than `timeout`: past it the call fails as unavailable.
     ///
     /// # Errors
     /// [`StoreError`] when the pool cannot be built.
-    pub fn connect(url: &DatabaseUrl, pool_size: usize) -> Result<Self, StoreError> {
+    pub fn connect(
+        url: &DatabaseUrl,
+        pool_size: usize,
+        timeout: Duration,
+    ) -> Result<Self, StoreError> {
         let pools = match url {
             DatabaseUrl::Postgres(url) => {
-                let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url.clone());
-                Pools::Postgres(build_pool!(manager, pool_size.max(1))?)
+                let mut config = ManagerConfig::default();
+                config.custom_setup =
+                    Box::new(move |url| Box::pin(postgres::open(url.to_owned(), timeout)));
+                let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
+                    url.clone(),
+                    config,
+                );
+                Pools::Postgres(build_pool!(manager, pool_size.max(1), timeout)?)
             }
             DatabaseUrl::Sqlite(path) => {
                 let mut config = ManagerConfig::default();
-                config.custom_setup = Box::new(|path| Box::pin(open_sqlite(path.to_owned())));
+                config.custom_setup =
+                    Box::new(move |path| Box::pin(open_sqlite(path.to_owned(), timeout)));
                 let manager = AsyncDieselConnectionManager::<conn::SqliteConn>::new_with_config(
                     path.clone(),
                     config,
                 );
-                Pools::Sqlite(build_pool!(manager, 1)?)
+                Pools::Sqlite(build_pool!(manager, 1, timeout)?)
             }
         };
-        Ok(Self { pools })
+        Ok(Self { pools, timeout })
     }
 }
 
-async fn open_sqlite(path: String) -> diesel::ConnectionResult<conn::SqliteConn> {
+async fn open_sqlite(
+    path: String,
+    timeout: Duration,
+) -> diesel::ConnectionResult<conn::SqliteConn> {
     use diesel::Connection as _;
     tokio::task::spawn_blocking(move || {
         private_files::prepare(std::path::Path::new(&path)).map_err(|e| {
@@ -122,7 +137,10 @@ async fn open_sqlite(path: String) -> diesel::ConnectionResult<conn::SqliteConn>
         })?;
         let mut connection = diesel::SqliteConnection::establish(&path)?;
         connection
-            .batch_execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
+            .batch_execute(&format!(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {};",
+                timeout.as_millis()
+            ))
             .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
         Ok(conn::SqliteConn::new(connection))
     })

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 
 use crate::Store;
 use crate::audit::append;
-use crate::conn::{query_error, transaction, with_conn};
+use crate::conn::{no_earlier_than_now, query_error, transaction, with_conn};
 use crate::models::{SessionRow, UserRow, micros};
 use crate::schema::{refresh_tokens, role_assignments, sessions, tenants, users};
 use crate::tenants::tenant_roles_of;
@@ -71,8 +71,11 @@ impl SessionStore for Store {
                     .filter(refresh_tokens::rotated_at.is_null())
                     .filter(refresh_tokens::session_id.eq_any(live_sessions)),
             )
+            // The grace window opens when the rotation takes effect, not when the request
+            // arrived: a retry after a database stall must still find its successor. (Postgres
+            // moves it once more to the commit itself, by a deferred trigger.)
             .set((
-                refresh_tokens::rotated_at.eq(now),
+                refresh_tokens::rotated_at.eq(no_earlier_than_now(&*conn, now)),
                 refresh_tokens::successor_hash.eq(cmd.successor_hash.as_slice()),
             ))
             .returning(refresh_tokens::session_id)

@@ -31,6 +31,9 @@ pub struct Config {
     pub environment: Environment,
     pub database_url: DatabaseUrl,
     pub pool_size: usize,
+    /// The most any one database call may take (`AUTH_DB_TIMEOUT_MS`): connecting, waiting for a
+    /// pooled connection, a lock or a statement. Past it the answer is `503 service_unavailable`.
+    pub db_timeout: std::time::Duration,
     pub listen_addr: SocketAddr,
     pub public_url: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` names the client (`AUTH_TRUSTED_PROXIES`).
@@ -112,6 +115,12 @@ impl Config {
             environment,
             database_url,
             pool_size: env.number("AUTH_DATABASE_POOL_SIZE", 16, 1, 1024)?,
+            db_timeout: std::time::Duration::from_millis(env.number(
+                "AUTH_DB_TIMEOUT_MS",
+                2000,
+                100,
+                60_000,
+            )?),
             listen_addr,
             public_url,
             trusted_proxies,

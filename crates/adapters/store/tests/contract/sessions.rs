@@ -11,7 +11,7 @@ use auth_ports::{
     UserQuery,
 };
 use auth_store::Store;
-use auth_store::test_support::audit_events;
+use auth_store::test_support::{audit_events, execute_sql};
 use time::{Duration, OffsetDateTime};
 use tokio::sync::Barrier;
 
@@ -119,6 +119,101 @@ async fn a_refresh_rotates_and_a_quick_retry_gets_the_same_session(store: Store)
             tenants: TenantRoles::new(),
         }
     );
+}
+
+/// The wall clock, as the database's own clock reads it.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "this case is about the database's clock, which fixtures cannot move"
+)]
+fn wall_clock() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+contract!(a_rotation_applied_long_after_its_request_opens_its_window_when_it_took_effect);
+async fn a_rotation_applied_long_after_its_request_opens_its_window_when_it_took_effect(
+    store: Store,
+) {
+    // Arrange: a request that arrived 30 s before the database applied its rotation (a stall), on
+    // a session made earlier still.
+    let app = app(&store).await;
+    let arrived = wall_clock() - Duration::seconds(30);
+    let (session, _) = login(
+        &store,
+        &app.id,
+        &phone(1),
+        digest(FIRST),
+        arrived - Duration::minutes(1),
+    )
+    .await;
+    let rotated = rotate_at(&store, &app.id, digest(FIRST), digest(SUCCESSOR), arrived).await;
+
+    // Act: the client, told nothing in time, retries now: 30 s after its request, well past the
+    // 10 s grace counted from the request, but at once after the rotation took effect.
+    let retried = rotate_at(
+        &store,
+        &app.id,
+        digest(FIRST),
+        digest(SUCCESSOR),
+        wall_clock(),
+    )
+    .await;
+
+    // Assert
+    assert!(
+        matches!(rotated, RotateOutcome::Rotated { .. }),
+        "{rotated:?}"
+    );
+    assert!(
+        matches!(&retried, RotateOutcome::Retried { session: got, .. } if got.id == session.id),
+        "{retried:?}"
+    );
+    assert_eq!(
+        count_events(&store, &app.id, "refresh_reuse_detected").await,
+        0
+    );
+}
+
+/// Postgres only: the database may apply a COMMIT long after the rotation's statement (frozen in
+/// between); the deferred trigger moves the rotation's time to the commit itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_postgres_a_rotation_committed_late_takes_effect_at_its_commit() {
+    crate::support::on_postgres(|store| async move {
+        // Arrange
+        let app = app(&store).await;
+        login(&store, &app.id, &phone(1), digest(FIRST), t0()).await;
+        let hex = |d: Digest| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let (first, successor) = (hex(digest(FIRST)), hex(digest(SUCCESSOR)));
+        let stated = wall_clock();
+        let stated_micros = stated.unix_timestamp_nanos() / 1000;
+
+        // Act: the statement runs now; its transaction commits 1.5 s later.
+        execute_sql(
+            &store,
+            &format!(
+                "DO $$ BEGIN \
+                 UPDATE refresh_tokens SET rotated_at = {stated_micros}, successor_hash = '\\x{successor}' \
+                 WHERE token_hash = '\\x{first}'; \
+                 PERFORM pg_sleep(1.5); END $$"
+            ),
+        )
+        .await
+        .unwrap();
+
+        // Assert: the stored time is the commit's, not the statement's.
+        let committed_after = stated_micros + 1_400_000;
+        let moved = execute_sql(
+            &store,
+            &format!(
+                "UPDATE refresh_tokens SET created_at = created_at \
+                 WHERE token_hash = '\\x{first}' AND rotated_at >= {committed_after}"
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!(moved, 1, "the rotation kept the statement's time");
+    })
+    .await;
 }
 
 contract!(a_rotated_token_replayed_after_the_grace_window_revokes_the_session);

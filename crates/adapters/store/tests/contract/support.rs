@@ -18,6 +18,9 @@ use auth_store::{DatabaseUrl, Store};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use time::macros::datetime;
+
+/// Generous: the contract is about outcomes, not speed, and CI machines are slow.
+const TEST_DB_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 use time::{Duration, OffsetDateTime};
 
 /// Runs the case `async fn $case(store: Store)` on both backends, as the tests `$case::sqlite` and
@@ -75,7 +78,7 @@ where
     Fut: Future<Output = ()>,
 {
     let dir = ScratchDir::create();
-    let store = Store::connect(&DatabaseUrl::Sqlite(dir.database()), 1).unwrap();
+    let store = Store::connect(&DatabaseUrl::Sqlite(dir.database()), 1, TEST_DB_TIMEOUT).unwrap();
     store.migrate().await.unwrap();
     case(store).await;
     drop(dir);
@@ -92,7 +95,12 @@ where
         return;
     };
     let database = ScratchDatabase::create(&admin).await;
-    let store = Store::connect(&DatabaseUrl::Postgres(database.url().into()), 8).unwrap();
+    let store = Store::connect(
+        &DatabaseUrl::Postgres(database.url().into()),
+        8,
+        TEST_DB_TIMEOUT,
+    )
+    .unwrap();
     store.migrate().await.unwrap();
     case(store).await;
     // The database outlives every connection the case made; dropping it removes it.
@@ -107,9 +115,10 @@ pub(crate) const SESSION_TTL: Duration = Duration::days(30);
 pub(crate) const RIGHT_CODE: Digest = [1; 32];
 pub(crate) const WRONG_CODE: Digest = [2; 32];
 
-/// The fixed instant cases start at; they move time by adding to it.
+/// The fixed instant cases start at; they move time by adding to it. In the future, so that it is
+/// always later than the database's own clock, which the store consults when a change takes effect.
 pub(crate) fn t0() -> OffsetDateTime {
-    datetime!(2026-01-01 00:00:00 UTC)
+    datetime!(2100-01-01 00:00:00 UTC)
 }
 
 /// A distinct digest per `n`, for refresh-token hashes.
