@@ -26,6 +26,8 @@ mod rotation;
 #[path = "../smtp_sink.rs"]
 mod smtp_sink;
 #[cfg(test)]
+mod sqlite;
+#[cfg(test)]
 mod strangers;
 #[cfg(test)]
 mod support;

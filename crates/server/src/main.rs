@@ -3,11 +3,12 @@
 mod apps;
 mod audit;
 mod config;
+mod serve_lock;
 mod wiring;
 
 use actix_web::{App, HttpServer, middleware, web};
 use auth_http::{ApiDocument, AppState, HtmlPage, Verb};
-use auth_store::Store;
+use auth_store::{DatabaseUrl, Store};
 use auth_usecases::Caller;
 use clap::{Parser, Subcommand};
 use std::io::Write as _;
@@ -129,8 +130,18 @@ fn init_logging(config: &Config) {
     };
 }
 
+/// How long an operator command waits for the database: on a SQLite file an engine is serving, its
+/// turn to write may take a while under load, and a command should wait rather than fail.
+const OPERATOR_DB_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The store, migrated, for an operator command.
 pub(crate) async fn migrate(config: &Config) -> Result<Store, String> {
-    let store = Store::connect(&config.database_url, config.pool_size, config.db_timeout)
+    open_store(config, config.db_timeout.max(OPERATOR_DB_TIMEOUT)).await
+}
+
+/// The store with every call bounded by `timeout`, migrated.
+async fn open_store(config: &Config, timeout: std::time::Duration) -> Result<Store, String> {
+    let store = Store::connect(&config.database_url, config.pool_size, timeout)
         .map_err(|e| format!("database: {e}"))?;
     store
         .migrate()
@@ -140,7 +151,12 @@ pub(crate) async fn migrate(config: &Config) -> Result<Store, String> {
 }
 
 async fn serve(config: Config) -> Result<(), String> {
-    let store = migrate(&config).await?;
+    // Held until the process ends: no second engine serves this SQLite file meanwhile.
+    let _serving = match &config.database_url {
+        DatabaseUrl::Sqlite(path) => Some(serve_lock::claim(std::path::Path::new(path))?),
+        DatabaseUrl::Postgres(_) => None,
+    };
+    let store = open_store(&config, config.db_timeout).await?;
     let master = wiring::master_key(&config)?;
     let listener = TcpListener::bind(config.listen_addr)
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen_addr))?;

@@ -205,6 +205,11 @@ impl TestServer {
         }
     }
 
+    /// The process id of the engine.
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap_or_default()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
