@@ -14,6 +14,8 @@ mod example;
 #[cfg(test)]
 mod licenses;
 #[cfg(test)]
+mod master_key;
+#[cfg(test)]
 mod openapi;
 #[cfg(test)]
 mod otp;

@@ -30,6 +30,8 @@ pub enum MacPurpose {
     PortalSecret,
     /// A portal form's anti-forgery token, bound to the browser's CSRF cookie.
     PortalCsrf,
+    /// The master key's check value: stored once, so a different key is noticed at start.
+    MasterKeyCheck,
 }
 
 /// Keyed hashing under keys derived from the master key.

@@ -355,4 +355,9 @@ pub trait AuditLog: Send + Sync {
 #[async_trait]
 pub trait StoreHealth: Send + Sync {
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The master key's check value as stored: `check` itself if none was stored before (it is
+    /// stored now, once, even when processes race). A different answer means the engine runs with
+    /// another master key than the one its data was written under.
+    async fn master_key_check(&self, check: Digest) -> Result<Digest, StoreError>;
 }

@@ -120,7 +120,7 @@ async fn operator(config: &Config) -> Result<(AuthService, Caller), String> {
     let store = migrate(config).await?;
     let master = wiring::master_key(config)?;
     let issuer = config.public_url.clone().unwrap_or_default();
-    let service = wiring::service(config, &store, &master, issuer)?;
+    let service = wiring::service(config, &store, &master, issuer).await?;
     let caller = Caller {
         request_id: "cli".to_owned(),
         ..Caller::default()

@@ -32,7 +32,7 @@ pub async fn run(config: &Config, command: AuditCommand) -> Result<(), String> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", config.listen_addr));
-    let service = wiring::service(config, &store, &master, issuer)?;
+    let service = wiring::service(config, &store, &master, issuer).await?;
     match command {
         AuditCommand::Seal => {
             let sealed = service.seal_all().await.map_err(|e| e.to_string())?;

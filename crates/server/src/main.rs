@@ -44,6 +44,17 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Master keys.
+    MasterKey {
+        #[command(subcommand)]
+        command: MasterKeyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MasterKeyCommand {
+    /// Print a new master key: base64 of 32 random bytes, for AUTH_MASTER_KEY.
+    Generate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,6 +91,20 @@ pub(crate) enum AuditCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Needs no configuration: it is how an operator fixes a refused one.
+    if let Some(Command::MasterKey {
+        command: MasterKeyCommand::Generate,
+    }) = cli.command
+    {
+        return match writeln!(
+            std::io::stdout(),
+            "{}",
+            auth_crypto::MasterKey::generate_base64()
+        ) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => fail(&error.to_string()),
+        };
+    }
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => return fail(&format!("configuration: {error}")),
@@ -100,6 +125,8 @@ fn main() -> ExitCode {
             Command::Migrate => migrate(&config).await.map(|_| ()),
             Command::Apps { command } => apps::run(&config, command).await,
             Command::Audit { command } => audit::run(&config, command).await,
+            // Handled above, before the configuration is read.
+            Command::MasterKey { .. } => Ok(()),
         }
     });
     match result {
@@ -166,7 +193,7 @@ async fn serve(config: Config) -> Result<(), String> {
         .clone()
         .unwrap_or_else(|| format!("http://{bound}"));
     let secure_cookies = issuer.starts_with("https://");
-    let service = Arc::new(wiring::service(&config, &store, &master, issuer.clone())?);
+    let service = Arc::new(wiring::service(&config, &store, &master, issuer.clone()).await?);
     let portal = auth_portal::PortalState {
         credentials: service
             .portal_credentials(&Caller::default())

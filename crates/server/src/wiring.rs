@@ -107,7 +107,29 @@ fn notifier(config: &Config) -> Result<Arc<dyn Notifier>, String> {
 ///
 /// # Errors
 /// A message when an adapter cannot be built.
-pub fn service(
+/// The engine's use cases on `store`, once the master key is known to be the data's own.
+///
+/// # Errors
+/// A message for a master key other than the one the data was written under, or an unusable
+/// setting.
+pub async fn service(
+    config: &Config,
+    store: &Store,
+    master: &MasterKey,
+    issuer: String,
+) -> Result<AuthService, String> {
+    let service = assemble(config, store, master, issuer)?;
+    match service.master_key_matches().await {
+        Ok(true) => Ok(service),
+        Ok(false) => Err(
+            "AUTH_MASTER_KEY is not the key this database's data was written under (its check value differs): start with that key; with another one no signing key, code or refresh token could be read"
+                .to_owned(),
+        ),
+        Err(error) => Err(format!("database: {error}")),
+    }
+}
+
+fn assemble(
     config: &Config,
     store: &Store,
     master: &MasterKey,

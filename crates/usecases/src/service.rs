@@ -6,9 +6,9 @@ use auth_domain::otp::OtpPolicy;
 use auth_domain::session::TokenPolicy;
 use auth_domain::{AuditEvent, AuditKind};
 use auth_ports::{
-    AppStore, AuditChain, AuditLog, Clock, KeyedHasher, LicenseStore, Notifier, OtpStore,
-    RandomSource, RateLimiter, SandboxStore, SecretHasher, SessionStore, StoreHealth, TenantStore,
-    TokenCodec,
+    AppStore, AuditChain, AuditLog, Clock, KeyedHasher, LicenseStore, MacPurpose, Notifier,
+    OtpStore, RandomSource, RateLimiter, SandboxStore, SecretHasher, SessionStore, StoreHealth,
+    TenantStore, TokenCodec,
 };
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -197,6 +197,21 @@ impl AuthService {
             caller.audit_context(),
             now,
         )
+    }
+
+    /// Whether the engine runs with the master key its data was written under. The first start
+    /// stores the key's check value (a keyed hash, which reveals nothing of the key); every later
+    /// start, of any process, compares with it.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn master_key_matches(&self) -> Result<bool, crate::AuthError> {
+        let check = self.ports.mac.mac(
+            MacPurpose::MasterKeyCheck,
+            b"auth-engine master key check v1",
+        );
+        let stored = self.ports.health.master_key_check(check).await?;
+        Ok(auth_domain::ct::constant_time_eq(&stored, &check))
     }
 
     /// Whether the store answers: the readiness probe.

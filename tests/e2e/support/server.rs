@@ -266,7 +266,16 @@ impl TestServer {
     /// Runs `auth-engine ARGS…` (an operator command) on this server's directory, database and
     /// configuration, and waits for it to exit. The caller judges the exit status and output.
     pub async fn run_cli(&self, args: &[&str]) -> Output {
-        let mut command = command(self.dir.path(), &self.env, args);
+        self.run_cli_with(&[], args).await
+    }
+
+    /// Like [`Self::run_cli`], with some environment variables set otherwise.
+    pub async fn run_cli_with(&self, changed: &[(&str, &str)], args: &[&str]) -> Output {
+        let mut env = self.env.clone();
+        for (key, value) in changed {
+            env.insert((*key).to_owned(), (*value).to_owned());
+        }
+        let mut command = command(self.dir.path(), &env, args);
         tokio::time::timeout(CLI_TIMEOUT, command.output())
             .await
             .unwrap_or_else(|_| panic!("`auth-engine {}` did not finish in time", args.join(" ")))

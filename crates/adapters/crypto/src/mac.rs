@@ -17,6 +17,7 @@ pub struct HmacKeys {
     device_fingerprint: hmac::Key,
     portal_secret: hmac::Key,
     portal_csrf: hmac::Key,
+    master_key_check: hmac::Key,
 }
 
 impl HmacKeys {
@@ -33,6 +34,7 @@ impl HmacKeys {
             device_fingerprint: key("hmac/device-fingerprint"),
             portal_secret: key("hmac/portal-secret"),
             portal_csrf: key("hmac/portal-csrf"),
+            master_key_check: key("hmac/master-key-check"),
         }
     }
 }
@@ -49,6 +51,7 @@ impl KeyedHasher for HmacKeys {
             MacPurpose::DeviceFingerprint => &self.device_fingerprint,
             MacPurpose::PortalSecret => &self.portal_secret,
             MacPurpose::PortalCsrf => &self.portal_csrf,
+            MacPurpose::MasterKeyCheck => &self.master_key_check,
         };
         let tag = hmac::sign(key, data);
         let mut digest = [0u8; 32];

@@ -2,10 +2,13 @@
 
 use async_trait::async_trait;
 use auth_domain::AuditEvent;
-use auth_ports::{AuditLog, StoreError, StoreHealth};
+use auth_ports::{AuditLog, Digest, StoreError, StoreHealth};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
 
 use crate::Store;
 use crate::conn::{query_error, transaction, with_conn};
+use crate::schema::engine_settings;
 
 /// Appends `event` on `$conn`, in whatever transaction `$conn` is in, and queues it for sealing in
 /// the same transaction; evaluates to `Result<(), diesel::result::Error>`. A macro so it compiles
@@ -61,4 +64,34 @@ impl StoreHealth for Store {
         })
         .map_err(query_error)
     }
+
+    async fn master_key_check(&self, check: Digest) -> Result<Digest, StoreError> {
+        let stored: Vec<u8> = with_conn!(self, |conn| {
+            let inserted = diesel::insert_into(engine_settings::table)
+                .values((
+                    engine_settings::name.eq(MASTER_KEY_CHECK),
+                    engine_settings::value.eq(check.as_slice()),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)
+                .await;
+            match inserted {
+                Ok(_) => {
+                    engine_settings::table
+                        .find(MASTER_KEY_CHECK)
+                        .select(engine_settings::value)
+                        .first(conn)
+                        .await
+                }
+                Err(error) => Err(error),
+            }
+        })
+        .map_err(query_error)?;
+        stored
+            .try_into()
+            .map_err(|_| StoreError::Internal("the stored master key check is not 32 bytes".into()))
+    }
 }
+
+/// The `engine_settings` row that holds the master key's check value.
+const MASTER_KEY_CHECK: &str = "master_key_check";

@@ -148,6 +148,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    engine_settings (name) {
+        name -> Text,
+        value -> Binary,
+    }
+}
+
 diesel::joinable!(signing_keys -> apps (app_id));
 diesel::joinable!(app_test_identifiers -> apps (app_id));
 diesel::joinable!(app_email_templates -> apps (app_id));
