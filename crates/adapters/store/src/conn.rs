@@ -27,48 +27,39 @@ macro_rules! with_conn {
     ($store:expr, |$conn:ident| $body:expr) => {
         match &$store.pools {
             $crate::conn::Pools::Postgres(pool) => {
-                let started = std::time::Instant::now();
-                // One bound for the whole wait: a slot, a health check, a new connection.
-                let mut pooled = tokio::time::timeout($store.timeout, pool.get())
-                    .await
-                    .map_err(|_| $crate::conn::timed_out($store.timeout))?
-                    .map_err($crate::conn::pool_error)?;
-                let left = $store.timeout.saturating_sub(started.elapsed());
-                let outcome = {
-                    let $conn: &mut diesel_async::AsyncPgConnection = &mut pooled;
-                    tokio::time::timeout(left, async { $body }).await
-                };
-                match outcome {
-                    Ok(result) => result,
-                    Err(_) => {
-                        drop(deadpool::managed::Object::take(pooled));
-                        return Err($crate::conn::timed_out($store.timeout).into());
-                    }
-                }
+                $crate::conn::bounded!($store, pool, |$conn: diesel_async::AsyncPgConnection| $body)
             }
             $crate::conn::Pools::Sqlite(pool) => {
-                let started = std::time::Instant::now();
-                // One bound for the whole wait: a slot, a health check, a new connection.
-                let mut pooled = tokio::time::timeout($store.timeout, pool.get())
-                    .await
-                    .map_err(|_| $crate::conn::timed_out($store.timeout))?
-                    .map_err($crate::conn::pool_error)?;
-                let left = $store.timeout.saturating_sub(started.elapsed());
-                let outcome = {
-                    let $conn: &mut $crate::conn::SqliteConn = &mut pooled;
-                    tokio::time::timeout(left, async { $body }).await
-                };
-                match outcome {
-                    Ok(result) => result,
-                    Err(_) => {
-                        drop(deadpool::managed::Object::take(pooled));
-                        return Err($crate::conn::timed_out($store.timeout).into());
-                    }
-                }
+                $crate::conn::bounded!($store, pool, |$conn: $crate::conn::SqliteConn| $body)
             }
         }
     };
 }
+
+/// [`with_conn`]'s deadline, the same for either backend's pool.
+macro_rules! bounded {
+    ($store:expr, $pool:expr, |$conn:ident: $connection:ty| $body:expr) => {{
+        let started = std::time::Instant::now();
+        // One bound for the whole wait: a slot, a health check, a new connection.
+        let mut pooled = tokio::time::timeout($store.timeout, $pool.get())
+            .await
+            .map_err(|_| $crate::conn::timed_out($store.timeout))?
+            .map_err($crate::conn::pool_error)?;
+        let left = $store.timeout.saturating_sub(started.elapsed());
+        let outcome = {
+            let $conn: &mut $connection = &mut pooled;
+            tokio::time::timeout(left, async { $body }).await
+        };
+        match outcome {
+            Ok(result) => result,
+            Err(_) => {
+                drop(deadpool::managed::Object::take(pooled));
+                return Err($crate::conn::timed_out($store.timeout).into());
+            }
+        }
+    }};
+}
+pub(crate) use bounded;
 pub(crate) use with_conn;
 
 /// Runs `$body` in one transaction on the configured backend, with `$conn` the transaction's
