@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{Harness, Reply, TestServer, TestServerBuilder, unique_phone};
+use crate::support::{Harness, Reply, TestServer, TestServerBuilder, output_text, unique_phone};
 
 const BODY_LIMIT: usize = 64 * 1024;
 
@@ -297,11 +297,7 @@ async fn refusal(builder: TestServerBuilder) -> String {
     let output = builder
         .run_to_exit(&["serve"], Duration::from_secs(30))
         .await;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let text = output_text(&output);
     assert!(!output.status.success(), "the server started:\n{text}");
     text
 }

@@ -5,15 +5,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 
-use crate::support::{Harness, TestServer, unique_phone};
-
-fn output_text(output: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
+use crate::support::{Harness, TestServer, output_text, unique_phone};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_engine_started_with_another_master_key_refuses_to_start() {

@@ -5,15 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{Harness, fire_at_once, unique_phone, unique_slug};
-
-fn output_text(output: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
+use crate::support::{Harness, fire_at_once, output_text, unique_phone, unique_slug};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_second_engine_on_one_sqlite_file_is_refused_naming_the_file_and_the_first_pid() {

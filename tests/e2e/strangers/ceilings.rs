@@ -4,16 +4,9 @@
 use serde_json::json;
 
 use crate::support::{
-    Harness, TestServerBuilder, on_both_backends, send_otp, unique_email, unique_phone, unique_slug,
+    Harness, TestServerBuilder, on_both_backends, output_text, send_otp, unique_email,
+    unique_phone, unique_slug,
 };
-
-fn stderr(output: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 on_both_backends!(the_cli_refuses_caps_above_the_ceilings_and_saves_nothing);
 async fn the_cli_refuses_caps_above_the_ceilings_and_saves_nothing(builder: TestServerBuilder) {
@@ -42,11 +35,11 @@ async fn the_cli_refuses_caps_above_the_ceilings_and_saves_nothing(builder: Test
 
     // Assert: refused naming the flag; the countries were not saved either (the Indian test numbers
     // still go out), and the app's cap is the ceiling.
-    assert!(!refused.status.success(), "{}", stderr(&refused));
+    assert!(!refused.status.success(), "{}", output_text(&refused));
     assert!(
-        stderr(&refused).contains("--sms-per-day"),
+        output_text(&refused).contains("--sms-per-day"),
         "{}",
-        stderr(&refused)
+        output_text(&refused)
     );
     for reply in &replies[..3] {
         reply.assert_ok();
@@ -56,7 +49,7 @@ async fn the_cli_refuses_caps_above_the_ceilings_and_saves_nothing(builder: Test
         .server
         .run_cli(&["apps", "configure", "--slug", slug, "--sms-per-day", "2"])
         .await;
-    assert!(within.status.success(), "{}", stderr(&within));
+    assert!(within.status.success(), "{}", output_text(&within));
 }
 
 on_both_backends!(the_engine_wide_email_cap_holds_across_apps);
@@ -105,7 +98,11 @@ async fn the_cli_refuses_app_names_that_would_disguise_a_message(builder: TestSe
             ])
             .await;
         assert!(!output.status.success(), "{name:?} was accepted");
-        assert!(stderr(&output).contains("--name"), "{}", stderr(&output));
+        assert!(
+            output_text(&output).contains("--name"),
+            "{}",
+            output_text(&output)
+        );
     }
     let fine = h
         .server
@@ -118,7 +115,7 @@ async fn the_cli_refuses_app_names_that_would_disguise_a_message(builder: TestSe
             &unique_slug("named"),
         ])
         .await;
-    assert!(fine.status.success(), "{}", stderr(&fine));
+    assert!(fine.status.success(), "{}", output_text(&fine));
 }
 
 #[cfg(unix)]

@@ -54,6 +54,15 @@ fn next_id() -> u64 {
     NEXT_ID.fetch_add(1, Ordering::Relaxed)
 }
 
+/// Everything a finished `auth-engine` command printed, stdout then stderr.
+pub fn output_text(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
 /// A valid E.164 mobile number (India, 10 national digits) no other test in this run uses.
 pub fn unique_phone() -> String {
     format!("+9198{:08}", next_id())
