@@ -72,3 +72,26 @@ async fn operator_commands_share_a_busy_engines_file_without_database_is_locked(
         assert!(output.status.success(), "{}", output_text(&output));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_database_file_that_cannot_be_opened_is_named_with_the_cause() {
+    // Arrange: the configured database "file" is a directory.
+    let dir = std::env::temp_dir().join(format!("auth-engine-not-a-file-{}", std::process::id()));
+    let database = dir.join("auth.db");
+    std::fs::create_dir_all(&database).expect("a directory where the file should be");
+    let builder = crate::support::TestServer::builder().env(
+        "AUTH_DATABASE_URL",
+        format!("sqlite://{}", database.display()),
+    );
+
+    // Act
+    let output = builder
+        .run_to_exit(&["migrate"], Duration::from_secs(30))
+        .await;
+
+    // Assert
+    let text = output_text(&output);
+    assert!(!output.status.success(), "{text}");
+    assert!(text.contains(&database.display().to_string()), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

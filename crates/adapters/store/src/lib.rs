@@ -135,7 +135,10 @@ async fn open_sqlite(
         private_files::prepare(std::path::Path::new(&path)).map_err(|e| {
             diesel::ConnectionError::BadConnection(format!("{path}: {e}"))
         })?;
-        let mut connection = diesel::SqliteConnection::establish(&path)?;
+        let mut connection = diesel::SqliteConnection::establish(&path).map_err(|e| {
+            // SQLite's own words ("unable to open database file") do not say which file.
+            diesel::ConnectionError::BadConnection(format!("{path}: {e}"))
+        })?;
         connection
             .batch_execute(&format!(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {};",
