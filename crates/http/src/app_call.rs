@@ -6,7 +6,8 @@ use auth_usecases::{AppCredentials, AuthError, Caller};
 use std::net::IpAddr;
 
 use crate::body::{Fields, JsonBody};
-use crate::{ApiError, Failure, client_addr, request_id};
+use crate::client_addr::client_addr;
+use crate::{ApiError, Failure, request_id};
 
 pub(crate) type Answer = Result<HttpResponse, Failure>;
 

@@ -5,7 +5,7 @@ use actix_web::HttpRequest;
 use actix_web::http::header::HeaderMap;
 use std::net::{IpAddr, SocketAddr};
 
-pub use auth_usecases::ClientAddr;
+pub(crate) use auth_usecases::ClientAddr;
 
 /// The reverse proxies whose `X-Forwarded-For` the engine believes (`AUTH_TRUSTED_PROXIES`).
 /// Empty by default: the header is then ignored, since anyone can send it.
@@ -119,7 +119,7 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
 
 /// The client address the request context recorded, else the TCP peer.
 #[must_use]
-pub fn client_addr(request: &HttpRequest) -> Option<IpAddr> {
+pub(crate) fn client_addr(request: &HttpRequest) -> Option<IpAddr> {
     use actix_web::HttpMessage as _;
     request
         .extensions()

@@ -17,7 +17,7 @@ mod strict_json;
 mod tenant_routes;
 
 pub use body::MAX_BODY_BYTES;
-pub use client_addr::{ClientAddr, TrustedProxies, client_addr};
+pub use client_addr::TrustedProxies;
 pub use context::{RequestId, request_context, request_id};
 pub use endpoints::Verb;
 pub use error::{ApiError, CATALOGUE, Failure};

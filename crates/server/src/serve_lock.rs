@@ -29,7 +29,7 @@ fn lock_path(database: &Path) -> PathBuf {
 pub fn claim(database: &Path) -> Result<ServeLock, String> {
     let path = lock_path(database);
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
+        crate::wiring::create_private_dir(parent)
             .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
     }
     let mut options = OpenOptions::new();

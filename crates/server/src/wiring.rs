@@ -55,7 +55,7 @@ pub fn master_key(config: &Config) -> Result<MasterKey, String> {
 }
 
 /// Creates a directory (and its parents) only its owner can enter.
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

@@ -98,11 +98,8 @@ impl AuthService {
     ) -> Result<(), AuthError> {
         let app = self.owned_app(developer, slug).await?;
         let now = self.now();
-        let event = self
-            .event(Some(&app.id), AuditKind::TestIdentifierAdded, caller, now)
-            .actor("developer")
-            .subject(app.id.as_str())
-            .details(serde_json::json!({ "destination_hint": identifier.hint() }));
+        let event =
+            self.test_identifier_event(&app, AuditKind::TestIdentifierAdded, identifier, caller);
         match self
             .ports
             .sandbox
@@ -132,21 +129,27 @@ impl AuthService {
         caller: &Caller,
     ) -> Result<(), AuthError> {
         let app = self.owned_app(developer, slug).await?;
-        let event = self
-            .event(
-                Some(&app.id),
-                AuditKind::TestIdentifierRemoved,
-                caller,
-                self.now(),
-            )
-            .actor("developer")
-            .subject(app.id.as_str())
-            .details(serde_json::json!({ "destination_hint": identifier.hint() }));
+        let event =
+            self.test_identifier_event(&app, AuditKind::TestIdentifierRemoved, identifier, caller);
         self.ports
             .sandbox
             .remove_test_identifier(&app.id, identifier, event)
             .await?;
         Ok(())
+    }
+
+    /// The developer's record of a change to `app`'s test identifiers: masked, as in every record.
+    fn test_identifier_event(
+        &self,
+        app: &App,
+        kind: AuditKind,
+        identifier: &Identifier,
+        caller: &Caller,
+    ) -> auth_domain::AuditEvent {
+        self.event(Some(&app.id), kind, caller, self.now())
+            .actor("developer")
+            .subject(app.id.as_str())
+            .details(serde_json::json!({ "destination_hint": identifier.hint() }))
     }
 }
 
