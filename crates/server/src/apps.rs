@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
-use crate::{migrate, wiring};
+use crate::{master_key, migrate, wiring};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AppsCommand {
@@ -118,9 +118,9 @@ async fn create_app(config: &Config, name: &str, slug: &str, json: bool) -> Resu
 /// The engine's use cases as an operator command runs them, with a command's `Caller`.
 async fn operator(config: &Config) -> Result<(AuthService, Caller), String> {
     let store = migrate(config).await?;
-    let master = wiring::master_key(config)?;
+    let data_key = master_key::data_key(config, &store).await?;
     let issuer = config.public_url.clone().unwrap_or_default();
-    let service = wiring::service(config, &store, &master, issuer).await?;
+    let service = wiring::service(config, &store, &data_key, issuer).await?;
     let caller = Caller {
         request_id: "cli".to_owned(),
         ..Caller::default()

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::config::Config;
-use crate::{AuditCommand, migrate, wiring};
+use crate::{AuditCommand, master_key, migrate, wiring};
 
 /// Records archived per transaction, so a large archive never holds the database for long.
 const ARCHIVE_CHUNK: u32 = 10_000;
@@ -27,12 +27,12 @@ pub async fn seal_periodically(service: Arc<AuthService>, every: std::time::Dura
 
 pub async fn run(config: &Config, command: AuditCommand) -> Result<(), String> {
     let store = migrate(config).await?;
-    let master = wiring::master_key(config)?;
+    let data_key = master_key::data_key(config, &store).await?;
     let issuer = config
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", config.listen_addr));
-    let service = wiring::service(config, &store, &master, issuer).await?;
+    let service = wiring::service(config, &store, &data_key, issuer).await?;
     match command {
         AuditCommand::Seal => {
             let sealed = service.seal_all().await.map_err(|e| e.to_string())?;

@@ -3,6 +3,7 @@
 mod apps;
 mod audit;
 mod config;
+mod master_key;
 mod serve_lock;
 mod wiring;
 
@@ -19,6 +20,7 @@ use std::sync::Arc;
 
 use crate::apps::AppsCommand;
 use crate::config::{Config, Environment};
+use crate::master_key::MasterKeyCommand;
 
 /// Auth Engine: OTP login, rotating tokens and RS256 JWTs for your backend.
 #[derive(Debug, Parser)]
@@ -49,12 +51,6 @@ enum Command {
         #[command(subcommand)]
         command: MasterKeyCommand,
     },
-}
-
-#[derive(Debug, Subcommand)]
-enum MasterKeyCommand {
-    /// Print a new master key: base64 of 32 random bytes, for AUTH_MASTER_KEY.
-    Generate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,13 +92,9 @@ fn main() -> ExitCode {
         command: MasterKeyCommand::Generate,
     }) = cli.command
     {
-        return match writeln!(
-            std::io::stdout(),
-            "{}",
-            auth_crypto::MasterKey::generate_base64()
-        ) {
+        return match master_key::generate() {
             Ok(()) => ExitCode::SUCCESS,
-            Err(error) => fail(&error.to_string()),
+            Err(error) => fail(&error),
         };
     }
     let config = match Config::from_env() {
@@ -125,8 +117,13 @@ fn main() -> ExitCode {
             Command::Migrate => migrate(&config).await.map(|_| ()),
             Command::Apps { command } => apps::run(&config, command).await,
             Command::Audit { command } => audit::run(&config, command).await,
+            Command::MasterKey {
+                command: MasterKeyCommand::Rotate,
+            } => master_key::rotate(&config, &migrate(&config).await?).await,
             // Handled above, before the configuration is read.
-            Command::MasterKey { .. } => Ok(()),
+            Command::MasterKey {
+                command: MasterKeyCommand::Generate,
+            } => Ok(()),
         }
     });
     match result {
@@ -184,7 +181,7 @@ async fn serve(config: Config) -> Result<(), String> {
         DatabaseUrl::Postgres(_) => None,
     };
     let store = open_store(&config, config.db_timeout).await?;
-    let master = wiring::master_key(&config)?;
+    let data_key = master_key::data_key(&config, &store).await?;
     let listener = TcpListener::bind(config.listen_addr)
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen_addr))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
@@ -193,14 +190,14 @@ async fn serve(config: Config) -> Result<(), String> {
         .clone()
         .unwrap_or_else(|| format!("http://{bound}"));
     let secure_cookies = issuer.starts_with("https://");
-    let service = Arc::new(wiring::service(&config, &store, &master, issuer.clone()).await?);
+    let service = Arc::new(wiring::service(&config, &store, &data_key, issuer.clone()).await?);
     let portal = auth_portal::PortalState {
         credentials: service
             .portal_credentials(&Caller::default())
             .await
             .map_err(|e| format!("cannot set up the developer portal's app: {e}"))?,
         service: Arc::clone(&service),
-        keys: Arc::new(auth_crypto::HmacKeys::new(&master)),
+        keys: Arc::new(auth_crypto::HmacKeys::new(&data_key)),
         random: Arc::new(auth_crypto::OsRandom),
         secure_cookies,
     };

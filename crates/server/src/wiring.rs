@@ -12,6 +12,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use crate::config::{Config, NotifierKind};
+use crate::master_key;
 
 /// The wall clock: the one place the engine reads the time of day.
 #[derive(Debug, Clone, Copy)]
@@ -28,32 +29,6 @@ impl Clock for SystemClock {
     }
 }
 
-/// Where a development master key is kept when none is configured.
-const DEV_MASTER_KEY_PATH: &str = "./data/master.key";
-
-/// The configured master key, or (development only) the one under ./data, made on first use.
-///
-/// # Errors
-/// A message for an unreadable, unwritable or malformed key.
-pub fn master_key(config: &Config) -> Result<MasterKey, String> {
-    if let Some(encoded) = &config.master_key {
-        return MasterKey::from_base64(encoded).map_err(|e| format!("AUTH_MASTER_KEY: {e}"));
-    }
-    let path = Path::new(DEV_MASTER_KEY_PATH);
-    if !path.exists() {
-        if let Some(parent) = path.parent() {
-            create_private_dir(parent)
-                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-        }
-        write_private(path, &MasterKey::generate_base64())
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        tracing::warn!(path = %path.display(), "generated a development master key; set AUTH_MASTER_KEY in production");
-    }
-    let encoded = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    MasterKey::from_base64(&encoded).map_err(|e| format!("{}: {e}", path.display()))
-}
-
 /// Creates a directory (and its parents) only its owner can enter.
 pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
@@ -67,7 +42,7 @@ pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 /// Writes a file only its owner can read.
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write as _;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -103,28 +78,20 @@ fn notifier(config: &Config) -> Result<Arc<dyn Notifier>, String> {
     })
 }
 
-/// The use cases on `store`, with every other adapter built from `config`.
+/// The engine's use cases on `store` under `data_key`, once it is known to be the data's own.
 ///
 /// # Errors
-/// A message when an adapter cannot be built.
-/// The engine's use cases on `store`, once the master key is known to be the data's own.
-///
-/// # Errors
-/// A message for a master key other than the one the data was written under, or an unusable
-/// setting.
+/// A message for a key other than the one the data was written under, or an unusable setting.
 pub async fn service(
     config: &Config,
     store: &Store,
-    master: &MasterKey,
+    data_key: &MasterKey,
     issuer: String,
 ) -> Result<AuthService, String> {
-    let service = assemble(config, store, master, issuer)?;
+    let service = assemble(config, store, data_key, issuer)?;
     match service.master_key_matches().await {
         Ok(true) => Ok(service),
-        Ok(false) => Err(
-            "AUTH_MASTER_KEY is not the key this database's data was written under (its check value differs): start with that key; with another one no signing key, code or refresh token could be read"
-                .to_owned(),
-        ),
+        Ok(false) => Err(master_key::WRONG_KEY.to_owned()),
         Err(error) => Err(format!("database: {error}")),
     }
 }

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde_json::{Value, json};
 
 pub use http::{Reply, fire_at_once};
-pub use server::{AppCreds, PUBLIC_URL, TestServer, TestServerBuilder};
+pub use server::{AppCreds, MASTER_KEY, PUBLIC_URL, TestServer, TestServerBuilder};
 pub use webhook::WebhookSink;
 
 /// Runs `async fn $case(builder: TestServerBuilder)` twice, as `$case::on_sqlite` (the default

@@ -193,7 +193,22 @@ impl TestServer {
 
     /// Starts another process with the same directory, database and configuration.
     pub async fn start_sibling(&self) -> TestServer {
-        Self::spawn(Arc::clone(&self.dir), self.env.clone()).await
+        self.start_sibling_with(&[]).await
+    }
+
+    /// Starts another process with the same directory and database, and `changed` in its
+    /// configuration.
+    pub async fn start_sibling_with(&self, changed: &[(&str, &str)]) -> TestServer {
+        Self::spawn(Arc::clone(&self.dir), self.env_with(changed)).await
+    }
+
+    /// This process's configuration with `changed` in it.
+    fn env_with(&self, changed: &[(&str, &str)]) -> BTreeMap<String, String> {
+        let mut env = self.env.clone();
+        for (key, value) in changed {
+            env.insert((*key).to_owned(), (*value).to_owned());
+        }
+        env
     }
 
     /// Kills the process and waits until it is gone and its output is fully captured.
@@ -271,11 +286,7 @@ impl TestServer {
 
     /// Like [`Self::run_cli`], with some environment variables set otherwise.
     pub async fn run_cli_with(&self, changed: &[(&str, &str)], args: &[&str]) -> Output {
-        let mut env = self.env.clone();
-        for (key, value) in changed {
-            env.insert((*key).to_owned(), (*value).to_owned());
-        }
-        let mut command = command(self.dir.path(), &env, args);
+        let mut command = command(self.dir.path(), &self.env_with(changed), args);
         tokio::time::timeout(CLI_TIMEOUT, command.output())
             .await
             .unwrap_or_else(|_| panic!("`auth-engine {}` did not finish in time", args.join(" ")))

@@ -5,8 +5,16 @@ use base64::engine::general_purpose::STANDARD;
 use ring::hkdf;
 use std::fmt;
 
-/// The operator's 32-byte master key. Every other server key is derived from it with HKDF, so
-/// one secret protects private keys at rest and keys every stored hash.
+use crate::KeyVault;
+use crate::vault::Unsealable;
+
+/// The purpose key that wraps data keys, and the label each wrapped key is bound to.
+const WRAP_PURPOSE: &str = "aead/data-key";
+const WRAP_LABEL: &str = "auth-engine data key v1";
+
+/// A 32-byte root key from which every purpose key is derived with HKDF. The operator's master
+/// key is one; the data key it wraps (which keys every stored hash and seals private keys at rest)
+/// is another, so the master key can be rotated without touching what the data key protects.
 #[derive(Clone)]
 pub struct MasterKey([u8; 32]);
 
@@ -34,12 +42,39 @@ impl MasterKey {
         bytes.try_into().map(Self).map_err(|_| BadMasterKey)
     }
 
+    /// A fresh key from the OS CSPRNG.
+    #[must_use]
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        crate::OsRandom.fill_bytes(&mut bytes);
+        Self(bytes)
+    }
+
     /// A fresh key from the OS CSPRNG, base64-encoded, for development setups.
     #[must_use]
     pub fn generate_base64() -> String {
-        let mut bytes = [0u8; 32];
-        crate::OsRandom.fill_bytes(&mut bytes);
-        STANDARD.encode(bytes)
+        STANDARD.encode(Self::generate().0)
+    }
+
+    /// `data_key` sealed under this key (AES-256-GCM), for storing beside the data it protects.
+    #[must_use]
+    pub fn wrap(&self, data_key: &Self) -> Vec<u8> {
+        KeyVault::for_purpose(self, WRAP_PURPOSE).seal(WRAP_LABEL, &data_key.0)
+    }
+
+    /// The data key that [`MasterKey::wrap`] sealed under this key.
+    ///
+    /// # Errors
+    /// [`Unsealable`] when `wrapped` was sealed under another key or altered.
+    pub fn unwrap(&self, wrapped: &[u8]) -> Result<Self, Unsealable> {
+        let bytes = KeyVault::for_purpose(self, WRAP_PURPOSE).open(WRAP_LABEL, wrapped)?;
+        bytes.try_into().map(Self).map_err(|_| Unsealable)
+    }
+
+    /// Whether both are the same key, compared in constant time.
+    #[must_use]
+    pub fn same_as(&self, other: &Self) -> bool {
+        auth_domain::ct::constant_time_eq(&self.0, &other.0)
     }
 
     /// A 32-byte key for one purpose, independent of every other purpose's key.
@@ -58,5 +93,26 @@ impl MasterKey {
             let _ = okm.fill(&mut out);
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wrapped_key_unwraps_only_under_its_own_master_key() {
+        let (master, other, data) = (
+            MasterKey::from_bytes([1; 32]),
+            MasterKey::from_bytes([2; 32]),
+            MasterKey::generate(),
+        );
+        let wrapped = master.wrap(&data);
+        assert!(master.unwrap(&wrapped).unwrap().same_as(&data));
+        assert_eq!(other.unwrap(&wrapped).err(), Some(Unsealable));
+        let mut altered = wrapped.clone();
+        altered[20] ^= 1;
+        assert_eq!(master.unwrap(&altered).err(), Some(Unsealable));
+        assert!(!data.same_as(&master));
     }
 }

@@ -12,4 +12,4 @@ pub use keys::MasterKey;
 pub use mac::HmacKeys;
 pub use random::OsRandom;
 pub use secrets::Argon2Secrets;
-pub use vault::KeyVault;
+pub use vault::{KeyVault, Unsealable};

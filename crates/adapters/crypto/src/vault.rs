@@ -18,7 +18,12 @@ pub struct Unsealable;
 impl KeyVault {
     #[must_use]
     pub fn new(master: &MasterKey) -> Self {
-        let bytes = master.derive("aead/private-keys");
+        Self::for_purpose(master, "aead/private-keys")
+    }
+
+    /// A vault for one purpose's sealed data, under its own key derived from `master`.
+    pub(crate) fn for_purpose(master: &MasterKey, purpose: &str) -> Self {
+        let bytes = master.derive(purpose);
         #[expect(
             clippy::expect_used,
             reason = "a 32-byte key is always a valid AES-256 key"

@@ -94,4 +94,4 @@ impl StoreHealth for Store {
 }
 
 /// The `engine_settings` row that holds the master key's check value.
-const MASTER_KEY_CHECK: &str = "master_key_check";
+pub(crate) const MASTER_KEY_CHECK: &str = "master_key_check";

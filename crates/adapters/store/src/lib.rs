@@ -4,6 +4,7 @@ mod apps;
 mod audit;
 mod chain;
 mod conn;
+mod keyring;
 mod licenses;
 mod limits;
 mod migrate;

@@ -40,6 +40,8 @@ pub struct Config {
     pub trusted_proxies: TrustedProxies,
     /// Base64 of 32 bytes; `None` means "generate one under ./data" (development only).
     pub master_key: Option<String>,
+    /// `AUTH_NEW_MASTER_KEY`: the key `master-key rotate` moves the data key under.
+    pub new_master_key: Option<String>,
     pub notifier: NotifierKind,
     pub otp: OtpPolicy,
     pub tokens: TokenPolicy,
@@ -125,6 +127,7 @@ impl Config {
             public_url,
             trusted_proxies,
             master_key: env.get("AUTH_MASTER_KEY").map(str::to_owned),
+            new_master_key: env.get("AUTH_NEW_MASTER_KEY").map(str::to_owned),
             notifier: delivery::notifier(&env)?,
             otp,
             tokens,

@@ -35,6 +35,9 @@ pub(super) fn refuse_unsafe(config: &Config) -> Result<(), ConfigError> {
             }
         }
     }
+    if let Some(problem) = config.new_master_key.as_deref().and_then(weak_master_key) {
+        refuse("AUTH_NEW_MASTER_KEY", problem);
+    }
     match &config.public_url {
         None => refuse(
             "AUTH_PUBLIC_URL",
