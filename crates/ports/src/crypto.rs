@@ -17,6 +17,9 @@ pub enum MacPurpose {
     RefreshToken,
     /// The successor of a refresh token, derived so a retry can get the same one back.
     RefreshSuccessor,
+    /// The session id and first refresh token of a login, derived from the code so a retried
+    /// verification can get the same ones back.
+    FirstLogin,
     /// A presented app secret, for the in-memory verification cache.
     AppSecret,
     /// A person's identifier in rate-limit counter names, so counters hold no personal data.

@@ -143,6 +143,10 @@ pub struct VerifyOtp {
     pub login: NewLogin,
     /// The tenant the token is to be scoped to: the user must be a member, or nothing happens.
     pub tenant: Option<TenantSlug>,
+    /// How long after a code was consumed the same code, presented again (a client retrying a
+    /// verification whose answer it lost), logs into the same session once more: `login` holds
+    /// the same session id and refresh token hash as the first time, which must still be current.
+    pub retry_grace: Duration,
 }
 
 /// How a verification ended. The audit record written with it is labelled by the adapter:

@@ -5,7 +5,7 @@ use auth_domain::ids::{ActivationId, AppId, LicenseId, UserId, base32};
 use auth_domain::license::{
     KEY_RANDOM_SYMBOLS, License, LicenseAction, LicenseKey, LicenseStatus, VerifyCode,
 };
-use auth_domain::{App, AuditKind, TenantSlug};
+use auth_domain::{App, AuditKind, SigningKey, TenantSlug};
 use auth_ports::{
     Activate, ActivateOutcome, Activation, CreateLicenseError, DeactivateOutcome, Digest,
     LicenseRef, MacPurpose, NewLicense, StatusOutcome,
@@ -127,6 +127,9 @@ impl AuthService {
         let key_hash = self.license_key_hash(&key);
         self.limit_license_checks(&app.id, &key_hash, caller)
             .await?;
+        // Before the seat is taken: nothing that can fail runs after it commits, and a retry
+        // of the same device gets the same seat.
+        let signing_key = self.signing_key(&app).await?;
         let now = self.now();
         let command = Activate {
             app_id: app.id.clone(),
@@ -152,9 +155,14 @@ impl AuthService {
             ActivateOutcome::LimitReached => return Err(AuthError::ActivationLimitReached),
             ActivateOutcome::Refused(code) => return Err(refusal(code)),
         };
-        let license_token = self
-            .license_token(&app, &license, &activation, device_fingerprint, now)
-            .await?;
+        let license_token = self.license_token(
+            &app,
+            &signing_key,
+            &license,
+            &activation,
+            device_fingerprint,
+            now,
+        )?;
         Ok(Activated {
             activation,
             license,
@@ -370,20 +378,15 @@ impl AuthService {
         .await
     }
 
-    async fn license_token(
+    fn license_token(
         &self,
         app: &App,
+        key: &SigningKey,
         license: &License,
         activation: &Activation,
         device_fingerprint: &str,
         now: OffsetDateTime,
     ) -> Result<String, AuthError> {
-        let key = self
-            .ports
-            .apps
-            .current_key(&app.id)
-            .await?
-            .ok_or(AuthError::Internal)?;
         let latest = now + MAX_LICENSE_TOKEN_LIFETIME;
         let expires = license.expires_at.map_or(latest, |at| at.min(latest));
         let issued = now.unix_timestamp();
@@ -403,7 +406,7 @@ impl AuthService {
         };
         self.ports
             .tokens
-            .sign_license(&key, &claims)
+            .sign_license(key, &claims)
             .map_err(|error| {
                 tracing::error!(%error, kid = %key.kid, "signing a license token failed");
                 AuthError::Internal
@@ -613,6 +616,7 @@ mod tests {
         ] {
             let mut kit = Kit::new();
             kit.allow_all_limits();
+            kit.sign_tokens();
             kit.licenses
                 .expect_activate()
                 .returning(move |_, _| Ok(outcome.clone()));

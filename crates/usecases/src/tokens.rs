@@ -1,8 +1,9 @@
 //! Issuing an access token and the token response that goes with it.
 
 use auth_domain::claims::TenantRoles;
-use auth_domain::ids::{SessionId, base32};
-use auth_domain::session::{REFRESH_TOKEN_BYTES, RefreshToken};
+use auth_domain::ids::{OtpId, RANDOM_ID_BYTES, SessionId, base32};
+use auth_domain::otp::OtpCode;
+use auth_domain::session::RefreshToken;
 use auth_domain::{AccessClaims, App, SigningKey, TenantClaims, TenantSlug, User};
 use auth_ports::{Digest, MacPurpose};
 use time::{Duration, OffsetDateTime};
@@ -75,9 +76,21 @@ impl AuthService {
             })
     }
 
-    /// A brand-new refresh token from the CSPRNG.
-    pub(crate) fn fresh_refresh_token(&self) -> RefreshToken {
-        RefreshToken::from_bytes(&self.random_bytes::<REFRESH_TOKEN_BYTES>())
+    /// The session id and first refresh token of the login that `code` of `otp_id` makes.
+    /// Derived, not drawn, so a verification retried after its answer was lost is answered with
+    /// the same session and token; the code is single-use, so no two logins share them.
+    pub(crate) fn first_login(&self, otp_id: &OtpId, code: &OtpCode) -> (SessionId, RefreshToken) {
+        let derive = |label: &str| {
+            let input = format!("{label}:{otp_id}:{}", code.reveal());
+            self.ports.mac.mac(MacPurpose::FirstLogin, input.as_bytes())
+        };
+        let session = derive("session");
+        let mut id = [0u8; RANDOM_ID_BYTES];
+        id.copy_from_slice(&session[..RANDOM_ID_BYTES]);
+        (
+            SessionId::from_random(&id),
+            RefreshToken::from_bytes(&derive("refresh")),
+        )
     }
 
     /// The token that replaces `token` when it is rotated. Derived, not drawn, so a retry of the

@@ -1,6 +1,6 @@
 //! POST /auth/verify-otp: a right code logs the person in; a wrong one costs a try.
 
-use auth_domain::ids::{OtpId, SessionId, UserId};
+use auth_domain::ids::{OtpId, UserId};
 use auth_domain::otp::OtpCode;
 use auth_domain::{AuditKind, TenantSlug};
 use auth_ports::{NewLogin, VerifyOtp, VerifyOtpOutcome};
@@ -46,8 +46,7 @@ impl AuthService {
         let key = self.signing_key(&app).await?;
 
         let now = self.now();
-        let refresh_token = self.fresh_refresh_token();
-        let session_id = self.random_id(SessionId::from_random);
+        let (session_id, refresh_token) = self.first_login(&otp_request_id, &code);
         let command = VerifyOtp {
             app_id: app.id.clone(),
             presented_hash: self.code_hash(&otp_request_id, &code),
@@ -61,6 +60,7 @@ impl AuthService {
                 session_expires_at: now + self.settings.tokens.session_ttl,
             },
             tenant: tenant.clone(),
+            retry_grace: self.token_policy(&app).reuse_grace,
         };
         let event = self
             .event(Some(&app.id), AuditKind::Login, &caller, now)
@@ -300,5 +300,37 @@ mod tests {
                 retry_after: Duration::seconds(30)
             }
         );
+    }
+
+    #[tokio::test]
+    async fn the_same_code_makes_the_same_session_and_refresh_token_and_another_code_does_not() {
+        // Arrange: record what each verification asks the store to create.
+        let logins = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut kit = Kit::new();
+        kit.allow_all_limits();
+        kit.sign_tokens();
+        let seen = std::sync::Arc::clone(&logins);
+        kit.otps.expect_verify_otp().returning(move |command, _| {
+            seen.lock().unwrap().push(command.login);
+            Ok(logged_in())
+        });
+        let service = kit.service();
+        let with_code = |digits: &str| VerifyOtpRequest {
+            code: OtpCode::parse(digits).unwrap(),
+            ..request()
+        };
+
+        // Act
+        let first = service.verify_otp(with_code("123456")).await.unwrap();
+        let retried = service.verify_otp(with_code("123456")).await.unwrap();
+        service.verify_otp(with_code("654321")).await.unwrap();
+
+        // Assert: a retry is answered with the very token the first answer carried.
+        let logins = logins.lock().unwrap();
+        assert_eq!(logins[0].session_id, logins[1].session_id);
+        assert_eq!(logins[0].refresh_hash, logins[1].refresh_hash);
+        assert_eq!(first.refresh_token.reveal(), retried.refresh_token.reveal());
+        assert_ne!(logins[0].session_id, logins[2].session_id);
+        assert_ne!(logins[0].refresh_hash, logins[2].refresh_hash);
     }
 }

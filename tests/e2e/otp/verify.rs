@@ -200,8 +200,9 @@ async fn five_wrong_codes_kill_the_request_even_for_the_right_code() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_used_code_cannot_be_used_again() {
-    // Arrange
-    let h = Harness::start().await;
+    // Arrange: no retry window, so a used code is simply used.
+    let h =
+        Harness::start_with(TestServer::builder().env("AUTH_REFRESH_REUSE_GRACE_SECS", "0")).await;
     let (otp_request_id, code) = h.request_code(&unique_phone()).await;
     h.verify_otp(&otp_request_id, &code).await.assert_ok();
 
@@ -210,6 +211,36 @@ async fn a_used_code_cannot_be_used_again() {
 
     // Assert
     again.assert_error(404, "otp_not_found");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_verify_retried_after_a_lost_answer_gets_the_same_session() {
+    // Arrange: a login whose answer the client never saw.
+    let h = Harness::start().await;
+    let (otp_request_id, code) = h.request_code(&unique_phone()).await;
+    let lost = h.verify_otp(&otp_request_id, &code).await;
+    lost.assert_ok();
+
+    // Act: the client retries, as docs/06 says, then carries on with what it got.
+    let retried = h.verify_otp(&otp_request_id, &code).await;
+    let wrong = h.verify_otp(&otp_request_id, &wrong_code(&code)).await;
+    let refreshed = h.refresh(&retried.str("refresh_token")).await;
+    let after_rotation = h.verify_otp(&otp_request_id, &code).await;
+
+    // Assert: one session, one user, one login: the retry is answered, not punished.
+    retried.assert_ok();
+    for field in ["session_id", "refresh_token"] {
+        assert_eq!(retried.body[field], lost.body[field], "{field}");
+    }
+    assert_eq!(retried.body["user"], lost.body["user"]);
+    assert_eq!(retried.body["is_new_user"], json!(true));
+    assert_ne!(retried.str("access_token"), lost.str("access_token"));
+    wrong.assert_error(404, "otp_not_found");
+    refreshed.assert_ok();
+    // The session moved on: the code cannot hand out its first token again.
+    after_rotation.assert_error(404, "otp_not_found");
+    let me = h.me(&refreshed.str("access_token")).await;
+    me.assert_ok();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -255,6 +286,40 @@ async fn an_expired_code_is_rejected_as_expired() {
 async fn twenty_parallel_verifies_of_one_code_succeed_exactly_once() {
     // Arrange
     let h = Harness::start().await;
+    let (otp_request_id, code) = h.request_code(&unique_phone()).await;
+    let body = h
+        .app
+        .body(json!({ "otp_request_id": otp_request_id, "otp": code }));
+    let posts = (0..20)
+        .map(|_| h.server.prepare_post("/auth/verify-otp", body.clone()))
+        .collect();
+
+    // Act
+    let replies = fire_at_once(posts).await;
+
+    // Assert: one login. Every presentation inside the retry window is answered with it (the
+    // same session and refresh token, as a retry would be); nothing makes a second session.
+    let first = &replies[0];
+    first.assert_ok();
+    for reply in &replies {
+        reply.assert_ok();
+        assert_eq!(reply.body["session_id"], first.body["session_id"]);
+        assert_eq!(reply.body["refresh_token"], first.body["refresh_token"]);
+    }
+    let new_users = replies
+        .iter()
+        .filter(|reply| reply.body["is_new_user"] == json!(true))
+        .count();
+    assert_eq!(new_users, 20, "each answer repeats the one login's");
+    let refreshed = h.refresh(&first.str("refresh_token")).await;
+    refreshed.assert_ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_a_retry_window_parallel_verifies_of_one_code_succeed_exactly_once() {
+    // Arrange
+    let h =
+        Harness::start_with(TestServer::builder().env("AUTH_REFRESH_REUSE_GRACE_SECS", "0")).await;
     let (otp_request_id, code) = h.request_code(&unique_phone()).await;
     let body = h
         .app

@@ -18,6 +18,7 @@ pub struct HmacKeys {
     portal_secret: hmac::Key,
     portal_csrf: hmac::Key,
     master_key_check: hmac::Key,
+    first_login: hmac::Key,
 }
 
 impl HmacKeys {
@@ -35,6 +36,7 @@ impl HmacKeys {
             portal_secret: key("hmac/portal-secret"),
             portal_csrf: key("hmac/portal-csrf"),
             master_key_check: key("hmac/master-key-check"),
+            first_login: key("hmac/first-login"),
         }
     }
 }
@@ -52,6 +54,7 @@ impl KeyedHasher for HmacKeys {
             MacPurpose::PortalSecret => &self.portal_secret,
             MacPurpose::PortalCsrf => &self.portal_csrf,
             MacPurpose::MasterKeyCheck => &self.master_key_check,
+            MacPurpose::FirstLogin => &self.first_login,
         };
         let tag = hmac::sign(key, data);
         let mut digest = [0u8; 32];

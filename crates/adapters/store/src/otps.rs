@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use crate::Store;
 use crate::audit::append;
-use crate::conn::{query_error, transaction, with_conn};
+use crate::conn::{no_earlier_than_now, query_error, transaction, with_conn};
 use crate::models::{SessionRow, UserRow, micros};
 use crate::schema::{otp_requests, refresh_tokens, role_assignments, sessions, tenants, users};
 use crate::tenants::tenant_roles_of;
@@ -89,6 +89,7 @@ impl OtpStore for Store {
     ) -> Result<VerifyOtpOutcome, StoreError> {
         let now = micros(cmd.now);
         let max_attempts = i64::from(cmd.max_attempts);
+        let grace = i64::try_from(cmd.retry_grace.whole_microseconds()).unwrap_or(0);
         let verdict = transaction!(self, |conn| {
             // Claiming a try is one conditional update: concurrent verifications of one code queue
             // on its row, and each sees what the one before it committed.
@@ -124,11 +125,80 @@ impl OtpStore for Store {
                     .first(conn)
                     .await
                     .optional()?;
-                return Ok(match state {
-                    None | Some((_, Some(_), _) | (_, _, Some(_))) => Verdict::NotFound,
-                    Some((expires_at, None, None)) if expires_at <= now => Verdict::Expired,
-                    Some(_) => Verdict::Locked,
-                });
+                return match state {
+                    Some((_, Some(consumed_at), None))
+                        if grace > 0 && now < consumed_at.saturating_add(grace) =>
+                    {
+                        // Consumed moments ago: perhaps by this very client, whose answer was
+                        // lost. The right code again gets the same session. A wrong one counts
+                        // as a try, and past twice the tries no code is answered, so the window
+                        // is no way to guess codes.
+                        let (code_hash, attempts): (Vec<u8>, i64) = otp_requests::table
+                            .find(cmd.otp_id.as_str())
+                            .select((otp_requests::code_hash, otp_requests::attempts))
+                            .first(conn)
+                            .await?;
+                        if !constant_time_eq(&code_hash, &cmd.presented_hash) {
+                            diesel::update(otp_requests::table.find(cmd.otp_id.as_str()))
+                                .set(otp_requests::attempts.eq(otp_requests::attempts + 1))
+                                .execute(conn)
+                                .await?;
+                            return Ok(Verdict::NotFound);
+                        }
+                        if attempts >= max_attempts.saturating_mul(2) {
+                            return Ok(Verdict::NotFound);
+                        }
+                        let first: Option<(SessionRow, UserRow, Option<i64>)> = sessions::table
+                            .inner_join(users::table)
+                            .inner_join(refresh_tokens::table)
+                            .filter(sessions::id.eq(cmd.login.session_id.as_str()))
+                            .filter(sessions::app_id.eq(cmd.app_id.as_str()))
+                            .filter(sessions::revoked_at.is_null())
+                            .filter(sessions::expires_at.gt(now))
+                            .filter(
+                                refresh_tokens::token_hash.eq(cmd.login.refresh_hash.as_slice()),
+                            )
+                            .filter(refresh_tokens::rotated_at.is_null())
+                            .select((
+                                SessionRow::as_select(),
+                                UserRow::as_select(),
+                                users::first_login_at,
+                            ))
+                            .first(conn)
+                            .await
+                            .optional()?;
+                        let Some((session, user, first_login_at)) = first else {
+                            return Ok(Verdict::NotFound);
+                        };
+                        let tenants = tenant_roles_of!(conn, cmd.app_id.as_str(), &user.id)?;
+                        if cmd
+                            .tenant
+                            .as_ref()
+                            .is_some_and(|scope| !tenants.contains_key(scope.as_str()))
+                        {
+                            return Err(diesel::result::Error::RollbackTransaction);
+                        }
+                        let is_new_user = first_login_at == Some(session.created_at);
+                        let event = audit
+                            .actor(user.id.clone())
+                            .subject(session.id.clone())
+                            .details(serde_json::json!({
+                                "otp_request_id": cmd.otp_id.as_str(),
+                                "is_new_user": is_new_user,
+                                "retry": true,
+                            }));
+                        append!(conn, event)?;
+                        Ok(Verdict::LoggedIn {
+                            user,
+                            is_new_user,
+                            session,
+                            tenants,
+                        })
+                    }
+                    None | Some((_, Some(_), _) | (_, _, Some(_))) => Ok(Verdict::NotFound),
+                    Some((expires_at, None, None)) if expires_at <= now => Ok(Verdict::Expired),
+                    Some(_) => Ok(Verdict::Locked),
+                };
             };
 
             if !constant_time_eq(&code_hash, &cmd.presented_hash) {
@@ -155,7 +225,8 @@ impl OtpStore for Store {
                     .filter(otp_requests::id.eq(cmd.otp_id.as_str()))
                     .filter(otp_requests::consumed_at.is_null()),
             )
-            .set(otp_requests::consumed_at.eq(now))
+            // The retry window opens when the login takes effect, however late that is.
+            .set(otp_requests::consumed_at.eq(no_earlier_than_now(&*conn, now)))
             .execute(conn)
             .await?;
             if consumed != 1 {

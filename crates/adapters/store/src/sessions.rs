@@ -137,7 +137,9 @@ impl SessionStore for Store {
                     .get_result::<i64>(conn)
                     .await?
                     == 1;
-            if successor_is_current && now < rotated_at.saturating_add(grace) {
+            // A zero window turns retries off, even for a presenter that arrived before the rotation
+            // took effect (whose `now` is earlier than `rotated_at`).
+            if successor_is_current && grace > 0 && now < rotated_at.saturating_add(grace) {
                 let tenants = tenant_roles_of!(conn, cmd.app_id.as_str(), &user.id)?;
                 if cmd
                     .tenant

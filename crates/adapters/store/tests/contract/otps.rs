@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use auth_domain::{AuditKind, Phone};
-use auth_ports::{OtpStore as _, SessionStore as _, VerifyOtpOutcome};
+use auth_ports::{NewLogin, OtpStore as _, SessionStore as _, VerifyOtp, VerifyOtpOutcome};
 use auth_store::Store;
 use auth_store::test_support::audit_events;
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 use tokio::sync::Barrier;
 
 use crate::support::{
@@ -52,6 +52,73 @@ async fn the_right_code_logs_in_a_new_user(store: Store) {
     assert_eq!(
         audit_events(&store, app.id.as_str()).await,
         ["app_created", "otp_sent", "login"]
+    );
+}
+
+contract!(the_same_login_presented_again_within_the_window_gets_the_same_session);
+async fn the_same_login_presented_again_within_the_window_gets_the_same_session(store: Store) {
+    let app = app(&store).await;
+    let otp = send_code(&store, &app.id, &phone(1), t0()).await;
+    let now = t0() + Duration::seconds(30);
+    let first = VerifyOtp {
+        retry_grace: Duration::seconds(10),
+        ..verify(&app.id, &otp, RIGHT_CODE, now, digest(10))
+    };
+    // The retry derives the same session id and refresh token; only its user id is fresh.
+    let retry = |at: OffsetDateTime, presented| VerifyOtp {
+        now: at,
+        presented_hash: presented,
+        login: NewLogin {
+            new_user_id: verify(&app.id, &otp, RIGHT_CODE, at, digest(10))
+                .login
+                .new_user_id,
+            ..first.login.clone()
+        },
+        ..first.clone()
+    };
+    let another_login = VerifyOtp {
+        login: verify(&app.id, &otp, RIGHT_CODE, now, digest(10)).login,
+        ..retry(now + Duration::seconds(2), RIGHT_CODE)
+    };
+    let present = |cmd: VerifyOtp| {
+        let store = store.clone();
+        let app_id = app.id.clone();
+        async move {
+            let at = cmd.now;
+            store
+                .verify_otp(cmd, event(&app_id, AuditKind::Login, at))
+                .await
+                .unwrap()
+        }
+    };
+
+    let logged_in = present(first.clone()).await;
+    let retried = present(retry(now + Duration::seconds(2), RIGHT_CODE)).await;
+    let wrong = present(retry(now + Duration::seconds(3), WRONG_CODE)).await;
+    let other_ids = present(another_login).await;
+    let late = present(retry(now + Duration::seconds(10), RIGHT_CODE)).await;
+
+    let VerifyOtpOutcome::LoggedIn { user, session, .. } = logged_in else {
+        panic!("the right code must log in");
+    };
+    let VerifyOtpOutcome::LoggedIn {
+        user: again_user,
+        session: again_session,
+        is_new_user,
+        ..
+    } = retried
+    else {
+        panic!("a retry within the window must be answered: {retried:?}");
+    };
+    assert_eq!((again_user, again_session), (user, session));
+    assert!(is_new_user, "the retry repeats the first answer");
+    assert_eq!(wrong, VerifyOtpOutcome::NotFound);
+    assert_eq!(other_ids, VerifyOtpOutcome::NotFound);
+    assert_eq!(late, VerifyOtpOutcome::NotFound);
+    assert_eq!(count_rows(&store, "sessions", &app.id).await, 1);
+    assert_eq!(
+        audit_events(&store, app.id.as_str()).await,
+        ["app_created", "otp_sent", "login", "login"]
     );
 }
 

@@ -334,6 +334,7 @@ pub(crate) fn verify(
             session_expires_at: now + SESSION_TTL,
         },
         tenant: None,
+        retry_grace: Duration::ZERO,
     }
 }
 
