@@ -4,6 +4,8 @@
 #![cfg(test)]
 
 mod cluster;
+mod disk;
+mod storage;
 #[path = "../e2e/support/mod.rs"]
 #[allow(unused_imports, reason = "the kit re-exports what the e2e tests use")]
 mod support;

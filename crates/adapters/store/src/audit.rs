@@ -66,22 +66,35 @@ impl StoreHealth for Store {
     }
 
     async fn master_key_check(&self, check: Digest) -> Result<Digest, StoreError> {
+        // Read first: every start after the first writes nothing (a read-only backup included).
         let stored: Vec<u8> = with_conn!(self, |conn| {
-            let inserted = diesel::insert_into(engine_settings::table)
-                .values((
-                    engine_settings::name.eq(MASTER_KEY_CHECK),
-                    engine_settings::value.eq(check.as_slice()),
-                ))
-                .on_conflict_do_nothing()
-                .execute(conn)
-                .await;
-            match inserted {
-                Ok(_) => {
-                    engine_settings::table
-                        .find(MASTER_KEY_CHECK)
-                        .select(engine_settings::value)
-                        .first(conn)
-                        .await
+            let kept = engine_settings::table
+                .find(MASTER_KEY_CHECK)
+                .select(engine_settings::value)
+                .first::<Vec<u8>>(conn)
+                .await
+                .optional();
+            match kept {
+                Ok(Some(value)) => Ok(value),
+                Ok(None) => {
+                    let inserted = diesel::insert_into(engine_settings::table)
+                        .values((
+                            engine_settings::name.eq(MASTER_KEY_CHECK),
+                            engine_settings::value.eq(check.as_slice()),
+                        ))
+                        .on_conflict_do_nothing()
+                        .execute(conn)
+                        .await;
+                    match inserted {
+                        Ok(_) => {
+                            engine_settings::table
+                                .find(MASTER_KEY_CHECK)
+                                .select(engine_settings::value)
+                                .first(conn)
+                                .await
+                        }
+                        Err(error) => Err(error),
+                    }
                 }
                 Err(error) => Err(error),
             }

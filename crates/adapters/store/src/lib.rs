@@ -47,6 +47,9 @@ macro_rules! build_pool {
 #[derive(Clone)]
 pub struct Store {
     pools: Pools,
+    /// A SQLite file this process cannot write (a backup on read-only storage): readable by the
+    /// commands that only read, never migrated.
+    read_only: bool,
     /// The most one database call may take, from waiting for a connection to its last row.
     timeout: Duration,
 }
@@ -101,6 +104,7 @@ impl Store {
         pool_size: usize,
         timeout: Duration,
     ) -> Result<Self, StoreError> {
+        let mut read_only = false;
         let pools = match url {
             DatabaseUrl::Postgres(url) => {
                 let mut config = ManagerConfig::default();
@@ -113,9 +117,14 @@ impl Store {
                 Pools::Postgres(build_pool!(manager, pool_size.max(1), timeout)?)
             }
             DatabaseUrl::Sqlite(path) => {
+                let access = private_files::read_only(std::path::Path::new(path));
+                read_only = matches!(
+                    access,
+                    Some(private_files::ReadOnly::File | private_files::ReadOnly::Storage)
+                );
                 let mut config = ManagerConfig::default();
                 config.custom_setup =
-                    Box::new(move |path| Box::pin(open_sqlite(path.to_owned(), timeout)));
+                    Box::new(move |path| Box::pin(open_sqlite(path.to_owned(), access, timeout)));
                 let manager = AsyncDieselConnectionManager::<conn::SqliteConn>::new_with_config(
                     path.clone(),
                     config,
@@ -123,31 +132,55 @@ impl Store {
                 Pools::Sqlite(build_pool!(manager, 1, timeout)?)
             }
         };
-        Ok(Self { pools, timeout })
+        Ok(Self {
+            pools,
+            read_only,
+            timeout,
+        })
     }
 }
 
 async fn open_sqlite(
     path: String,
+    access: Option<private_files::ReadOnly>,
     timeout: Duration,
 ) -> diesel::ConnectionResult<conn::SqliteConn> {
     use diesel::Connection as _;
+    use private_files::ReadOnly;
     tokio::task::spawn_blocking(move || {
-        private_files::prepare(std::path::Path::new(&path)).map_err(|e| {
-            diesel::ConnectionError::BadConnection(format!("{path}: {e}"))
-        })?;
-        let mut connection = diesel::SqliteConnection::establish(&path).map_err(|e| {
+        let bad = |e: &dyn std::fmt::Display| {
             // SQLite's own words ("unable to open database file") do not say which file.
             diesel::ConnectionError::BadConnection(format!("{path}: {e}"))
-        })?;
-        connection
-            .batch_execute(&format!(
+        };
+        let target = match access {
+            Some(ReadOnly::File) => read_only_uri(&path, ""),
+            Some(ReadOnly::Storage) => read_only_uri(&path, "&immutable=1"),
+            Some(ReadOnly::No) | None => {
+                private_files::prepare(std::path::Path::new(&path)).map_err(|e| bad(&e))?;
+                path.clone()
+            }
+        };
+        let mut connection = diesel::SqliteConnection::establish(&target).map_err(|e| bad(&e))?;
+        let setup = if target == path {
+            format!(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {};",
                 timeout.as_millis()
-            ))
-            .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+            )
+        } else {
+            format!("PRAGMA busy_timeout = {};", timeout.as_millis())
+        };
+        connection.batch_execute(&setup).map_err(|e| bad(&e))?;
         Ok(conn::SqliteConn::new(connection))
     })
     .await
     .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?
+}
+
+/// A `file:` URI that opens `path` read-only, with `extra` query parameters.
+fn read_only_uri(path: &str, extra: &str) -> String {
+    let escaped = path
+        .replace('%', "%25")
+        .replace('?', "%3f")
+        .replace('#', "%23");
+    format!("file:{escaped}?mode=ro{extra}")
 }

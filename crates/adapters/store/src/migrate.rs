@@ -19,6 +19,9 @@ impl Store {
         let failed = |error: Box<dyn std::error::Error + Send + Sync>| {
             StoreError::Internal(format!("migration failed: {error}"))
         };
+        if self.read_only {
+            return self.schema_is_current().await;
+        }
         match &self.pools {
             Pools::Postgres(pool) => {
                 let connection = pool.get().await.map_err(pool_error)?;
@@ -32,5 +35,28 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// A read-only database cannot be migrated: it is used as it is when its schema is this
+    /// engine's, and refused otherwise.
+    async fn schema_is_current(&self) -> Result<(), StoreError> {
+        let pending = match &self.pools {
+            Pools::Postgres(pool) => {
+                let connection = pool.get().await.map_err(pool_error)?;
+                AsyncMigrationHarness::new(connection).has_pending_migration(POSTGRES)
+            }
+            Pools::Sqlite(pool) => {
+                let connection = pool.get().await.map_err(pool_error)?;
+                AsyncMigrationHarness::new(connection).has_pending_migration(SQLITE)
+            }
+        }
+        .map_err(|error| StoreError::Internal(format!("reading the schema version: {error}")))?;
+        if pending {
+            Err(StoreError::Unavailable(
+                "the database is read-only and its schema is older than this engine's: migrate a writable copy first".to_owned(),
+            ))
+        } else {
+            Ok(())
+        }
     }
 }

@@ -35,6 +35,28 @@ pub(crate) fn prepare(database: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// How an existing database file can be opened: read-only when the file system, or the file's
+/// permissions, refuse writing it (a backup on read-only storage). `None` when it does not exist.
+pub(crate) fn read_only(database: &Path) -> Option<ReadOnly> {
+    match std::fs::OpenOptions::new().write(true).open(database) {
+        Ok(_) => Some(ReadOnly::No),
+        Err(error) if error.kind() == io::ErrorKind::ReadOnlyFilesystem => Some(ReadOnly::Storage),
+        Err(error) if error.kind() == io::ErrorKind::PermissionDenied => Some(ReadOnly::File),
+        Err(_) => None,
+    }
+}
+
+/// Whether, and why, a database file cannot be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReadOnly {
+    No,
+    /// Only this process may not write it: another may, so it is read as a live database.
+    File,
+    /// Nobody can write it: it is read as immutable, without the locks and WAL index SQLite would
+    /// otherwise have to create beside it.
+    Storage,
+}
+
 fn is_default_data_dir(dir: &Path) -> bool {
     let trimmed = dir.strip_prefix(".").unwrap_or(dir);
     trimmed == Path::new(DEFAULT_DATA_DIR)
