@@ -63,6 +63,20 @@ impl Cluster {
             eprintln!("skipped: PostgreSQL's server binaries are not installed");
             return None;
         };
+        let cluster = Self::empty(bin).await;
+        let data = cluster.data().display().to_string();
+        cluster
+            .pg(
+                "initdb",
+                &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"],
+            )
+            .await;
+        cluster.pg_ctl_start().await;
+        Some(cluster)
+    }
+
+    /// A directory and a port for a cluster, owned by whoever will run it; no data yet.
+    async fn empty(bin: PathBuf) -> Self {
         static NEXT: AtomicU32 = AtomicU32::new(1);
         let dir = std::env::temp_dir().join(format!(
             "auth-engine-faults-{}-{}",
@@ -82,15 +96,86 @@ impl Cluster {
                 .run("chown", &["postgres", &cluster.dir.display().to_string()])
                 .await;
         }
-        let data = cluster.data().display().to_string();
         cluster
+    }
+
+    /// A hot standby of this cluster on a port of its own, streaming synchronously: from now on
+    /// a commit here returns only once the standby has it, so a promotion loses none.
+    pub async fn start_standby(&self) -> Self {
+        let standby = Self::empty(self.bin.clone()).await;
+        let data = standby.data().display().to_string();
+        let port = self.port.to_string();
+        standby
             .pg(
-                "initdb",
-                &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"],
+                "pg_basebackup",
+                &[
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &port,
+                    "-U",
+                    "postgres",
+                    "-D",
+                    &data,
+                    "-R",
+                    "-X",
+                    "stream",
+                    "--no-sync",
+                ],
             )
             .await;
-        cluster.pg_ctl_start().await;
-        Some(cluster)
+        standby.pg_ctl_start().await;
+        self.sql("ALTER SYSTEM SET synchronous_standby_names = '*'")
+            .await;
+        self.sql("SELECT pg_reload_conf()").await;
+        let patience = std::time::Instant::now() + COMMAND_TIMEOUT;
+        while self
+            .sql("SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'")
+            .await
+            .trim()
+            != "1"
+        {
+            assert!(
+                std::time::Instant::now() < patience,
+                "the standby never became synchronous"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        standby
+    }
+
+    /// Promotes this standby to a primary and waits until it takes writes.
+    pub async fn promote(&self) {
+        let data = self.data().display().to_string();
+        self.pg("pg_ctl", &["-D", &data, "-w", "-t", "30", "promote"])
+            .await;
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// One statement through `psql`: its unaligned output.
+    async fn sql(&self, statement: &str) -> String {
+        let port = self.port.to_string();
+        let output = self
+            .pg(
+                "psql",
+                &[
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &port,
+                    "-U",
+                    "postgres",
+                    "-At",
+                    "-c",
+                    statement,
+                ],
+            )
+            .await;
+        String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
     fn data(&self) -> PathBuf {

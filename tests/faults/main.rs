@@ -5,6 +5,7 @@
 
 mod cluster;
 mod disk;
+mod failover;
 mod storage;
 #[path = "../e2e/support/mod.rs"]
 #[allow(unused_imports, reason = "the kit re-exports what the e2e tests use")]
@@ -18,7 +19,7 @@ use crate::cluster::Cluster;
 use crate::support::{AppCreds, Harness, Reply, TestServer, refresh, unique_phone};
 
 /// The engine's database deadline in these cases.
-const DEADLINE: Duration = Duration::from_millis(1000);
+pub(crate) const DEADLINE: Duration = Duration::from_millis(1000);
 
 /// How often the refresh-load case freezes the database, each time for [`FREEZE`].
 const FREEZES: u64 = 6;
@@ -39,16 +40,16 @@ async fn engine_on(cluster: &Cluster) -> Harness {
 
 /// What one client saw while refreshing over and over, retrying the same token after a failure.
 #[derive(Debug, Default)]
-struct Client {
-    slowest: Duration,
-    answers: Vec<u16>,
-    reused: Vec<String>,
+pub(crate) struct Client {
+    pub slowest: Duration,
+    pub answers: Vec<u16>,
+    pub reused: Vec<String>,
 }
 
 /// Refreshes `token` until `until`, as a careful backend does: a 5xx or a lost answer is retried
 /// with the same token after `Retry-After`; a success replaces the token. Returns what it saw and
 /// the token it holds at the end.
-async fn keep_refreshing(
+pub(crate) async fn keep_refreshing(
     server: &TestServer,
     app: &AppCreds,
     mut token: String,

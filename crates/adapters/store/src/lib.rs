@@ -73,12 +73,18 @@ pub enum DatabaseUrl {
 }
 
 impl DatabaseUrl {
-    /// Accepts `postgres://…`, `postgresql://…` or `sqlite://PATH`.
+    /// Accepts `postgres://…`, `postgresql://…`, libpq's key-value form (`host=a,b port=5432
+    /// target_session_attrs=read-write …`) or `sqlite://PATH`. Either Postgres form may name
+    /// several hosts, tried in order for one that takes writes: the engine follows a failover.
     ///
     /// # Errors
     /// A message naming what is wrong.
     pub fn parse(raw: &str) -> Result<Self, String> {
         if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            Ok(Self::Postgres(raw.to_owned()))
+        } else if is_key_value(raw) {
+            raw.parse::<tokio_postgres::Config>()
+                .map_err(|e| format!("not a PostgreSQL connection string: {e}"))?;
             Ok(Self::Postgres(raw.to_owned()))
         } else if let Some(path) = raw.strip_prefix("sqlite://") {
             if path.is_empty() {
@@ -89,6 +95,13 @@ impl DatabaseUrl {
             Err("must start with postgres://, postgresql:// or sqlite://".to_owned())
         }
     }
+}
+
+/// Whether `raw` is in libpq's key-value form: it begins with `key=`.
+fn is_key_value(raw: &str) -> bool {
+    raw.split_once('=').is_some_and(|(key, _)| {
+        !key.is_empty() && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+    })
 }
 
 impl Store {
@@ -183,4 +196,30 @@ fn read_only_uri(path: &str, extra: &str) -> String {
         .replace('?', "%3f")
         .replace('#', "%23");
     format!("file:{escaped}?mode=ro{extra}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DatabaseUrl;
+
+    #[test]
+    fn postgres_is_named_by_url_or_key_value_form_with_one_host_or_several() {
+        for raw in [
+            "postgres://u@db:5432/auth",
+            "postgresql://u@a:5432,b:5432/auth?target_session_attrs=read-write",
+            "host=a,b port=5432,5433 user=u dbname=auth target_session_attrs=read-write",
+        ] {
+            assert_eq!(
+                DatabaseUrl::parse(raw),
+                Ok(DatabaseUrl::Postgres(raw.to_owned()))
+            );
+        }
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://./data/a.db"),
+            Ok(DatabaseUrl::Sqlite("./data/a.db".to_owned()))
+        );
+        assert!(DatabaseUrl::parse("host=a bogus").is_err());
+        assert!(DatabaseUrl::parse("mysql://a/b").is_err());
+        assert!(DatabaseUrl::parse("./data/a.db").is_err());
+    }
 }
