@@ -159,3 +159,47 @@ async fn a_stopped_database_answers_503_and_the_engine_recovers_when_it_is_back(
     after.assert_ok();
     h.server.get("/readyz").await.assert_ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_retry_that_waited_out_an_outage_longer_than_the_grace_window_keeps_its_session() {
+    let Some(cluster) = Cluster::start().await else {
+        return;
+    };
+    // Arrange: a two-second grace window, and a rotation whose answer the client lost.
+    let h = Harness::start_with(
+        TestServer::builder()
+            .postgres(&cluster.url())
+            .env("AUTH_DB_TIMEOUT_MS", DEADLINE.as_millis().to_string())
+            .env("AUTH_REFRESH_REUSE_GRACE_SECS", "2"),
+    )
+    .await;
+    let token = h.login(&unique_phone()).await.str("refresh_token");
+    let lost = refresh(&h.server, &h.app, &token).await;
+    lost.assert_ok();
+
+    // Act: the database freezes for longer than the window; the client retries all along.
+    cluster.freeze().await;
+    let thaw_at = Instant::now() + FREEZE;
+    let mut during = Vec::new();
+    while Instant::now() < thaw_at {
+        during.push(refresh(&h.server, &h.app, &token).await.status);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    cluster.thaw().await;
+    let retried = refresh(&h.server, &h.app, &token).await;
+
+    // Assert: the outage did not use up the window: the same successor, and no theft.
+    assert!(during.iter().all(|status| *status == 503), "{during:?}");
+    retried.assert_ok();
+    assert_eq!(retried.str("refresh_token"), lost.str("refresh_token"));
+    refresh(&h.server, &h.app, &retried.str("refresh_token"))
+        .await
+        .assert_ok();
+    let thefts = h
+        .post(
+            "/audit/events",
+            json!({ "event": "refresh_reuse_detected" }),
+        )
+        .await;
+    assert_eq!(thefts.body["events"], json!([]), "theft was recorded");
+}

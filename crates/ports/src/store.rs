@@ -364,4 +364,8 @@ pub trait StoreHealth: Send + Sync {
     /// stored now, once, even when processes race). A different answer means the engine runs with
     /// another master key than the one its data was written under.
     async fn master_key_check(&self, check: Digest) -> Result<Digest, StoreError>;
+
+    /// How much of the last `window` the store could not reach its database, as this process
+    /// saw it (the outage going on, if any, included).
+    fn unavailable_within(&self, window: std::time::Duration) -> std::time::Duration;
 }

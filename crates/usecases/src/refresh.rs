@@ -41,7 +41,7 @@ impl AuthService {
             presented_hash: self.refresh_hash(&refresh_token),
             successor_hash: self.refresh_hash(&successor),
             now,
-            reuse_grace: self.token_policy(&app).reuse_grace,
+            reuse_grace: self.retry_grace(&app),
             tenant: tenant.clone(),
         };
         let event = self.event(Some(&app.id), AuditKind::Refresh, &caller, now);
@@ -166,6 +166,33 @@ mod tests {
         assert_eq!(first.session_id, session.id);
         assert_eq!(first.is_new_user, None);
         assert_eq!(first.access_token, format!("signed-{}", user.id));
+    }
+
+    #[tokio::test]
+    async fn a_database_outage_lengthens_the_retry_window_by_its_length_up_to_a_minute() {
+        for (unreachable, expected) in [
+            (std::time::Duration::from_secs(7), Duration::seconds(17)),
+            (std::time::Duration::from_secs(600), Duration::seconds(70)),
+        ] {
+            // Arrange: the store saw its database unreachable for a while lately.
+            let mut kit = Kit::new();
+            kit.sign_tokens();
+            kit.health.checkpoint();
+            kit.health
+                .expect_unavailable_within()
+                .withf(|window| *window == std::time::Duration::from_secs(70))
+                .return_const(unreachable);
+            kit.sessions
+                .expect_rotate_refresh()
+                .withf(move |command, _| command.reuse_grace == expected)
+                .returning(|_, _| Ok(RotateOutcome::Invalid));
+
+            // Act
+            let result = kit.service().refresh(request()).await;
+
+            // Assert: the store was asked with the longer window.
+            assert_eq!(result.unwrap_err(), AuthError::RefreshTokenInvalid);
+        }
     }
 
     #[tokio::test]

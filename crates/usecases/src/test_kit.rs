@@ -157,6 +157,9 @@ impl Kit {
             random: MockRandomSource::new(),
         };
         kit.clock.expect_now().return_const(NOW);
+        kit.health
+            .expect_unavailable_within()
+            .return_const(std::time::Duration::ZERO);
         let counter = AtomicU8::new(0);
         kit.random.expect_fill().returning(move |buf| {
             let start = counter.fetch_add(1, Ordering::Relaxed);

@@ -10,6 +10,9 @@ use time::{Duration, OffsetDateTime};
 
 use crate::{AuthError, AuthService};
 
+/// The most a database outage lengthens a retry window.
+pub(crate) const OUTAGE_ALLOWANCE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// What a successful login or refresh hands back.
 #[derive(Debug, Clone)]
 pub struct TokenGrant {
@@ -27,6 +30,26 @@ impl AuthService {
     /// The engine's token policy with `app`'s own lifetimes in it.
     pub(crate) fn token_policy(&self, app: &App) -> auth_domain::session::TokenPolicy {
         app.tokens.apply(&self.settings.tokens)
+    }
+
+    /// How long after a rotation (or a login) presenting its token (or code) again is a retry:
+    /// the app's reuse grace, lengthened by the time the database was unreachable lately (at most
+    /// [`OUTAGE_ALLOWANCE`]). A client that waited out an outage to retry, its answer lost in it,
+    /// has not used up its window; a thief gains one step at most, seen at the next rotation.
+    pub(crate) fn retry_grace(&self, app: &App) -> Duration {
+        let grace = self.token_policy(app).reuse_grace;
+        if grace <= Duration::ZERO {
+            return grace;
+        }
+        let window = std::time::Duration::try_from(grace)
+            .unwrap_or_default()
+            .saturating_add(OUTAGE_ALLOWANCE);
+        let lost = self
+            .ports
+            .health
+            .unavailable_within(window)
+            .min(OUTAGE_ALLOWANCE);
+        grace + lost
     }
 
     /// The key `app`'s tokens are signed with now. Read before a login or rotation commits, so

@@ -60,7 +60,7 @@ impl AuthService {
                 session_expires_at: now + self.settings.tokens.session_ttl,
             },
             tenant: tenant.clone(),
-            retry_grace: self.token_policy(&app).reuse_grace,
+            retry_grace: self.retry_grace(&app),
         };
         let event = self
             .event(Some(&app.id), AuditKind::Login, &caller, now)

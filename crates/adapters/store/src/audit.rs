@@ -104,6 +104,10 @@ impl StoreHealth for Store {
             .try_into()
             .map_err(|_| StoreError::Internal("the stored master key check is not 32 bytes".into()))
     }
+
+    fn unavailable_within(&self, window: std::time::Duration) -> std::time::Duration {
+        self.outages.within(window)
+    }
 }
 
 /// The `engine_settings` row that holds the master key's check value.

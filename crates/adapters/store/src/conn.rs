@@ -41,18 +41,29 @@ macro_rules! bounded {
     ($store:expr, $pool:expr, |$conn:ident: $connection:ty| $body:expr) => {{
         let started = std::time::Instant::now();
         // One bound for the whole wait: a slot, a health check, a new connection.
-        let mut pooled = tokio::time::timeout($store.timeout, $pool.get())
-            .await
-            .map_err(|_| $crate::conn::timed_out($store.timeout))?
-            .map_err($crate::conn::pool_error)?;
+        let mut pooled = match tokio::time::timeout($store.timeout, $pool.get()).await {
+            Ok(Ok(pooled)) => pooled,
+            Ok(Err(error)) => {
+                $store.outages.failed(started);
+                return Err($crate::conn::pool_error(error).into());
+            }
+            Err(_) => {
+                $store.outages.failed(started);
+                return Err($crate::conn::timed_out($store.timeout).into());
+            }
+        };
         let left = $store.timeout.saturating_sub(started.elapsed());
         let outcome = {
             let $conn: &mut $connection = &mut pooled;
             tokio::time::timeout(left, async { $body }).await
         };
         match outcome {
-            Ok(result) => result,
+            Ok(result) => {
+                $store.outages.answered();
+                result
+            }
             Err(_) => {
+                $store.outages.failed(started);
                 drop(deadpool::managed::Object::take(pooled));
                 return Err($crate::conn::timed_out($store.timeout).into());
             }

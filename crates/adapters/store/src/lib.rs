@@ -10,6 +10,7 @@ mod limits;
 mod migrate;
 mod models;
 mod otps;
+mod outages;
 mod postgres;
 mod private_files;
 mod sandbox;
@@ -50,6 +51,8 @@ pub struct Store {
     /// A SQLite file this process cannot write (a backup on read-only storage): readable by the
     /// commands that only read, never migrated.
     read_only: bool,
+    /// When the database did not answer lately, as this process saw it.
+    outages: std::sync::Arc<outages::Outages>,
     /// The most one database call may take, from waiting for a connection to its last row.
     timeout: Duration,
 }
@@ -148,6 +151,7 @@ impl Store {
         Ok(Self {
             pools,
             read_only,
+            outages: std::sync::Arc::default(),
             timeout,
         })
     }
