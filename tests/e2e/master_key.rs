@@ -182,8 +182,8 @@ async fn master_key_rotate_refuses_without_a_new_key_or_with_the_same_one(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn data_written_before_data_keys_is_adopted_only_under_its_own_master_key() {
-    // Arrange: data as an engine from before data keys left it, written under the master key
-    // itself: seeded so, signed into, then the kept data key removed.
+    // Arrange: data as an engine from before data keys (and check values) left it, written under
+    // the master key itself: seeded so, signed into, then the kept data key and check removed.
     let Some(database) = scratch_database().await else {
         return;
     };
@@ -213,11 +213,8 @@ async fn data_written_before_data_keys_is_adopted_only_under_its_own_master_key(
     let signed_in = h.login(&unique_phone()).await;
     signed_in.assert_ok();
     h.server.stop().await;
-    sql(
-        &store,
-        "DELETE FROM engine_settings WHERE name = 'data_key'",
-    )
-    .await;
+    // As a database from before the check value, too, left it.
+    sql(&store, "DELETE FROM engine_settings").await;
     let other_key = MasterKey::generate_base64();
 
     // Act: first another key (which must not be kept), then the data's own.

@@ -5,7 +5,7 @@
 //! only wrapped (AES-256-GCM) under the operator's master key, so a wrong master key is refused at
 //! start, and rotating the master key rewraps one value instead of rewriting every row.
 
-use auth_crypto::MasterKey;
+use auth_crypto::{KeyVault, MasterKey};
 use auth_store::Store;
 use clap::Subcommand;
 use std::io::Write as _;
@@ -78,7 +78,13 @@ async fn kept(
         None => {
             let data_key = if store.holds_keyed_data().await.map_err(database)? {
                 // Written before data keys existed: under the master key itself, which must be
-                // the right one before it is kept as the data key.
+                // the right one before it is kept as the data key: it opens the sealed signing
+                // keys, and matches the check value if one was stored.
+                if let Some((kid, sealed)) = store.a_sealed_signing_key().await.map_err(database)?
+                    && KeyVault::new(master).open(&kid, &sealed).is_err()
+                {
+                    return Err(WRONG_KEY.to_owned());
+                }
                 wiring::service(config, store, master, String::new()).await?;
                 master.clone()
             } else {

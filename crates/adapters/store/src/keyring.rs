@@ -7,7 +7,7 @@ use diesel_async::RunQueryDsl;
 use crate::Store;
 use crate::audit::MASTER_KEY_CHECK;
 use crate::conn::{query_error, with_conn};
-use crate::schema::{apps, engine_settings};
+use crate::schema::{apps, engine_settings, signing_keys};
 
 /// The `engine_settings` row that holds the wrapped data key.
 const DATA_KEY: &str = "data_key";
@@ -52,6 +52,22 @@ impl Store {
                     .map(|row| row.is_some()),
                 Err(error) => Err(error),
             }
+        })
+        .map_err(query_error)
+    }
+
+    /// One app signing key as stored, sealed: `(kid, sealed private key)`. Opening it tells
+    /// whether a key is the one the data was written under.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn a_sealed_signing_key(&self) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        with_conn!(self, |conn| {
+            signing_keys::table
+                .select((signing_keys::kid, signing_keys::encrypted_private_key))
+                .first::<(String, Vec<u8>)>(conn)
+                .await
+                .optional()
         })
         .map_err(query_error)
     }
