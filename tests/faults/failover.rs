@@ -3,11 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
 use crate::cluster::Cluster;
 use crate::support::{Harness, TestServer, refresh, unique_phone};
-use crate::{DEADLINE, keep_refreshing};
+use crate::{DEADLINE, assert_no_theft_recorded, keep_refreshing};
 
 /// How soon after a promotion the engine must serve again.
 const FOLLOW_WITHIN: Duration = Duration::from_secs(5);
@@ -78,12 +76,5 @@ async fn the_engine_follows_a_promoted_standby_without_losing_a_rotation_or_a_se
         refresh(&h.server, &h.app, token).await.assert_ok();
     }
     assert!(failures > 0, "the failover was never noticed: {outcomes:?}");
-    let thefts = h
-        .post(
-            "/audit/events",
-            json!({ "event": "refresh_reuse_detected" }),
-        )
-        .await;
-    thefts.assert_ok();
-    assert_eq!(thefts.body["events"], json!([]), "theft was recorded");
+    assert_no_theft_recorded(&h).await;
 }

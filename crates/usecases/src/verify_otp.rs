@@ -32,6 +32,9 @@ impl AuthService {
             tenant,
             caller,
         } = request;
+        // When the code was presented: one presented after its login took effect is a retry of
+        // it, one presented before raced it.
+        let now = self.now();
         let app = self.authenticate(&credentials, &caller).await?;
         let limits = self.settings.limits;
         self.enforce(
@@ -45,7 +48,6 @@ impl AuthService {
         // Before the code is consumed: nothing that can fail runs after the login commits.
         let key = self.signing_key(&app).await?;
 
-        let now = self.now();
         let (session_id, refresh_token) = self.first_login(&otp_request_id, &code);
         let command = VerifyOtp {
             app_id: app.id.clone(),

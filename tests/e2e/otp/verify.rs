@@ -297,41 +297,8 @@ async fn twenty_parallel_verifies_of_one_code_succeed_exactly_once() {
     // Act
     let replies = fire_at_once(posts).await;
 
-    // Assert: one login. Every presentation inside the retry window is answered with it (the
-    // same session and refresh token, as a retry would be); nothing makes a second session.
-    let first = &replies[0];
-    first.assert_ok();
-    for reply in &replies {
-        reply.assert_ok();
-        assert_eq!(reply.body["session_id"], first.body["session_id"]);
-        assert_eq!(reply.body["refresh_token"], first.body["refresh_token"]);
-    }
-    let new_users = replies
-        .iter()
-        .filter(|reply| reply.body["is_new_user"] == json!(true))
-        .count();
-    assert_eq!(new_users, 20, "each answer repeats the one login's");
-    let refreshed = h.refresh(&first.str("refresh_token")).await;
-    refreshed.assert_ok();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn without_a_retry_window_parallel_verifies_of_one_code_succeed_exactly_once() {
-    // Arrange
-    let h =
-        Harness::start_with(TestServer::builder().env("AUTH_REFRESH_REUSE_GRACE_SECS", "0")).await;
-    let (otp_request_id, code) = h.request_code(&unique_phone()).await;
-    let body = h
-        .app
-        .body(json!({ "otp_request_id": otp_request_id, "otp": code }));
-    let posts = (0..20)
-        .map(|_| h.server.prepare_post("/auth/verify-otp", body.clone()))
-        .collect();
-
-    // Act
-    let replies = fire_at_once(posts).await;
-
-    // Assert
+    // Assert: requests that race the login lose it; only one presented after it took effect is
+    // a retry.
     let statuses: Vec<u16> = replies.iter().map(|reply| reply.status).collect();
     assert_eq!(
         statuses.iter().filter(|&&status| status == 200).count(),

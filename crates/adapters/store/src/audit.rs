@@ -3,12 +3,9 @@
 use async_trait::async_trait;
 use auth_domain::AuditEvent;
 use auth_ports::{AuditLog, Digest, StoreError, StoreHealth};
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 
 use crate::Store;
 use crate::conn::{query_error, transaction, with_conn};
-use crate::schema::engine_settings;
 
 /// Appends `event` on `$conn`, in whatever transaction `$conn` is in, and queues it for sealing in
 /// the same transaction; evaluates to `Result<(), diesel::result::Error>`. A macro so it compiles
@@ -66,41 +63,8 @@ impl StoreHealth for Store {
     }
 
     async fn master_key_check(&self, check: Digest) -> Result<Digest, StoreError> {
-        // Read first: every start after the first writes nothing (a read-only backup included).
-        let stored: Vec<u8> = with_conn!(self, |conn| {
-            let kept = engine_settings::table
-                .find(MASTER_KEY_CHECK)
-                .select(engine_settings::value)
-                .first::<Vec<u8>>(conn)
-                .await
-                .optional();
-            match kept {
-                Ok(Some(value)) => Ok(value),
-                Ok(None) => {
-                    let inserted = diesel::insert_into(engine_settings::table)
-                        .values((
-                            engine_settings::name.eq(MASTER_KEY_CHECK),
-                            engine_settings::value.eq(check.as_slice()),
-                        ))
-                        .on_conflict_do_nothing()
-                        .execute(conn)
-                        .await;
-                    match inserted {
-                        Ok(_) => {
-                            engine_settings::table
-                                .find(MASTER_KEY_CHECK)
-                                .select(engine_settings::value)
-                                .first(conn)
-                                .await
-                        }
-                        Err(error) => Err(error),
-                    }
-                }
-                Err(error) => Err(error),
-            }
-        })
-        .map_err(query_error)?;
-        stored
+        self.setting_kept_once(MASTER_KEY_CHECK, &check)
+            .await?
             .try_into()
             .map_err(|_| StoreError::Internal("the stored master key check is not 32 bytes".into()))
     }

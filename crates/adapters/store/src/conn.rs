@@ -106,8 +106,9 @@ impl Dialect for AsyncPgConnection {
 
 impl Dialect for SqliteConn {
     const DEFER_FOREIGN_KEYS: &'static str = "PRAGMA defer_foreign_keys = ON";
+    /// SQLite's clock has millisecond precision: rounded up, never earlier than the moment.
     const CLOCK_MICROS: &'static str =
-        "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)";
+        "(CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER) + 1000)";
     const GREATEST: &'static str = "MAX";
 }
 

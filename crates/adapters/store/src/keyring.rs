@@ -12,21 +12,25 @@ use crate::schema::{apps, engine_settings, signing_keys};
 /// The `engine_settings` row that holds the wrapped data key.
 const DATA_KEY: &str = "data_key";
 
+/// The value of the setting `$name` on `$conn`; evaluates to
+/// `Result<Vec<u8>, diesel::result::Error>` (`NotFound` when it is not kept).
+macro_rules! setting {
+    ($conn:expr, $name:expr) => {
+        engine_settings::table
+            .find($name)
+            .select(engine_settings::value)
+            .first::<Vec<u8>>($conn)
+            .await
+    };
+}
+
 impl Store {
     /// The data key as stored, wrapped under the master key; `None` before the first start.
     ///
     /// # Errors
     /// Store failures.
     pub async fn wrapped_data_key(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        with_conn!(self, |conn| {
-            engine_settings::table
-                .find(DATA_KEY)
-                .select(engine_settings::value)
-                .first::<Vec<u8>>(conn)
-                .await
-                .optional()
-        })
-        .map_err(query_error)
+        with_conn!(self, |conn| setting!(conn, DATA_KEY).optional()).map_err(query_error)
     }
 
     /// Whether anything was written under a key before the data key was kept here: an app (and
@@ -78,22 +82,33 @@ impl Store {
     /// # Errors
     /// Store failures.
     pub async fn keep_wrapped_data_key(&self, wrapped: &[u8]) -> Result<Vec<u8>, StoreError> {
+        self.setting_kept_once(DATA_KEY, wrapped).await
+    }
+
+    /// The setting `name` as kept: `value` itself if none was kept before (it is kept now, once,
+    /// even when processes race). Read first, so once it is kept nothing is written (a read-only
+    /// backup included).
+    pub(crate) async fn setting_kept_once(
+        &self,
+        name: &str,
+        value: &[u8],
+    ) -> Result<Vec<u8>, StoreError> {
         with_conn!(self, |conn| {
-            let inserted = diesel::insert_into(engine_settings::table)
-                .values((
-                    engine_settings::name.eq(DATA_KEY),
-                    engine_settings::value.eq(wrapped),
-                ))
-                .on_conflict_do_nothing()
-                .execute(conn)
-                .await;
-            match inserted {
-                Ok(_) => {
-                    engine_settings::table
-                        .find(DATA_KEY)
-                        .select(engine_settings::value)
-                        .first(conn)
-                        .await
+            match setting!(conn, name).optional() {
+                Ok(Some(kept)) => Ok(kept),
+                Ok(None) => {
+                    let inserted = diesel::insert_into(engine_settings::table)
+                        .values((
+                            engine_settings::name.eq(name),
+                            engine_settings::value.eq(value),
+                        ))
+                        .on_conflict_do_nothing()
+                        .execute(conn)
+                        .await;
+                    match inserted {
+                        Ok(_) => setting!(conn, name),
+                        Err(error) => Err(error),
+                    }
                 }
                 Err(error) => Err(error),
             }

@@ -14,7 +14,7 @@ use crate::audit::append;
 use crate::conn::{no_earlier_than_now, query_error, transaction, with_conn};
 use crate::models::{SessionRow, UserRow, micros};
 use crate::schema::{otp_requests, refresh_tokens, role_assignments, sessions, tenants, users};
-use crate::tenants::tenant_roles_of;
+use crate::tenants::{outside_scope, tenant_roles_of};
 
 /// What the transaction decided, before rows are turned back into domain values.
 enum Verdict {
@@ -127,10 +127,13 @@ impl OtpStore for Store {
                     .optional()?;
                 return match state {
                     Some((_, Some(consumed_at), None))
-                        if grace > 0 && now < consumed_at.saturating_add(grace) =>
+                        if grace > 0
+                            && consumed_at < now
+                            && now < consumed_at.saturating_add(grace) =>
                     {
-                        // Consumed moments ago: perhaps by this very client, whose answer was
-                        // lost. The right code again gets the same session. A wrong one counts
+                        // Consumed moments before this presentation arrived (one that arrived
+                        // earlier raced the login, and lost): perhaps by this very client, whose
+                        // answer was lost. The right code again gets the same session. A wrong one counts
                         // as a try, and past twice the tries no code is answered, so the window
                         // is no way to guess codes.
                         let (code_hash, attempts): (Vec<u8>, i64) = otp_requests::table
@@ -171,11 +174,7 @@ impl OtpStore for Store {
                             return Ok(Verdict::NotFound);
                         };
                         let tenants = tenant_roles_of!(conn, cmd.app_id.as_str(), &user.id)?;
-                        if cmd
-                            .tenant
-                            .as_ref()
-                            .is_some_and(|scope| !tenants.contains_key(scope.as_str()))
-                        {
+                        if outside_scope(cmd.tenant.as_ref(), &tenants) {
                             return Err(diesel::result::Error::RollbackTransaction);
                         }
                         let is_new_user = first_login_at == Some(session.created_at);
@@ -220,19 +219,6 @@ impl OtpStore for Store {
                 });
             }
 
-            let consumed = diesel::update(
-                otp_requests::table
-                    .filter(otp_requests::id.eq(cmd.otp_id.as_str()))
-                    .filter(otp_requests::consumed_at.is_null()),
-            )
-            // The retry window opens when the login takes effect, however late that is.
-            .set(otp_requests::consumed_at.eq(no_earlier_than_now(&*conn, now)))
-            .execute(conn)
-            .await?;
-            if consumed != 1 {
-                return Ok(Verdict::NotFound);
-            }
-
             let (phone, email) = if kind == "phone" {
                 (Some(identifier.clone()), None)
             } else {
@@ -263,11 +249,7 @@ impl OtpStore for Store {
                 .first(conn)
                 .await?;
             let tenants = tenant_roles_of!(conn, cmd.app_id.as_str(), &user.id)?;
-            if cmd
-                .tenant
-                .as_ref()
-                .is_some_and(|scope| !tenants.contains_key(scope.as_str()))
-            {
+            if outside_scope(cmd.tenant.as_ref(), &tenants) {
                 // Undo the claimed try and the consumption: a right code asked for the wrong
                 // tenant must stay usable.
                 return Err(diesel::result::Error::RollbackTransaction);
@@ -309,6 +291,20 @@ impl OtpStore for Store {
                 .subject(session.id.clone())
                 .details(serde_json::json!({ "otp_request_id": cmd.otp_id.as_str(), "is_new_user": is_new_user }));
             append!(conn, event)?;
+            // Last, so the login takes effect as close to its commit as can be: a presentation
+            // that arrived before then raced it, one after is a retry. The claim above holds the
+            // row, so this cannot miss it.
+            let consumed = diesel::update(
+                otp_requests::table
+                    .filter(otp_requests::id.eq(cmd.otp_id.as_str()))
+                    .filter(otp_requests::consumed_at.is_null()),
+            )
+            .set(otp_requests::consumed_at.eq(no_earlier_than_now(&*conn, now)))
+            .execute(conn)
+            .await?;
+            if consumed != 1 {
+                return Err(diesel::result::Error::NotFound);
+            }
             Ok(Verdict::LoggedIn {
                 user,
                 is_new_user,

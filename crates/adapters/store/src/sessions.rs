@@ -20,7 +20,7 @@ use crate::audit::append;
 use crate::conn::{no_earlier_than_now, query_error, transaction, with_conn};
 use crate::models::{SessionRow, UserRow, micros};
 use crate::schema::{refresh_tokens, role_assignments, sessions, tenants, users};
-use crate::tenants::tenant_roles_of;
+use crate::tenants::{outside_scope, tenant_roles_of};
 
 /// What the rotation transaction decided, as rows.
 enum Verdict {
@@ -95,11 +95,7 @@ impl SessionStore for Store {
                     .await?;
                 let (session, user) = session_with_user!(conn, &session_id)?;
                 let tenants = tenant_roles_of!(conn, cmd.app_id.as_str(), &user.id)?;
-                if cmd
-                    .tenant
-                    .as_ref()
-                    .is_some_and(|scope| !tenants.contains_key(scope.as_str()))
-                {
+                if outside_scope(cmd.tenant.as_ref(), &tenants) {
                     // Undo the rotation: a token asked for the wrong tenant stays current.
                     return Err(diesel::result::Error::RollbackTransaction);
                 }
@@ -141,11 +137,7 @@ impl SessionStore for Store {
             // took effect (whose `now` is earlier than `rotated_at`).
             if successor_is_current && grace > 0 && now < rotated_at.saturating_add(grace) {
                 let tenants = tenant_roles_of!(conn, cmd.app_id.as_str(), &user.id)?;
-                if cmd
-                    .tenant
-                    .as_ref()
-                    .is_some_and(|scope| !tenants.contains_key(scope.as_str()))
-                {
+                if outside_scope(cmd.tenant.as_ref(), &tenants) {
                     return Err(diesel::result::Error::RollbackTransaction);
                 }
                 let event = audit

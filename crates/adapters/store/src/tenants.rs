@@ -17,6 +17,11 @@ use crate::conn::{is_unique_violation, query_error, transaction, with_conn};
 use crate::models::{from_micros, micros};
 use crate::schema::{role_assignments, sessions, tenants, users};
 
+/// Whether a token asked to be scoped to `scope` must be refused: the user is no member of it.
+pub(crate) fn outside_scope(scope: Option<&TenantSlug>, tenants: &TenantRoles) -> bool {
+    scope.is_some_and(|scope| !tenants.contains_key(scope.as_str()))
+}
+
 /// Every tenant slug and role of one user in one app, in slug and role order; evaluates to
 /// `Result<TenantRoles, diesel::result::Error>`.
 macro_rules! tenant_roles_of {

@@ -93,6 +93,8 @@ async fn the_same_login_presented_again_within_the_window_gets_the_same_session(
     };
 
     let logged_in = present(first.clone()).await;
+    // Presented when the first one was: it raced the login, and lost.
+    let raced = present(retry(now, RIGHT_CODE)).await;
     let retried = present(retry(now + Duration::seconds(2), RIGHT_CODE)).await;
     let wrong = present(retry(now + Duration::seconds(3), WRONG_CODE)).await;
     let other_ids = present(another_login).await;
@@ -112,6 +114,7 @@ async fn the_same_login_presented_again_within_the_window_gets_the_same_session(
     };
     assert_eq!((again_user, again_session), (user, session));
     assert!(is_new_user, "the retry repeats the first answer");
+    assert_eq!(raced, VerifyOtpOutcome::NotFound);
     assert_eq!(wrong, VerifyOtpOutcome::NotFound);
     assert_eq!(other_ids, VerifyOtpOutcome::NotFound);
     assert_eq!(late, VerifyOtpOutcome::NotFound);
