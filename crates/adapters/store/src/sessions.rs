@@ -33,6 +33,31 @@ enum Verdict {
     Invalid,
 }
 
+/// The refresh token `$presented` of app `$app_id`, not rotated yet, of a session live at `$now`:
+/// the target of the one rotation, as an `UPDATE` to `.set`. The session is checked by a correlated
+/// `EXISTS`, answered by the sessions' primary key; an `IN (SELECT …)` of the live sessions would be
+/// planned by SQLite as a scan of every session.
+macro_rules! rotation {
+    ($presented:expr, $app_id:expr, $now:expr) => {
+        diesel::update(
+            refresh_tokens::table
+                .filter(refresh_tokens::token_hash.eq($presented))
+                .filter(refresh_tokens::app_id.eq($app_id))
+                .filter(refresh_tokens::rotated_at.is_null())
+                .filter(
+                    diesel::dsl::sql::<diesel::sql_types::Bool>(
+                        "EXISTS (SELECT 1 FROM sessions \
+                         WHERE sessions.id = refresh_tokens.session_id \
+                         AND sessions.revoked_at IS NULL AND sessions.expires_at > ",
+                    )
+                    .bind::<diesel::sql_types::BigInt, _>($now)
+                    .sql(")"),
+                ),
+        )
+    };
+}
+pub(crate) use rotation;
+
 /// A session and its user, in one query.
 macro_rules! session_with_user {
     ($conn:expr, $session_id:expr) => {
@@ -59,29 +84,20 @@ impl SessionStore for Store {
         let now = micros(cmd.now);
         let grace = i64::try_from(cmd.reuse_grace.whole_microseconds()).unwrap_or(0);
         let verdict = transaction!(self, |conn| {
-            let live_sessions = sessions::table
-                .select(sessions::id)
-                .filter(sessions::revoked_at.is_null())
-                .filter(sessions::expires_at.gt(now));
             // The one rotation: a conditional update that only the first presenter can win.
-            let rotated: Option<String> = diesel::update(
-                refresh_tokens::table
-                    .filter(refresh_tokens::token_hash.eq(cmd.presented_hash.as_slice()))
-                    .filter(refresh_tokens::app_id.eq(cmd.app_id.as_str()))
-                    .filter(refresh_tokens::rotated_at.is_null())
-                    .filter(refresh_tokens::session_id.eq_any(live_sessions)),
-            )
-            // The grace window opens when the rotation takes effect, not when the request
-            // arrived: a retry after a database stall must still find its successor. (Postgres
-            // moves it once more to the commit itself, by a deferred trigger.)
-            .set((
-                refresh_tokens::rotated_at.eq(no_earlier_than_now(&*conn, now)),
-                refresh_tokens::successor_hash.eq(cmd.successor_hash.as_slice()),
-            ))
-            .returning(refresh_tokens::session_id)
-            .get_result(conn)
-            .await
-            .optional()?;
+            let rotated: Option<String> =
+                rotation!(cmd.presented_hash.as_slice(), cmd.app_id.as_str(), now)
+                    // The grace window opens when the rotation takes effect, not when the request
+                    // arrived: a retry after a database stall must still find its successor. (Postgres
+                    // moves it once more to the commit itself, by a deferred trigger.)
+                    .set((
+                        refresh_tokens::rotated_at.eq(no_earlier_than_now(&*conn, now)),
+                        refresh_tokens::successor_hash.eq(cmd.successor_hash.as_slice()),
+                    ))
+                    .returning(refresh_tokens::session_id)
+                    .get_result(conn)
+                    .await
+                    .optional()?;
 
             if let Some(session_id) = rotated {
                 diesel::insert_into(refresh_tokens::table)

@@ -573,3 +573,21 @@ async fn racing_revocations_of_every_session_end_each_once_with_one_record(store
     assert_eq!(revoked.iter().sum::<u64>(), 3, "{revoked:?}");
     assert_eq!(count_events(&store, &app.id, "session_revoked").await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rotation_on_sqlite_finds_its_session_by_key_instead_of_scanning_them_all() {
+    crate::support::on_sqlite(|store: Store| async move {
+        let plan = auth_store::test_support::sqlite_rotation_plan(&store).await;
+
+        // Every step searches by a key: a scan of sessions grows with every session ever made.
+        assert!(
+            plan.iter().all(|step| !step.starts_with("SCAN")),
+            "a full scan in the rotation: {plan:#?}"
+        );
+        assert!(
+            plan.iter().any(|step| step.starts_with("SEARCH sessions")),
+            "{plan:#?}"
+        );
+    })
+    .await;
+}
