@@ -26,7 +26,9 @@ use deadpool::Runtime;
 use diesel::connection::SimpleConnection as _;
 use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::deadpool::Pool;
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use std::time::Duration;
 
 /// A pool whose every wait (for a free connection, a new one, or a health check) is bounded by
@@ -107,6 +109,16 @@ fn is_key_value(raw: &str) -> bool {
     })
 }
 
+/// A pool manager that hands a pooled connection out without a test query (diesel-async's
+/// default runs `SELECT 1` at every checkout: a round trip per database call). A connection whose
+/// socket closed, or whose transaction broke, is still dropped at checkout; one that fails on
+/// first use answers `503`, is dropped, and the next call gets a new one.
+fn checked_out_as_is<C: diesel_async::AsyncConnection + 'static>() -> ManagerConfig<C> {
+    let mut config = ManagerConfig::default();
+    config.recycling_method = RecyclingMethod::Fast;
+    config
+}
+
 impl Store {
     /// Opens a pool on the database. Postgres connections are made lazily, so a database that is
     /// down now does not stop the engine from starting; SQLite uses one connection, since its
@@ -123,7 +135,7 @@ impl Store {
         let mut read_only = false;
         let pools = match url {
             DatabaseUrl::Postgres(url) => {
-                let mut config = ManagerConfig::default();
+                let mut config = checked_out_as_is();
                 config.custom_setup =
                     Box::new(move |url| Box::pin(postgres::open(url.to_owned(), timeout)));
                 let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
@@ -138,7 +150,7 @@ impl Store {
                     access,
                     Some(private_files::ReadOnly::File | private_files::ReadOnly::Storage)
                 );
-                let mut config = ManagerConfig::default();
+                let mut config = checked_out_as_is();
                 config.custom_setup =
                     Box::new(move |path| Box::pin(open_sqlite(path.to_owned(), access, timeout)));
                 let manager = AsyncDieselConnectionManager::<conn::SqliteConn>::new_with_config(

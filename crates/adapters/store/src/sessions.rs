@@ -56,6 +56,7 @@ macro_rules! rotation {
         )
     };
 }
+#[cfg(feature = "test-support")]
 pub(crate) use rotation;
 
 /// A session and its user, in one query.
