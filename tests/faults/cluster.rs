@@ -104,26 +104,11 @@ impl Cluster {
     pub async fn start_standby(&self) -> Self {
         let standby = Self::empty(self.bin.clone()).await;
         let data = standby.data().display().to_string();
-        let port = self.port.to_string();
-        standby
-            .pg(
-                "pg_basebackup",
-                &[
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &port,
-                    "-U",
-                    "postgres",
-                    "-D",
-                    &data,
-                    "-R",
-                    "-X",
-                    "stream",
-                    "--no-sync",
-                ],
-            )
-            .await;
+        self.client(
+            "pg_basebackup",
+            &["-D", &data, "-R", "-X", "stream", "--no-sync"],
+        )
+        .await;
         standby.pg_ctl_start().await;
         self.sql("ALTER SYSTEM SET synchronous_standby_names = '*'")
             .await;
@@ -158,24 +143,16 @@ impl Cluster {
 
     /// One statement through `psql`: its unaligned output.
     async fn sql(&self, statement: &str) -> String {
-        let port = self.port.to_string();
-        let output = self
-            .pg(
-                "psql",
-                &[
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &port,
-                    "-U",
-                    "postgres",
-                    "-At",
-                    "-c",
-                    statement,
-                ],
-            )
-            .await;
+        let output = self.client("psql", &["-At", "-c", statement]).await;
         String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Runs one of PostgreSQL's client programs against this server, as its owner.
+    async fn client(&self, program: &str, args: &[&str]) -> Output {
+        let port = self.port.to_string();
+        let mut all = vec!["-h", "127.0.0.1", "-p", &port, "-U", "postgres"];
+        all.extend_from_slice(args);
+        self.pg(program, &all).await
     }
 
     fn data(&self) -> PathBuf {
