@@ -133,9 +133,9 @@ impl OtpStore for Store {
                     {
                         // Consumed moments before this presentation arrived (one that arrived
                         // earlier raced the login, and lost): perhaps by this very client, whose
-                        // answer was lost. The right code again gets the same session. A wrong one counts
-                        // as a try, and past twice the tries no code is answered, so the window
-                        // is no way to guess codes.
+                        // answer was lost. The right code again gets the same session. A wrong
+                        // one counts as a try, and past twice the tries no code is answered, so
+                        // the window is no way to guess codes.
                         let (code_hash, attempts): (Vec<u8>, i64) = otp_requests::table
                             .find(cmd.otp_id.as_str())
                             .select((otp_requests::code_hash, otp_requests::attempts))
