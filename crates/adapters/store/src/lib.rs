@@ -181,23 +181,17 @@ async fn open_sqlite(
             // SQLite's own words ("unable to open database file") do not say which file.
             diesel::ConnectionError::BadConnection(format!("{path}: {e}"))
         };
-        let target = match access {
-            Some(ReadOnly::File) => read_only_uri(&path, ""),
-            Some(ReadOnly::Storage) => read_only_uri(&path, "&immutable=1"),
+        let busy = format!("PRAGMA busy_timeout = {};", timeout.as_millis());
+        let (target, setup) = match access {
+            Some(ReadOnly::File) => (read_only_uri(&path, ""), busy),
+            Some(ReadOnly::Storage) => (read_only_uri(&path, "&immutable=1"), busy),
             Some(ReadOnly::No) | None => {
                 private_files::prepare(std::path::Path::new(&path)).map_err(|e| bad(&e))?;
-                path.clone()
+                let writable = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+                (path.clone(), format!("{writable} {busy}"))
             }
         };
         let mut connection = diesel::SqliteConnection::establish(&target).map_err(|e| bad(&e))?;
-        let setup = if target == path {
-            format!(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {};",
-                timeout.as_millis()
-            )
-        } else {
-            format!("PRAGMA busy_timeout = {};", timeout.as_millis())
-        };
         connection.batch_execute(&setup).map_err(|e| bad(&e))?;
         Ok(conn::SqliteConn::new(connection))
     })

@@ -136,19 +136,26 @@ impl OtpStore for Store {
                         // answer was lost. The right code again gets the same session. A wrong
                         // one counts as a try, and past twice the tries no code is answered, so
                         // the window is no way to guess codes.
-                        let (code_hash, attempts): (Vec<u8>, i64) = otp_requests::table
-                            .find(cmd.otp_id.as_str())
-                            .select((otp_requests::code_hash, otp_requests::attempts))
-                            .first(conn)
-                            .await?;
+                        // One conditional statement checks the bound and holds the row for
+                        // the rest of the transaction, so no wrong try slips in between.
+                        let held: Option<Vec<u8>> = diesel::update(
+                            otp_requests::table
+                                .find(cmd.otp_id.as_str())
+                                .filter(otp_requests::attempts.lt(max_attempts.saturating_mul(2))),
+                        )
+                        .set(otp_requests::attempts.eq(otp_requests::attempts))
+                        .returning(otp_requests::code_hash)
+                        .get_result(conn)
+                        .await
+                        .optional()?;
+                        let Some(code_hash) = held else {
+                            return Ok(Verdict::NotFound);
+                        };
                         if !constant_time_eq(&code_hash, &cmd.presented_hash) {
                             diesel::update(otp_requests::table.find(cmd.otp_id.as_str()))
                                 .set(otp_requests::attempts.eq(otp_requests::attempts + 1))
                                 .execute(conn)
                                 .await?;
-                            return Ok(Verdict::NotFound);
-                        }
-                        if attempts >= max_attempts.saturating_mul(2) {
                             return Ok(Verdict::NotFound);
                         }
                         let first: Option<(SessionRow, UserRow, Option<i64>)> = sessions::table

@@ -4,17 +4,32 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The most outages remembered; older ones fall off.
 const KEPT: usize = 64;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Outages {
     /// Whether an outage is going on: the fast path of every successful call reads only this.
     down: AtomicBool,
+    /// When the latest outage ended, in nanoseconds after `origin` (0: none yet): lets
+    /// [`Outages::within`] answer without the lock when none touches its window.
+    last_end: AtomicU64,
+    origin: Instant,
     state: Mutex<State>,
+}
+
+impl Default for Outages {
+    fn default() -> Self {
+        Self {
+            down: AtomicBool::new(false),
+            last_end: AtomicU64::new(0),
+            origin: Instant::now(),
+            state: Mutex::default(),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -48,7 +63,11 @@ impl Outages {
             if state.past.len() == KEPT {
                 state.past.pop_front();
             }
-            state.past.push_back((since, Instant::now()));
+            let now = Instant::now();
+            state.past.push_back((since, now));
+            let after =
+                u64::try_from(now.duration_since(self.origin).as_nanos()).unwrap_or(u64::MAX);
+            self.last_end.store(after.max(1), Ordering::Release);
         }
         self.down.store(false, Ordering::Release);
     }
@@ -57,6 +76,13 @@ impl Outages {
     pub(crate) fn within(&self, window: Duration) -> Duration {
         let now = Instant::now();
         let from = now.checked_sub(window).unwrap_or(now);
+        // The common case, on every refresh: no outage now, none ended inside the window.
+        // `down` first: an outage that just ended stored its end before clearing `down`.
+        let down = self.down.load(Ordering::Acquire);
+        let last_end = self.last_end.load(Ordering::Acquire);
+        if !down && (last_end == 0 || self.origin + Duration::from_nanos(last_end) < from) {
+            return Duration::ZERO;
+        }
         let state = self
             .state
             .lock()
