@@ -4,38 +4,81 @@ use async_trait::async_trait;
 use auth_domain::AuditEvent;
 use auth_ports::{AuditLog, Digest, StoreError, StoreHealth};
 
+use diesel::QueryResult;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
 use crate::Store;
-use crate::conn::{query_error, transaction, with_conn};
+use crate::conn::{Prepared, SqliteConn, query_error, transaction, with_conn};
+use crate::models::NewAuditRow;
+use crate::schema::{audit_events, audit_pending};
 
 /// Appends `event` on `$conn`, in whatever transaction `$conn` is in, and queues it for sealing in
-/// the same transaction; evaluates to `Result<(), diesel::result::Error>`. A macro so it compiles
-/// for each backend's connection.
+/// the same transaction; evaluates to `Result<(), diesel::result::Error>`.
 macro_rules! append {
-    ($conn:expr, $event:expr) => {{
-        let row = $crate::models::NewAuditRow::from_domain($event);
-        let chain = row.app_id.clone().unwrap_or_default();
-        match diesel_async::RunQueryDsl::get_result::<i64>(
-            diesel::insert_into($crate::schema::audit_events::table)
-                .values(row)
-                .returning($crate::schema::audit_events::seq),
-            $conn,
-        )
-        .await
-        {
-            Ok(seq) => diesel_async::RunQueryDsl::execute(
-                diesel::insert_into($crate::schema::audit_pending::table).values((
-                    diesel::ExpressionMethods::eq($crate::schema::audit_pending::seq, seq),
-                    diesel::ExpressionMethods::eq($crate::schema::audit_pending::chain, chain),
-                )),
-                $conn,
-            )
+    ($conn:expr, $event:expr) => {
+        $crate::audit::Append::append_row($conn, $crate::models::NewAuditRow::from_domain($event))
             .await
-            .map(|_| ()),
-            Err(error) => Err(error),
-        }
-    }};
+    };
 }
 pub(crate) use append;
+
+/// Writing one record and its entry in the sealing queue, as each backend does it best. Only the
+/// engine queues records: one written behind its back stays outside the chain, where the
+/// verifier finds it.
+pub(crate) trait Append {
+    async fn append_row(&mut self, row: NewAuditRow) -> QueryResult<()>;
+}
+
+impl Append for AsyncPgConnection {
+    /// One statement for both rows: one round trip, not two.
+    async fn append_row(&mut self, row: NewAuditRow) -> QueryResult<()> {
+        Prepared(
+            diesel::sql_query(
+                "WITH record AS (INSERT INTO audit_events (id, app_id, event, outcome, actor, \
+                 subject, client_ip, user_agent, request_id, details, occurred_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq, app_id) \
+                 INSERT INTO audit_pending (seq, chain) SELECT seq, COALESCE(app_id, '') FROM record",
+            )
+            .bind::<Text, _>(row.id)
+            .bind::<Nullable<Text>, _>(row.app_id)
+            .bind::<Text, _>(row.event)
+            .bind::<Text, _>(row.outcome)
+            .bind::<Nullable<Text>, _>(row.actor)
+            .bind::<Nullable<Text>, _>(row.subject)
+            .bind::<Nullable<Text>, _>(row.client_ip)
+            .bind::<Nullable<Text>, _>(row.user_agent)
+            .bind::<Nullable<Text>, _>(row.request_id)
+            .bind::<Text, _>(row.details)
+            .bind::<BigInt, _>(row.occurred_at),
+        )
+        .execute(self)
+        .await
+        .map(|_| ())
+    }
+}
+
+impl Append for SqliteConn {
+    /// Two statements: SQLite has no data-modifying `WITH`, and runs in this process anyway.
+    async fn append_row(&mut self, row: NewAuditRow) -> QueryResult<()> {
+        let chain = row.app_id.clone().unwrap_or_default();
+        let seq: i64 = Prepared(
+            diesel::insert_into(audit_events::table)
+                .values(row)
+                .returning(audit_events::seq),
+        )
+        .get_result(self)
+        .await?;
+        Prepared(
+            diesel::insert_into(audit_pending::table)
+                .values((audit_pending::seq.eq(seq), audit_pending::chain.eq(chain))),
+        )
+        .execute(self)
+        .await
+        .map(|_| ())
+    }
+}
 
 #[async_trait]
 impl AuditLog for Store {

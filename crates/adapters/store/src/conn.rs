@@ -3,7 +3,10 @@
 
 use auth_ports::StoreError;
 use diesel::SqliteConnection;
+use diesel::dsl::AsExprOf;
+use diesel::expression::{SqlLiteral, UncheckedBind};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sql_types::BigInt;
 use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::deadpool::{Pool, PoolError};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
@@ -114,12 +117,53 @@ impl Dialect for SqliteConn {
 
 /// The later of `at` (microseconds) and the database's clock when the statement runs: when a
 /// change took effect, even if the database applied it long after the engine asked (a frozen
-/// database). `at` is a number the engine made, never caller input.
+/// database). `at` is bound, so the statement's text is the same every time and is prepared once.
 pub(crate) fn no_earlier_than_now<C: Dialect>(
     _conn: &C,
     at: i64,
-) -> diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::BigInt>> {
-    diesel::dsl::sql(&format!("{}({at}, {})", C::GREATEST, C::CLOCK_MICROS))
+) -> SqlLiteral<Micros, UncheckedBind<SqlLiteral<Micros>, AsExprOf<i64, BigInt>>> {
+    diesel::dsl::sql::<Micros>(&format!("{}(", C::GREATEST))
+        .bind::<BigInt, _>(at)
+        .sql(&format!(", {})", C::CLOCK_MICROS))
+}
+
+/// A nullable time column's type: microseconds since the Unix epoch.
+type Micros = diesel::sql_types::Nullable<BigInt>;
+
+/// A statement prepared once per connection and reused after, keyed by its SQL text and bind
+/// types. Diesel declines to reuse UPDATEs, upserts, raw SQL and inserts with optional columns,
+/// because their text may differ from call to call under one Rust type; on Postgres each call would
+/// then cost a round trip to prepare before the one to run. Keyed by the text itself, each shape
+/// gets a statement of its own, so reuse is always right. Only for statements whose every value is
+/// bound, never spliced into the text, or each call would prepare (and keep) another.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Prepared<Q>(pub(crate) Q);
+
+impl<Q> diesel::query_builder::QueryId for Prepared<Q> {
+    type QueryId = ();
+    /// No type-keyed entry: the statement cache keys it by its SQL text.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q, DB> diesel::query_builder::QueryFragment<DB> for Prepared<Q>
+where
+    Q: diesel::query_builder::QueryFragment<DB>,
+    DB: diesel::backend::Backend,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        pass: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> diesel::QueryResult<()> {
+        self.0.walk_ast(pass)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _backend: &DB) -> diesel::QueryResult<bool> {
+        Ok(true)
+    }
+}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Prepared<Q> {
+    type SqlType = Q::SqlType;
 }
 
 /// [`Dialect::DEFER_FOREIGN_KEYS`] of `conn`'s backend.
