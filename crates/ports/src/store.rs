@@ -293,7 +293,11 @@ pub trait SessionStore: Send + Sync {
         now: OffsetDateTime,
         audit: AuditEvent,
     ) -> Result<LogoutOutcome, StoreError>;
-    async fn find_session(&self, id: &SessionId) -> Result<Option<(Session, User)>, StoreError>;
+    /// A session, its user, and the roles the user holds now in the session's app.
+    async fn find_session(
+        &self,
+        id: &SessionId,
+    ) -> Result<Option<(Session, User, TenantRoles)>, StoreError>;
     /// The app's users in id order, each with their live-session count.
     async fn users(&self, query: UserQuery) -> Result<Vec<UserSessions>, StoreError>;
     /// A user of the app and their newest `limit` sessions, newest first; `None` when the app has
@@ -320,6 +324,22 @@ pub enum RateDecision {
     Limited { retry_after: Duration },
 }
 
+/// One limit of a batch: counted against (`counted`), or only checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimit {
+    pub key: String,
+    pub limit: u32,
+    pub window: Duration,
+    pub counted: bool,
+}
+
+/// The limit of a batch that refused a request: its place in the batch, and when to come back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateRefusal {
+    pub index: usize,
+    pub retry_after: Duration,
+}
+
 /// Counters in fixed windows that start at a key's first hit, kept in the database so they hold
 /// across processes.
 #[cfg_attr(feature = "mocks", mockall::automock)]
@@ -341,6 +361,14 @@ pub trait RateLimiter: Send + Sync {
         window: Duration,
         now: OffsetDateTime,
     ) -> Result<RateDecision, StoreError>;
+    /// Counts and checks `limits` as if one after another ([`Self::hit`] for a counted limit,
+    /// [`Self::peek`] for another), stopping at the first that refuses, which is returned: the
+    /// limits after it are not counted. One round trip where the backend allows it.
+    async fn hit_all(
+        &self,
+        limits: &[RateLimit],
+        now: OffsetDateTime,
+    ) -> Result<Option<RateRefusal>, StoreError>;
     /// Forgets `key`'s window, e.g. a cooldown whose send never reached the person.
     async fn reset(&self, key: &str) -> Result<(), StoreError>;
     /// Deletes counters whose window ended before `now`; returns how many.

@@ -26,7 +26,7 @@ impl AuthService {
     pub async fn me(&self, token: &str) -> Result<MeView, AuthError> {
         let claims = self.verified_claims(token).await?;
         let session_id = SessionId::parse(&claims.sid).map_err(|_| AuthError::TokenInvalid)?;
-        let (session, user) = self
+        let (session, user, tenants) = self
             .ports
             .sessions
             .find_session(&session_id)
@@ -43,11 +43,7 @@ impl AuthService {
             session_id: session.id,
             app_slug: claims.aud,
             // As they are now, not as the token was issued.
-            tenants: self
-                .ports
-                .tenants
-                .tenant_roles(&session.app_id, &session.user_id)
-                .await?,
+            tenants,
             expires_at: OffsetDateTime::from_unix_timestamp(claims.exp)
                 .map_err(|_| AuthError::TokenInvalid)?,
         })
@@ -147,6 +143,11 @@ mod tests {
 
     /// A kit whose token decodes to `claims` and whose session is `revoked` or live.
     fn kit(claims: AccessClaims, revoked: bool) -> Kit {
+        kit_holding(claims, revoked, TenantRoles::new())
+    }
+
+    /// A kit whose session's user holds `roles` now.
+    fn kit_holding(claims: AccessClaims, revoked: bool, roles: TenantRoles) -> Kit {
         let mut kit = Kit::new();
         kit.tokens
             .expect_peek_kid()
@@ -159,21 +160,15 @@ mod tests {
             .returning(move |_, _| Ok(claims.clone()));
         kit.sessions
             .expect_find_session()
-            .returning(move |_| Ok(Some((session(revoked), user()))));
+            .returning(move |_| Ok(Some((session(revoked), user(), roles.clone()))));
         kit
     }
 
     #[tokio::test]
     async fn a_valid_token_of_a_live_session_describes_its_user() {
         // Arrange: the token says no tenants, but a role was assigned since it was issued.
-        let mut kit = kit(claims(), false);
         let now_held: TenantRoles = [("springfield".to_owned(), vec!["teacher".to_owned()])].into();
-        let held = now_held.clone();
-        kit.tenants
-            .expect_tenant_roles()
-            .withf(|app_id, user_id| *app_id == app().id && *user_id == user().id)
-            .returning(move |_, _| Ok(held.clone()));
-        let service = kit.service();
+        let service = kit_holding(claims(), false, now_held.clone()).service();
 
         // Act
         let view = service.me("token").await.unwrap();

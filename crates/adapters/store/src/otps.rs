@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use crate::Store;
 use crate::audit::append;
-use crate::conn::{no_earlier_than_now, query_error, transaction, with_conn};
+use crate::conn::{Prepared, no_earlier_than_now, query_error, transaction, with_conn};
 use crate::models::{SessionRow, UserRow, micros};
 use crate::schema::{otp_requests, refresh_tokens, role_assignments, sessions, tenants, users};
 use crate::tenants::{outside_scope, tenant_roles_of};
@@ -40,32 +40,33 @@ impl OtpStore for Store {
     async fn insert_otp(&self, otp: NewOtp, audit: AuditEvent) -> Result<(), StoreError> {
         let now = micros(otp.created_at);
         transaction!(self, |conn| {
-            diesel::update(
-                otp_requests::table
-                    .filter(otp_requests::app_id.eq(otp.app_id.as_str()))
-                    .filter(otp_requests::identifier_kind.eq(otp.identifier.kind()))
-                    .filter(otp_requests::identifier.eq(otp.identifier.as_str()))
-                    .filter(otp_requests::caller_key.eq(&otp.caller_key))
-                    .filter(otp_requests::consumed_at.is_null())
-                    .filter(otp_requests::superseded_at.is_null()),
+            Prepared(
+                diesel::update(
+                    otp_requests::table
+                        .filter(otp_requests::app_id.eq(otp.app_id.as_str()))
+                        .filter(otp_requests::identifier_kind.eq(otp.identifier.kind()))
+                        .filter(otp_requests::identifier.eq(otp.identifier.as_str()))
+                        .filter(otp_requests::caller_key.eq(&otp.caller_key))
+                        .filter(otp_requests::consumed_at.is_null())
+                        .filter(otp_requests::superseded_at.is_null()),
+                )
+                .set(otp_requests::superseded_at.eq(now)),
             )
-            .set(otp_requests::superseded_at.eq(now))
             .execute(conn)
             .await?;
-            diesel::insert_into(otp_requests::table)
-                .values((
-                    otp_requests::id.eq(otp.id.as_str()),
-                    otp_requests::app_id.eq(otp.app_id.as_str()),
-                    otp_requests::identifier_kind.eq(otp.identifier.kind()),
-                    otp_requests::identifier.eq(otp.identifier.as_str()),
-                    otp_requests::code_hash.eq(otp.code_hash.as_slice()),
-                    otp_requests::attempts.eq(0),
-                    otp_requests::created_at.eq(now),
-                    otp_requests::expires_at.eq(micros(otp.expires_at)),
-                    otp_requests::caller_key.eq(&otp.caller_key),
-                ))
-                .execute(conn)
-                .await?;
+            Prepared(diesel::insert_into(otp_requests::table).values((
+                otp_requests::id.eq(otp.id.as_str()),
+                otp_requests::app_id.eq(otp.app_id.as_str()),
+                otp_requests::identifier_kind.eq(otp.identifier.kind()),
+                otp_requests::identifier.eq(otp.identifier.as_str()),
+                otp_requests::code_hash.eq(otp.code_hash.as_slice()),
+                otp_requests::attempts.eq(0),
+                otp_requests::created_at.eq(now),
+                otp_requests::expires_at.eq(micros(otp.expires_at)),
+                otp_requests::caller_key.eq(&otp.caller_key),
+            )))
+            .execute(conn)
+            .await?;
             append!(conn, audit)
         })
         .map_err(query_error)
@@ -93,22 +94,24 @@ impl OtpStore for Store {
         let verdict = transaction!(self, |conn| {
             // Claiming a try is one conditional update: concurrent verifications of one code queue
             // on its row, and each sees what the one before it committed.
-            let claimed: Option<(Vec<u8>, String, String, i64)> = diesel::update(
-                otp_requests::table
-                    .filter(otp_requests::id.eq(cmd.otp_id.as_str()))
-                    .filter(otp_requests::app_id.eq(cmd.app_id.as_str()))
-                    .filter(otp_requests::consumed_at.is_null())
-                    .filter(otp_requests::superseded_at.is_null())
-                    .filter(otp_requests::expires_at.gt(now))
-                    .filter(otp_requests::attempts.lt(max_attempts)),
+            let claimed: Option<(Vec<u8>, String, String, i64)> = Prepared(
+                diesel::update(
+                    otp_requests::table
+                        .filter(otp_requests::id.eq(cmd.otp_id.as_str()))
+                        .filter(otp_requests::app_id.eq(cmd.app_id.as_str()))
+                        .filter(otp_requests::consumed_at.is_null())
+                        .filter(otp_requests::superseded_at.is_null())
+                        .filter(otp_requests::expires_at.gt(now))
+                        .filter(otp_requests::attempts.lt(max_attempts)),
+                )
+                .set(otp_requests::attempts.eq(otp_requests::attempts + 1))
+                .returning((
+                    otp_requests::code_hash,
+                    otp_requests::identifier_kind,
+                    otp_requests::identifier,
+                    otp_requests::attempts,
+                )),
             )
-            .set(otp_requests::attempts.eq(otp_requests::attempts + 1))
-            .returning((
-                otp_requests::code_hash,
-                otp_requests::identifier_kind,
-                otp_requests::identifier,
-                otp_requests::attempts,
-            ))
             .get_result(conn)
             .await
             .optional()?;
@@ -231,46 +234,63 @@ impl OtpStore for Store {
             } else {
                 (None, Some(identifier.clone()))
             };
-            diesel::insert_into(users::table)
-                .values(UserRow {
-                    id: cmd.login.new_user_id.as_str().to_owned(),
-                    app_id: cmd.app_id.as_str().to_owned(),
-                    phone: phone.clone(),
-                    email: email.clone(),
-                    created_at: now,
-                })
-                .on_conflict_do_nothing()
-                .execute(conn)
-                .await?;
-            let by_identifier = users::table
-                .filter(users::app_id.eq(cmd.app_id.as_str()))
-                .into_boxed();
-            let by_identifier = match (&phone, &email) {
-                (Some(phone), _) => by_identifier.filter(users::phone.eq(phone.clone())),
-                (_, email) => {
-                    by_identifier.filter(users::email.eq(email.clone().unwrap_or_default()))
+            // A new person is created by their first login, in one statement; one the engine
+            // knows already (perhaps given a role before signing in) is read, with their roles.
+            let created: Option<UserRow> = Prepared(
+                diesel::insert_into(users::table)
+                    .values((
+                        UserRow {
+                            id: cmd.login.new_user_id.as_str().to_owned(),
+                            app_id: cmd.app_id.as_str().to_owned(),
+                            phone: phone.clone(),
+                            email: email.clone(),
+                            created_at: now,
+                        },
+                        users::first_login_at.eq(now),
+                    ))
+                    .on_conflict_do_nothing()
+                    .returning(UserRow::as_returning()),
+            )
+            .get_result(conn)
+            .await
+            .optional()?;
+            let (user, tenants, is_new_user) = match created {
+                Some(user) => (user, TenantRoles::new(), true),
+                None => {
+                    let by_identifier = users::table
+                        .filter(users::app_id.eq(cmd.app_id.as_str()))
+                        .into_boxed();
+                    let by_identifier = match (&phone, &email) {
+                        (Some(phone), _) => by_identifier.filter(users::phone.eq(phone.clone())),
+                        (_, email) => {
+                            by_identifier.filter(users::email.eq(email.clone().unwrap_or_default()))
+                        }
+                    };
+                    let user: UserRow = by_identifier
+                        .select(UserRow::as_select())
+                        .first(conn)
+                        .await?;
+                    let tenants = tenant_roles_of!(conn, cmd.app_id.as_str(), &user.id)?;
+                    // Assigned a role before signing in: new means this is their first login.
+                    let is_new_user = Prepared(
+                        diesel::update(
+                            users::table
+                                .find(&user.id)
+                                .filter(users::first_login_at.is_null()),
+                        )
+                        .set(users::first_login_at.eq(now)),
+                    )
+                    .execute(conn)
+                    .await?
+                        == 1;
+                    (user, tenants, is_new_user)
                 }
             };
-            let user: UserRow = by_identifier
-                .select(UserRow::as_select())
-                .first(conn)
-                .await?;
-            let tenants = tenant_roles_of!(conn, cmd.app_id.as_str(), &user.id)?;
             if outside_scope(cmd.tenant.as_ref(), &tenants) {
                 // Undo the claimed try and the consumption: a right code asked for the wrong
                 // tenant must stay usable.
                 return Err(diesel::result::Error::RollbackTransaction);
             }
-            // A user assigned a role before signing in already exists: new means first login.
-            let is_new_user = diesel::update(
-                users::table
-                    .find(&user.id)
-                    .filter(users::first_login_at.is_null()),
-            )
-            .set(users::first_login_at.eq(now))
-            .execute(conn)
-            .await?
-                == 1;
 
             let session = SessionRow {
                 id: cmd.login.session_id.as_str().to_owned(),
@@ -280,19 +300,17 @@ impl OtpStore for Store {
                 expires_at: micros(cmd.login.session_expires_at),
                 revoked_at: None,
             };
-            diesel::insert_into(sessions::table)
-                .values(&session)
+            Prepared(diesel::insert_into(sessions::table).values(&session))
                 .execute(conn)
                 .await?;
-            diesel::insert_into(refresh_tokens::table)
-                .values((
-                    refresh_tokens::token_hash.eq(cmd.login.refresh_hash.as_slice()),
-                    refresh_tokens::session_id.eq(&session.id),
-                    refresh_tokens::app_id.eq(cmd.app_id.as_str()),
-                    refresh_tokens::created_at.eq(now),
-                ))
-                .execute(conn)
-                .await?;
+            Prepared(diesel::insert_into(refresh_tokens::table).values((
+                refresh_tokens::token_hash.eq(cmd.login.refresh_hash.as_slice()),
+                refresh_tokens::session_id.eq(&session.id),
+                refresh_tokens::app_id.eq(cmd.app_id.as_str()),
+                refresh_tokens::created_at.eq(now),
+            )))
+            .execute(conn)
+            .await?;
             let event = audit
                 .actor(user.id.clone())
                 .subject(session.id.clone())
@@ -301,12 +319,14 @@ impl OtpStore for Store {
             // Last, so the login takes effect as close to its commit as can be: a presentation
             // that arrived before then raced it, one after is a retry. The claim above holds the
             // row, so this cannot miss it.
-            let consumed = diesel::update(
-                otp_requests::table
-                    .filter(otp_requests::id.eq(cmd.otp_id.as_str()))
-                    .filter(otp_requests::consumed_at.is_null()),
+            let consumed = Prepared(
+                diesel::update(
+                    otp_requests::table
+                        .filter(otp_requests::id.eq(cmd.otp_id.as_str()))
+                        .filter(otp_requests::consumed_at.is_null()),
+                )
+                .set(otp_requests::consumed_at.eq(no_earlier_than_now(&*conn, now))),
             )
-            .set(otp_requests::consumed_at.eq(no_earlier_than_now(&*conn, now)))
             .execute(conn)
             .await?;
             if consumed != 1 {

@@ -17,10 +17,10 @@ use time::OffsetDateTime;
 
 use crate::Store;
 use crate::audit::append;
-use crate::conn::{no_earlier_than_now, query_error, transaction, with_conn};
+use crate::conn::{Prepared, no_earlier_than_now, query_error, transaction, with_conn};
 use crate::models::{SessionRow, UserRow, micros};
 use crate::schema::{refresh_tokens, role_assignments, sessions, tenants, users};
-use crate::tenants::{outside_scope, tenant_roles_of};
+use crate::tenants::outside_scope;
 
 /// What the rotation transaction decided, as rows.
 enum Verdict {
@@ -59,20 +59,49 @@ macro_rules! rotation {
 #[cfg(feature = "test-support")]
 pub(crate) use rotation;
 
-/// A session and its user, in one query.
+/// A session, its user and the user's roles in the session's app, in one query: one row per role
+/// (or one row with no role). Evaluates to `QueryResult<Option<(SessionRow, UserRow, TenantRoles)>>`.
 macro_rules! session_with_user {
     ($conn:expr, $session_id:expr) => {
-        sessions::table
-            .inner_join(users::table)
-            .filter(sessions::id.eq($session_id))
-            .select((SessionRow::as_select(), UserRow::as_select()))
-            .first::<(SessionRow, UserRow)>($conn)
-            .await
+        Prepared(
+            sessions::table
+                .inner_join(users::table)
+                .left_join(
+                    role_assignments::table.on(role_assignments::user_id
+                        .eq(users::id)
+                        .and(role_assignments::app_id.eq(sessions::app_id))),
+                )
+                .left_join(tenants::table.on(tenants::id.eq(role_assignments::tenant_id)))
+                .filter(sessions::id.eq($session_id))
+                .order((tenants::slug.asc(), role_assignments::role.asc()))
+                .select((
+                    SessionRow::as_select(),
+                    UserRow::as_select(),
+                    tenants::slug.nullable(),
+                    role_assignments::role.nullable(),
+                )),
+        )
+        .load::<(SessionRow, UserRow, Option<String>, Option<String>)>($conn)
+        .await
+        .map(|rows| {
+            let mut rows = rows.into_iter();
+            let (session, user, slug, role) = rows.next()?;
+            let mut tenants = TenantRoles::new();
+            for (slug, role) in std::iter::once((slug, role)).chain(rows.map(|(_, _, s, r)| (s, r)))
+            {
+                if let (Some(slug), Some(role)) = (slug, role) {
+                    tenants.entry(slug).or_default().push(role);
+                }
+            }
+            Some((session, user, tenants))
+        })
     };
 }
 
-fn into_domain((session, user): (SessionRow, UserRow)) -> Result<(Session, User), StoreError> {
-    Ok((session.into_domain()?, user.into_domain()?))
+fn into_domain(
+    (session, user, tenants): (SessionRow, UserRow, TenantRoles),
+) -> Result<(Session, User, TenantRoles), StoreError> {
+    Ok((session.into_domain()?, user.into_domain()?, tenants))
 }
 
 #[async_trait]
@@ -86,7 +115,7 @@ impl SessionStore for Store {
         let grace = i64::try_from(cmd.reuse_grace.whole_microseconds()).unwrap_or(0);
         let verdict = transaction!(self, |conn| {
             // The one rotation: a conditional update that only the first presenter can win.
-            let rotated: Option<String> =
+            let rotated: Option<String> = Prepared(
                 rotation!(cmd.presented_hash.as_slice(), cmd.app_id.as_str(), now)
                     // The grace window opens when the rotation takes effect, not when the request
                     // arrived: a retry after a database stall must still find its successor. (Postgres
@@ -95,23 +124,16 @@ impl SessionStore for Store {
                         refresh_tokens::rotated_at.eq(no_earlier_than_now(&*conn, now)),
                         refresh_tokens::successor_hash.eq(cmd.successor_hash.as_slice()),
                     ))
-                    .returning(refresh_tokens::session_id)
-                    .get_result(conn)
-                    .await
-                    .optional()?;
+                    .returning(refresh_tokens::session_id),
+            )
+            .get_result(conn)
+            .await
+            .optional()?;
 
+            // Naming the successor created it (a trigger, in the same statement).
             if let Some(session_id) = rotated {
-                diesel::insert_into(refresh_tokens::table)
-                    .values((
-                        refresh_tokens::token_hash.eq(cmd.successor_hash.as_slice()),
-                        refresh_tokens::session_id.eq(&session_id),
-                        refresh_tokens::app_id.eq(cmd.app_id.as_str()),
-                        refresh_tokens::created_at.eq(now),
-                    ))
-                    .execute(conn)
-                    .await?;
-                let (session, user) = session_with_user!(conn, &session_id)?;
-                let tenants = tenant_roles_of!(conn, cmd.app_id.as_str(), &user.id)?;
+                let (session, user, tenants) = session_with_user!(conn, &session_id)?
+                    .ok_or(diesel::result::Error::NotFound)?;
                 if outside_scope(cmd.tenant.as_ref(), &tenants) {
                     // Undo the rotation: a token asked for the wrong tenant stays current.
                     return Err(diesel::result::Error::RollbackTransaction);
@@ -134,7 +156,8 @@ impl SessionStore for Store {
             let Some((session_id, rotated_at, successor)) = presented else {
                 return Ok(Verdict::Invalid);
             };
-            let (session, user) = session_with_user!(conn, &session_id)?;
+            let (session, user, tenants) =
+                session_with_user!(conn, &session_id)?.ok_or(diesel::result::Error::NotFound)?;
             if session.revoked_at.is_some() {
                 return Ok(Verdict::Revoked);
             }
@@ -153,7 +176,6 @@ impl SessionStore for Store {
             // A zero window turns retries off, even for a presenter that arrived before the rotation
             // took effect (whose `now` is earlier than `rotated_at`).
             if successor_is_current && grace > 0 && now < rotated_at.saturating_add(grace) {
-                let tenants = tenant_roles_of!(conn, cmd.app_id.as_str(), &user.id)?;
                 if outside_scope(cmd.tenant.as_ref(), &tenants) {
                     return Err(diesel::result::Error::RollbackTransaction);
                 }
@@ -189,7 +211,7 @@ impl SessionStore for Store {
 
         Ok(match verdict {
             Verdict::Rotated(session, user, tenants) => {
-                let (session, user) = into_domain((session, user))?;
+                let (session, user, tenants) = into_domain((session, user, tenants))?;
                 RotateOutcome::Rotated {
                     session,
                     user,
@@ -197,7 +219,7 @@ impl SessionStore for Store {
                 }
             }
             Verdict::Retried(session, user, tenants) => {
-                let (session, user) = into_domain((session, user))?;
+                let (session, user, tenants) = into_domain((session, user, tenants))?;
                 RotateOutcome::Retried {
                     session,
                     user,
@@ -261,10 +283,12 @@ impl SessionStore for Store {
         Ok(revoked.map_or(LogoutOutcome::Invalid, LogoutOutcome::Revoked))
     }
 
-    async fn find_session(&self, id: &SessionId) -> Result<Option<(Session, User)>, StoreError> {
-        let found = with_conn!(self, |conn| session_with_user!(conn, id.as_str())
-            .optional())
-        .map_err(query_error)?;
+    async fn find_session(
+        &self,
+        id: &SessionId,
+    ) -> Result<Option<(Session, User, TenantRoles)>, StoreError> {
+        let found =
+            with_conn!(self, |conn| session_with_user!(conn, id.as_str())).map_err(query_error)?;
         found.map(into_domain).transpose()
     }
 

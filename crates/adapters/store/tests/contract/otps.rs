@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use auth_domain::claims::TenantRoles;
 use auth_domain::{AuditKind, Phone};
 use auth_ports::{NewLogin, OtpStore as _, SessionStore as _, VerifyOtp, VerifyOtpOutcome};
 use auth_store::Store;
@@ -48,7 +49,7 @@ async fn the_right_code_logs_in_a_new_user(store: Store) {
     assert_eq!(session.expires_at, expected.session_expires_at);
     assert_eq!(session.revoked_at, None);
     let found = store.find_session(&session.id).await.unwrap();
-    assert_eq!(found, Some((session, user)));
+    assert_eq!(found, Some((session, user, TenantRoles::new())));
     assert_eq!(
         audit_events(&store, app.id.as_str()).await,
         ["app_created", "otp_sent", "login"]

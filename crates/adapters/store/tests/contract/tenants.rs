@@ -438,6 +438,44 @@ async fn role_changes_cannot_reach_another_apps_tenants_or_users(store: Store) {
     );
 }
 
+contract!(a_session_is_found_with_every_role_its_user_holds_now_and_no_other);
+async fn a_session_is_found_with_every_role_its_user_holds_now_and_no_other(store: Store) {
+    let app = app(&store).await;
+    let (session, user) = login(&store, &app.id, &phone(1), digest(10), t0()).await;
+    let (bystander_session, _) = login(&store, &app.id, &phone(2), digest(11), t0()).await;
+    create(&store, &app.id, "school").await;
+    create(&store, &app.id, "academy").await;
+    let by_id = || UserRef::Id(user.id.clone());
+    for (tenant, role) in [
+        ("school", "teacher"),
+        ("academy", "student"),
+        ("school", "admin"),
+    ] {
+        assign(&store, change(&app.id, tenant, by_id(), role))
+            .await
+            .unwrap();
+    }
+
+    let (found, found_user, roles) = store.find_session(&session.id).await.unwrap().unwrap();
+    let (_, _, bystander_roles) = store
+        .find_session(&bystander_session.id)
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert_eq!((found.id, found_user.id), (session.id, user.id));
+    let expected: TenantRoles = [
+        ("academy".to_owned(), vec!["student".to_owned()]),
+        (
+            "school".to_owned(),
+            vec!["admin".to_owned(), "teacher".to_owned()],
+        ),
+    ]
+    .into();
+    assert_eq!(roles, expected);
+    assert!(bystander_roles.is_empty(), "{bystander_roles:?}");
+}
+
 contract!(revoking_takes_a_role_once_and_the_last_one_ends_the_membership);
 async fn revoking_takes_a_role_once_and_the_last_one_ends_the_membership(store: Store) {
     let app = app(&store).await;
@@ -536,7 +574,7 @@ async fn revoking_a_held_role_with_revoke_sessions_ends_every_session_of_that_us
     let not_held = revoke(&store, revoking("admin")).await;
     assert_eq!(not_held, Ok(member(&user.id, "school", &["teacher"])));
     for session in [&phone_session, &laptop_session] {
-        let (found, _) = store.find_session(&session.id).await.unwrap().unwrap();
+        let (found, _, _) = store.find_session(&session.id).await.unwrap().unwrap();
         assert_eq!(found.revoked_at, None);
     }
 
@@ -544,7 +582,7 @@ async fn revoking_a_held_role_with_revoke_sessions_ends_every_session_of_that_us
 
     assert_eq!(held, Ok(member(&user.id, "school", &[])));
     for session in [&phone_session, &laptop_session] {
-        let (found, _) = store.find_session(&session.id).await.unwrap().unwrap();
+        let (found, _, _) = store.find_session(&session.id).await.unwrap().unwrap();
         assert_eq!(found.revoked_at, Some(now));
     }
     for token in [10, 20] {
@@ -552,7 +590,7 @@ async fn revoking_a_held_role_with_revoke_sessions_ends_every_session_of_that_us
             rotate_scoped(&store, &app.id, digest(token), digest(token + 1), None, now).await;
         assert_eq!(refreshed, RotateOutcome::Revoked);
     }
-    let (untouched, _) = store
+    let (untouched, _, _) = store
         .find_session(&bystander_session.id)
         .await
         .unwrap()
@@ -592,7 +630,7 @@ async fn revoking_a_role_without_revoke_sessions_leaves_sessions_active(store: S
     .await;
 
     assert_eq!(revoked, Ok(member(&user.id, "school", &[])));
-    let (found, _) = store.find_session(&session.id).await.unwrap().unwrap();
+    let (found, _, _) = store.find_session(&session.id).await.unwrap().unwrap();
     assert_eq!(found.revoked_at, None);
     let refreshed = rotate_scoped(&store, &app.id, digest(10), digest(11), None, now).await;
     assert_eq!(

@@ -1,0 +1,1 @@
+DROP TRIGGER refresh_rotation_successor;
