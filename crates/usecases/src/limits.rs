@@ -103,25 +103,25 @@ impl AuthService {
             .await
     }
 
-    /// Counts one message against a daily delivery cap; past it, refuses with `rate_limited` and
-    /// raises the `delivery_cap_reached` alert (an audit record and a warning in the log).
-    pub(crate) async fn enforce_cap(
+    /// A daily delivery cap reached: the `delivery_cap_reached` alert (an audit record and a
+    /// warning in the log), and the `rate_limited` refusal to answer with.
+    pub(crate) async fn cap_reached(
         &self,
         app_id: &AppId,
         caller: &Caller,
         key: &str,
         cap: u32,
-    ) -> Result<(), AuthError> {
-        let now = self.now();
-        let RateDecision::Limited { retry_after } =
-            self.ports.limiter.hit(key, cap, DAY, now).await?
-        else {
-            return Ok(());
-        };
+        retry_after: Duration,
+    ) -> Result<AuthError, AuthError> {
         let limit = key.split(':').next().unwrap_or("unknown");
         tracing::warn!(%app_id, limit, cap, "daily delivery cap reached");
         let event = self
-            .event(Some(app_id), AuditKind::DeliveryCapReached, caller, now)
+            .event(
+                Some(app_id),
+                AuditKind::DeliveryCapReached,
+                caller,
+                self.now(),
+            )
             .actor("app")
             .details(serde_json::json!({
                 "limit": limit,
@@ -129,10 +129,10 @@ impl AuthService {
                 "retry_after": retry_after.whole_seconds(),
             }));
         self.ports.audit.append(event).await?;
-        Err(AuthError::RateLimited { retry_after })
+        Ok(AuthError::RateLimited { retry_after })
     }
 
-    async fn refuse_when_limited(
+    pub(crate) async fn refuse_when_limited(
         &self,
         app_id: Option<&AppId>,
         caller: &Caller,

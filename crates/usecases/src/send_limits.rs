@@ -3,77 +3,78 @@
 //! caps of the app and of the engine.
 
 use auth_domain::{App, Channel, Identifier};
+use auth_ports::{RateDecision, RateLimit};
 
 use crate::limits::{DAY, HOUR};
 use crate::{AuthError, AuthService, Caller};
 
 impl AuthService {
-    /// Counts this send against every address and person limit and the resend cooldown, refusing
-    /// with `rate_limited` past any. Returns the cooldown's counter, which a failed delivery lifts.
+    /// Counts this send against every address and person limit, the resend cooldown, then the
+    /// daily delivery caps of the app and of the engine, in that order and in one batch, refusing
+    /// with `rate_limited` at the first it exceeds. The limits after that one are not counted, so
+    /// only sends that every other limit let through count against the caps. Returns the
+    /// cooldown's counter, which a failed delivery lifts.
     ///
     /// Each person limit comes twice: per identifier and caller address, which a stranger at one
     /// address exhausts for that address only, and a larger ceiling across every address, which
-    /// bounds guessing and SMS bombing however many addresses are used.
+    /// bounds guessing and SMS bombing however many addresses are used. An app's own cap is never
+    /// above the operator's ceiling, even if it was set before the ceiling was lowered.
     pub(crate) async fn enforce_send_limits(
         &self,
         app: &App,
         identifier: &Identifier,
         caller: &Caller,
     ) -> Result<String, AuthError> {
-        let app_id = Some(&app.id);
         let person = self.person_key(&app.id, identifier);
         let address = caller.limit_ip();
         let limits = self.settings.limits;
         let cooldown = self.settings.otp.resend_cooldown;
+        let limit = |key: String, limit: u32, window, counted| RateLimit {
+            key,
+            limit,
+            window,
+            counted,
+        };
 
-        let send_ip = format!("send-ip:{}:{address}", app.id);
-        self.enforce(app_id, caller, &send_ip, limits.sends_per_ip_per_hour, HOUR)
-            .await?;
-        let failures = [
-            (
+        let cooldown_key = format!("cooldown:{person}:{address}");
+        let mut batch = vec![
+            limit(
+                format!("send-ip:{}:{address}", app.id),
+                limits.sends_per_ip_per_hour,
+                HOUR,
+                true,
+            ),
+            // Counted by wrong codes, only checked here.
+            limit(
                 format!("fail-id-ip:{person}:{address}"),
                 limits.failures_per_identifier_per_ip_per_day,
+                DAY,
+                false,
             ),
-            (
+            limit(
                 format!("fail-id:{person}"),
                 limits.failures_per_identifier_per_day,
+                DAY,
+                false,
             ),
-        ];
-        for (key, limit) in failures {
-            self.enforce_peek(app_id, caller, &key, limit, DAY).await?;
-        }
-        let sends = [
-            (
+            limit(
                 format!("send-id-ip:{person}:{address}"),
                 limits.sends_per_identifier_per_ip_per_day,
+                DAY,
+                true,
             ),
-            (
+            limit(
                 format!("send-id:{person}"),
                 limits.sends_per_identifier_per_day,
+                DAY,
+                true,
             ),
         ];
-        for (key, limit) in sends {
-            self.enforce(app_id, caller, &key, limit, DAY).await?;
-        }
-        let cooldown_key = format!("cooldown:{person}:{address}");
         if cooldown.is_positive() {
-            self.enforce(app_id, caller, &cooldown_key, 1, cooldown)
-                .await?;
+            batch.push(limit(cooldown_key.clone(), 1, cooldown, true));
         }
-        Ok(cooldown_key)
-    }
-
-    /// Counts one message against the app's daily cap for `channel`, then the engine's. Only sends
-    /// that every other limit let through are counted. An app's own cap is never above the
-    /// operator's ceiling, even if it was set before the ceiling was lowered.
-    pub(crate) async fn enforce_daily_caps(
-        &self,
-        app: &App,
-        channel: Channel,
-        caller: &Caller,
-    ) -> Result<(), AuthError> {
-        let limits = self.settings.limits;
-        let (app_cap, app_key, global_cap, global_key) = match channel {
+        let caps_from = batch.len();
+        let (app_cap, app_key, global_cap, global_key) = match identifier.channel() {
             Channel::Sms => (
                 app.delivery.sms_per_day.min(limits.app_sms_per_day_max),
                 format!("sms-app-day:{}", app.id),
@@ -89,8 +90,27 @@ impl AuthService {
                 "email-global-day",
             ),
         };
-        self.enforce_cap(&app.id, caller, &app_key, app_cap).await?;
-        self.enforce_cap(&app.id, caller, global_key, global_cap)
+        batch.push(limit(app_key, app_cap, DAY, true));
+        batch.push(limit(global_key.to_owned(), global_cap, DAY, true));
+
+        let Some(refusal) = self.ports.limiter.hit_all(&batch, self.now()).await? else {
+            return Ok(cooldown_key);
+        };
+        let refused = &batch[refusal.index];
+        let retry_after = refusal.retry_after;
+        if refusal.index >= caps_from {
+            Err(self
+                .cap_reached(&app.id, caller, &refused.key, refused.limit, retry_after)
+                .await?)
+        } else {
+            self.refuse_when_limited(
+                Some(&app.id),
+                caller,
+                &refused.key,
+                RateDecision::Limited { retry_after },
+            )
             .await
+            .map(|()| cooldown_key)
+        }
     }
 }

@@ -85,7 +85,6 @@ impl AuthService {
         self.refuse_outside_sandbox(&app, &identifier, &caller)
             .await?;
         let cooldown_key = self.enforce_send_limits(&app, &identifier, &caller).await?;
-        self.enforce_daily_caps(&app, channel, &caller).await?;
         let email_template = match channel {
             Channel::Sms => None,
             Channel::Email => self.ports.apps.email_template(&app.id).await?,
@@ -198,10 +197,7 @@ mod tests {
             change(&mut app);
             Ok(Some(app))
         });
-        kit.limiter
-            .expect_hit()
-            .withf(|key, _, _, _| !key.starts_with("app-auth-fail:"))
-            .times(0);
+        kit.limiter.expect_hit_all().times(0);
         kit.notifier.expect_deliver().times(0);
         kit
     }
@@ -345,17 +341,15 @@ mod tests {
     async fn past_the_apps_daily_sms_cap_the_send_is_refused_with_an_alert() {
         // Arrange: every limit allows, except the app's daily SMS cap.
         let mut kit = Kit::new();
-        kit.limiter
-            .expect_peek()
-            .returning(|_, _, _, _| Ok(RateDecision::Allowed));
-        kit.limiter.expect_hit().returning(|key, cap, window, _| {
-            if key.starts_with("sms-app-day:") {
-                assert_eq!((cap, window), (1000, Duration::days(1)));
-                Ok(RateDecision::Limited {
+        kit.decide_limits(|limit| {
+            if limit.key.starts_with("sms-app-day:") {
+                assert_eq!((limit.limit, limit.window), (1000, Duration::days(1)));
+                assert!(limit.counted);
+                RateDecision::Limited {
                     retry_after: Duration::hours(3),
-                })
+                }
             } else {
-                Ok(RateDecision::Allowed)
+                RateDecision::Allowed
             }
         });
         kit.notifier.expect_deliver().times(0);
@@ -427,17 +421,14 @@ mod tests {
     async fn a_resend_inside_the_cooldown_is_refused_before_anything_is_sent() {
         // Arrange
         let mut kit = Kit::new();
-        kit.limiter
-            .expect_peek()
-            .returning(|_, _, _, _| Ok(RateDecision::Allowed));
-        kit.limiter.expect_hit().returning(|key, limit, window, _| {
-            if key.starts_with("cooldown:") {
-                assert_eq!((limit, window), (1, Duration::seconds(60)));
-                Ok(RateDecision::Limited {
+        kit.decide_limits(|limit| {
+            if limit.key.starts_with("cooldown:") {
+                assert_eq!((limit.limit, limit.window), (1, Duration::seconds(60)));
+                RateDecision::Limited {
                     retry_after: Duration::seconds(42),
-                })
+                }
             } else {
-                Ok(RateDecision::Allowed)
+                RateDecision::Allowed
             }
         });
         kit.notifier.expect_deliver().times(0);
@@ -464,21 +455,19 @@ mod tests {
     async fn per_ip_limits_count_the_end_user_ip_not_the_backend() {
         // Arrange
         let mut kit = Kit::new();
-        kit.limiter
-            .expect_peek()
-            .returning(|_, _, _, _| Ok(RateDecision::Allowed));
-        kit.limiter.expect_hit().returning(|key, _, _, _| {
+        kit.decide_limits(|limit| {
+            let key = &limit.key;
             assert!(
                 !key.contains("10.0.0.1"),
                 "the peer address was counted: {key}"
             );
             if key.starts_with("send-ip:") {
                 assert!(key.ends_with(":203.0.113.7"));
-                return Ok(RateDecision::Limited {
+                return RateDecision::Limited {
                     retry_after: Duration::minutes(10),
-                });
+                };
             }
-            Ok(RateDecision::Allowed)
+            RateDecision::Allowed
         });
         kit.audit.expect_append().returning(|_| Ok(()));
         let service = kit.service();
@@ -494,18 +483,18 @@ mod tests {
     async fn too_many_failures_for_a_person_from_this_address_refuse_new_codes_to_it() {
         // Arrange
         let mut kit = Kit::new();
-        kit.limiter
-            .expect_hit()
-            .returning(|_, _, _, _| Ok(RateDecision::Allowed));
-        kit.limiter.expect_peek().returning(|key, limit, _, _| {
+        kit.decide_limits(|limit| {
+            if limit.counted {
+                return RateDecision::Allowed;
+            }
             assert!(
-                key.starts_with("fail-id-ip:") && key.ends_with(":203.0.113.7"),
-                "{key}"
+                limit.key.starts_with("fail-id-ip:") && limit.key.ends_with(":203.0.113.7"),
+                "{limit:?}"
             );
-            assert_eq!(limit, 15);
-            Ok(RateDecision::Limited {
+            assert_eq!(limit.limit, 15);
+            RateDecision::Limited {
                 retry_after: Duration::hours(3),
-            })
+            }
         });
         kit.notifier.expect_deliver().times(0);
         kit.audit.expect_append().returning(|_| Ok(()));
@@ -529,16 +518,11 @@ mod tests {
         let mut kit = Kit::new();
         let counted = Arc::new(Mutex::new(Vec::new()));
         let seen = Arc::clone(&counted);
-        kit.limiter
-            .expect_peek()
-            .returning(move |key, limit, _, _| {
-                seen.lock().unwrap().push((key.to_owned(), limit));
-                Ok(RateDecision::Allowed)
-            });
-        let seen = Arc::clone(&counted);
-        kit.limiter.expect_hit().returning(move |key, limit, _, _| {
-            seen.lock().unwrap().push((key.to_owned(), limit));
-            Ok(RateDecision::Allowed)
+        kit.decide_limits(move |limit| {
+            seen.lock()
+                .unwrap()
+                .push((limit.key.clone(), limit.limit, limit.counted));
+            RateDecision::Allowed
         });
         kit.notifier.expect_deliver().returning(|_| Ok(()));
         let stored = Arc::new(Mutex::new(None));
@@ -556,17 +540,35 @@ mod tests {
         let limit_of = |prefix: &str, per_address: bool| {
             counted
                 .iter()
-                .find(|(key, _)| {
+                .find(|(key, _, _)| {
                     key.starts_with(prefix) && key.ends_with(":203.0.113.7") == per_address
                 })
-                .map(|(_, limit)| *limit)
+                .map(|(_, limit, counted)| (*limit, *counted))
                 .unwrap_or_else(|| panic!("{prefix} per_address={per_address}: {counted:?}"))
         };
-        assert_eq!(limit_of("send-id-ip:", true), 10);
-        assert_eq!(limit_of("send-id:", false), 50);
-        assert_eq!(limit_of("fail-id-ip:", true), 15);
-        assert_eq!(limit_of("fail-id:", false), 100);
-        assert_eq!(limit_of("cooldown:", true), 1);
+        assert_eq!(limit_of("send-id-ip:", true), (10, true));
+        assert_eq!(limit_of("send-id:", false), (50, true));
+        assert_eq!(limit_of("fail-id-ip:", true), (15, false));
+        assert_eq!(limit_of("fail-id:", false), (100, false));
+        assert_eq!(limit_of("cooldown:", true), (1, true));
+        let order: Vec<&str> = counted
+            .iter()
+            .map(|(key, _, _)| key.split(':').next().unwrap_or_default())
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "send-ip",
+                "fail-id-ip",
+                "fail-id",
+                "send-id-ip",
+                "send-id",
+                "cooldown",
+                "sms-app-day",
+                "sms-global-day"
+            ],
+            "the caps come last: only sends every other limit let through count against them"
+        );
         let otp = stored.lock().unwrap().clone().unwrap();
         assert!(!otp.caller_key.is_empty());
         assert!(!otp.caller_key.contains("203.0.113.7"));

@@ -8,7 +8,7 @@ use auth_ports::{
     MockAppStore, MockAuditChain, MockAuditLog, MockClock, MockKeyedHasher, MockLicenseStore,
     MockNotifier, MockOtpStore, MockRandomSource, MockRateLimiter, MockSandboxStore,
     MockSecretHasher, MockSessionStore, MockStoreHealth, MockTenantStore, MockTokenCodec,
-    RateDecision,
+    RateDecision, RateLimit, RateRefusal,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -197,6 +197,26 @@ impl Kit {
         self.limiter
             .expect_peek()
             .returning(|_, _, _, _| Ok(RateDecision::Allowed));
+        self.limiter.expect_hit_all().returning(|_, _| Ok(None));
+    }
+
+    /// Batches of limits are decided by `decide`, one limit after another as the store does,
+    /// stopping at the first refusal.
+    pub fn decide_limits(
+        &mut self,
+        decide: impl Fn(&RateLimit) -> RateDecision + Send + Sync + 'static,
+    ) {
+        self.limiter.expect_hit_all().returning(move |limits, _| {
+            Ok(limits
+                .iter()
+                .enumerate()
+                .find_map(|(index, limit)| match decide(limit) {
+                    RateDecision::Limited { retry_after } => {
+                        Some(RateRefusal { index, retry_after })
+                    }
+                    RateDecision::Allowed => None,
+                }))
+        });
     }
 
     /// Access tokens are signed with the demo key and come out as `signed-<sub>`.

@@ -1,16 +1,17 @@
-//! Rate-limit counters: one atomic upsert per hit, so limits hold across engine processes.
+//! Rate-limit counters: atomic upserts, so limits hold across engine processes. A request's whole
+//! batch of limits is one statement on Postgres.
 
 use async_trait::async_trait;
-use auth_ports::{RateDecision, RateLimiter, StoreError};
+use auth_ports::{RateDecision, RateLimit, RateLimiter, RateRefusal, StoreError};
 use diesel::dsl::case_when;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{Array, BigInt, Text};
 use diesel::upsert::excluded;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use time::{Duration, OffsetDateTime};
 
 use crate::Store;
-use crate::conn::{query_error, with_conn};
+use crate::conn::{Prepared, SqliteConn, query_error, with_conn};
 use crate::models::micros;
 use crate::schema::rate_counters;
 
@@ -21,25 +22,22 @@ fn retry_after(window_end: i64, now: i64) -> Duration {
     Duration::seconds(seconds)
 }
 
-#[async_trait]
-impl RateLimiter for Store {
-    async fn hit(
-        &self,
-        key: &str,
-        limit: u32,
-        window: Duration,
-        now: OffsetDateTime,
-    ) -> Result<RateDecision, StoreError> {
-        let now = micros(now);
-        let window_end =
-            now.saturating_add(i64::try_from(window.whole_microseconds()).unwrap_or(i64::MAX));
-        let expired = rate_counters::window_end.le(now);
-        let (hits, current_end): (i64, i64) = with_conn!(self, |conn| {
+/// The window of a counter first hit at `now`: its end, in microseconds.
+fn window_end(now: i64, window: Duration) -> i64 {
+    now.saturating_add(i64::try_from(window.whole_microseconds()).unwrap_or(i64::MAX))
+}
+
+/// Counts one hit on `$key`, whose window (if one starts now, at `$now`) ends at `$window_end`;
+/// evaluates to `QueryResult<(i64, i64)>`: the hits in the current window and its end.
+macro_rules! count_hit {
+    ($conn:expr, $key:expr, $window_end:expr, $now:expr) => {{
+        let expired = rate_counters::window_end.le($now);
+        Prepared(
             diesel::insert_into(rate_counters::table)
                 .values((
-                    rate_counters::key.eq(key),
-                    rate_counters::window_start.eq(now),
-                    rate_counters::window_end.eq(window_end),
+                    rate_counters::key.eq($key),
+                    rate_counters::window_start.eq($now),
+                    rate_counters::window_end.eq($window_end),
                     rate_counters::hits.eq(1),
                 ))
                 .on_conflict(rate_counters::key)
@@ -58,11 +56,167 @@ impl RateLimiter for Store {
                     )
                     .otherwise(rate_counters::window_end)),
                 ))
-                .returning((rate_counters::hits, rate_counters::window_end))
-                .get_result(conn)
-                .await
-        })
-        .map_err(query_error)?;
+                .returning((rate_counters::hits, rate_counters::window_end)),
+        )
+        .get_result::<(i64, i64)>($conn)
+        .await
+    }};
+}
+
+/// One counter as a batch left it.
+#[derive(QueryableByName)]
+struct Counter {
+    #[diesel(sql_type = Text)]
+    key: String,
+    #[diesel(sql_type = BigInt)]
+    hits: i64,
+    #[diesel(sql_type = BigInt)]
+    window_start: i64,
+    #[diesel(sql_type = BigInt)]
+    window_end: i64,
+}
+
+/// A batch of limits, as each backend runs it best.
+trait HitAll {
+    async fn hit_all(&mut self, limits: &[RateLimit], now: i64)
+    -> QueryResult<Option<RateRefusal>>;
+}
+
+impl HitAll for AsyncPgConnection {
+    /// One statement counts every counted limit and reads every other. The counters are locked in
+    /// key order, whatever order the batch names them in, so two batches never deadlock. Counts
+    /// after the first refusal are then taken back (a second statement, only when refused).
+    async fn hit_all(
+        &mut self,
+        limits: &[RateLimit],
+        now: i64,
+    ) -> QueryResult<Option<RateRefusal>> {
+        let (counted, peeked): (Vec<&RateLimit>, Vec<&RateLimit>) =
+            limits.iter().partition(|limit| limit.counted);
+        let counters: Vec<Counter> = Prepared(
+            diesel::sql_query(
+                "WITH hit AS (\
+                 INSERT INTO rate_counters AS c (key, window_start, window_end, hits) \
+                 SELECT key, $3, ends, 1 FROM unnest($1::text[], $2::bigint[]) AS t(key, ends) \
+                 ORDER BY key \
+                 ON CONFLICT (key) DO UPDATE SET \
+                 hits = CASE WHEN c.window_end <= $3 THEN 1 ELSE c.hits + 1 END, \
+                 window_start = CASE WHEN c.window_end <= $3 THEN excluded.window_start ELSE c.window_start END, \
+                 window_end = CASE WHEN c.window_end <= $3 THEN excluded.window_end ELSE c.window_end END \
+                 RETURNING key, hits, window_start, window_end) \
+                 SELECT key, hits, window_start, window_end FROM hit \
+                 UNION ALL \
+                 SELECT key, hits, window_start, window_end FROM rate_counters \
+                 WHERE key = ANY($4::text[]) AND window_end > $3",
+            )
+            .bind::<Array<Text>, _>(counted.iter().map(|limit| limit.key.as_str()).collect::<Vec<_>>())
+            .bind::<Array<BigInt>, _>(
+                counted
+                    .iter()
+                    .map(|limit| window_end(now, limit.window))
+                    .collect::<Vec<_>>(),
+            )
+            .bind::<BigInt, _>(now)
+            .bind::<Array<Text>, _>(peeked.iter().map(|limit| limit.key.as_str()).collect::<Vec<_>>()),
+        )
+        .load(self)
+        .await?;
+        let Some(refusal) = first_refusal(limits, &counters, now) else {
+            return Ok(None);
+        };
+        for limit in limits[refusal.index + 1..]
+            .iter()
+            .filter(|limit| limit.counted)
+        {
+            let Some(counter) = counters.iter().find(|counter| counter.key == limit.key) else {
+                continue;
+            };
+            // Only the window this batch counted in: a counter restarted since keeps its count.
+            Prepared(
+                diesel::update(
+                    rate_counters::table
+                        .find(&counter.key)
+                        .filter(rate_counters::window_start.eq(counter.window_start))
+                        .filter(rate_counters::hits.gt(0)),
+                )
+                .set(rate_counters::hits.eq(rate_counters::hits - 1)),
+            )
+            .execute(self)
+            .await?;
+        }
+        Ok(Some(refusal))
+    }
+}
+
+impl HitAll for SqliteConn {
+    /// One after another, stopping at the first refusal: SQLite runs in this process, so a
+    /// statement costs no round trip.
+    async fn hit_all(
+        &mut self,
+        limits: &[RateLimit],
+        now: i64,
+    ) -> QueryResult<Option<RateRefusal>> {
+        for (index, limit) in limits.iter().enumerate() {
+            let counter = if limit.counted {
+                Some(count_hit!(
+                    self,
+                    &limit.key,
+                    window_end(now, limit.window),
+                    now
+                )?)
+            } else {
+                rate_counters::table
+                    .find(&limit.key)
+                    .filter(rate_counters::window_end.gt(now))
+                    .select((rate_counters::hits, rate_counters::window_end))
+                    .first::<(i64, i64)>(self)
+                    .await
+                    .optional()?
+            };
+            if let Some(retry_after) =
+                counter.and_then(|(hits, end)| refused(limit, hits, end, now))
+            {
+                return Ok(Some(RateRefusal { index, retry_after }));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// When `limit` refuses a request that left its counter at `hits` until `window_end`: how long
+/// until it would not. A counted limit refuses past its limit, a checked one at it.
+fn refused(limit: &RateLimit, hits: i64, window_end: i64, now: i64) -> Option<Duration> {
+    let ceiling = i64::from(limit.limit);
+    let over = if limit.counted {
+        hits > ceiling
+    } else {
+        hits >= ceiling
+    };
+    over.then(|| retry_after(window_end, now))
+}
+
+/// The first of `limits`, in order, that `counters` refuse.
+fn first_refusal(limits: &[RateLimit], counters: &[Counter], now: i64) -> Option<RateRefusal> {
+    limits.iter().enumerate().find_map(|(index, limit)| {
+        let counter = counters.iter().find(|counter| counter.key == limit.key)?;
+        let retry_after = refused(limit, counter.hits, counter.window_end, now)?;
+        Some(RateRefusal { index, retry_after })
+    })
+}
+
+#[async_trait]
+impl RateLimiter for Store {
+    async fn hit(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+        now: OffsetDateTime,
+    ) -> Result<RateDecision, StoreError> {
+        let now = micros(now);
+        let window_end = window_end(now, window);
+        let (hits, current_end) =
+            with_conn!(self, |conn| count_hit!(conn, key, window_end, now)).map_err(query_error)?;
         if hits > i64::from(limit) {
             Ok(RateDecision::Limited {
                 retry_after: retry_after(current_end, now),
@@ -96,6 +250,15 @@ impl RateLimiter for Store {
             },
             _ => RateDecision::Allowed,
         })
+    }
+
+    async fn hit_all(
+        &self,
+        limits: &[RateLimit],
+        now: OffsetDateTime,
+    ) -> Result<Option<RateRefusal>, StoreError> {
+        let now = micros(now);
+        with_conn!(self, |conn| HitAll::hit_all(conn, limits, now).await).map_err(query_error)
     }
 
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {

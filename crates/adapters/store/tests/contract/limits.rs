@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use auth_ports::{RateDecision, RateLimiter as _};
+use auth_ports::{RateDecision, RateLimit, RateLimiter as _};
 use auth_store::Store;
 use time::Duration;
 use tokio::sync::Barrier;
@@ -174,4 +174,104 @@ async fn purging_removes_only_windows_that_have_ended(store: Store) {
             .unwrap(),
         RateDecision::Limited { .. }
     ));
+}
+
+fn counted(key: &str, limit: u32) -> RateLimit {
+    RateLimit {
+        key: key.to_owned(),
+        limit,
+        window: WINDOW,
+        counted: true,
+    }
+}
+
+fn checked(key: &str, limit: u32) -> RateLimit {
+    RateLimit {
+        counted: false,
+        ..counted(key, limit)
+    }
+}
+
+contract!(a_batch_stops_at_its_first_refusal_and_counts_nothing_after_it);
+async fn a_batch_stops_at_its_first_refusal_and_counts_nothing_after_it(store: Store) {
+    // Arrange: "checked" is at its limit; "full" has room for one more.
+    store.hit("batch:checked", 1, WINDOW, t0()).await.unwrap();
+    store.hit("batch:full", 2, WINDOW, t0()).await.unwrap();
+    let batch = [
+        counted("batch:before", 1),
+        counted("batch:full", 2),
+        counted("batch:full-again", 1),
+        checked("batch:checked", 1),
+        counted("batch:after", 1),
+    ];
+
+    // Act
+    let first = store.hit_all(&batch, t0()).await.unwrap();
+    let second = store.hit_all(&batch[..2], t0()).await.unwrap();
+
+    // Assert: refused at the checked limit; everything before it counted, nothing after it.
+    let refusal = first.expect("the checked limit is reached");
+    assert_eq!(refusal.index, 3);
+    assert!(
+        (Duration::seconds(1)..=WINDOW).contains(&refusal.retry_after),
+        "{refusal:?}"
+    );
+    assert!(
+        matches!(
+            store.peek("batch:before", 1, WINDOW, t0()).await.unwrap(),
+            RateDecision::Limited { .. }
+        ),
+        "a limit before the refusal was not counted"
+    );
+    assert_eq!(
+        store.peek("batch:after", 1, WINDOW, t0()).await.unwrap(),
+        RateDecision::Allowed,
+        "a limit after the refusal was counted"
+    );
+    assert_eq!(
+        store.peek("batch:checked", 2, WINDOW, t0()).await.unwrap(),
+        RateDecision::Allowed,
+        "a checked limit was counted"
+    );
+    // "before" was counted once already: the second batch is refused there, and "full" untouched.
+    assert_eq!(second.map(|refusal| refusal.index), Some(0));
+    assert_eq!(
+        store.peek("batch:full", 3, WINDOW, t0()).await.unwrap(),
+        RateDecision::Allowed,
+        "\"full\" holds more than its two hits"
+    );
+}
+
+contract!(concurrent_batches_sharing_counters_allow_exactly_their_limits);
+async fn concurrent_batches_sharing_counters_allow_exactly_their_limits(store: Store) {
+    const RACERS: usize = 20;
+    const LIMIT: u32 = 5;
+    let barrier = Arc::new(Barrier::new(RACERS));
+
+    // Each names the shared counters in another order: none may deadlock or count twice.
+    let racers: Vec<_> = (0..RACERS)
+        .map(|i| {
+            let (store, barrier) = (store.clone(), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                let mut batch = vec![
+                    counted(&format!("crowd:own:{i}"), 1),
+                    counted("crowd:app", LIMIT),
+                    counted("crowd:global", 1000),
+                ];
+                if i % 2 == 1 {
+                    batch.reverse();
+                }
+                barrier.wait().await;
+                store.hit_all(&batch, t0()).await
+            })
+        })
+        .collect();
+    let mut allowed = 0;
+    for racer in racers {
+        if racer.await.unwrap().unwrap().is_none() {
+            allowed += 1;
+        }
+    }
+
+    assert_eq!(allowed, LIMIT);
 }
