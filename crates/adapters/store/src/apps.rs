@@ -43,6 +43,10 @@ impl AppStore for Store {
     }
 
     async fn find_app(&self, id: &AppId) -> Result<Option<App>, StoreError> {
+        let ticket = self.cache_ticket().await?;
+        if let Some(app) = ticket.and_then(|_| self.cache.app(id.as_str())) {
+            return Ok(Some(app));
+        }
         let row: Option<AppRow> = with_conn!(self, |conn| {
             apps::table
                 .find(id.as_str())
@@ -52,7 +56,11 @@ impl AppStore for Store {
                 .optional()
         })
         .map_err(query_error)?;
-        row.map(AppRow::into_domain).transpose()
+        let app = row.map(AppRow::into_domain).transpose()?;
+        if let (Some(ticket), Some(app)) = (ticket, &app) {
+            self.cache.keep_app(ticket, app);
+        }
+        Ok(app)
     }
 
     async fn find_app_by_slug(&self, slug: &str) -> Result<Option<App>, StoreError> {
@@ -94,6 +102,7 @@ impl AppStore for Store {
             append!(conn, audit)?;
             Ok(true)
         });
+        self.forget_config();
         rotated.map_err(query_error)
     }
 
@@ -125,6 +134,7 @@ impl AppStore for Store {
             append!(conn, audit)?;
             Ok(retired)
         });
+        self.forget_config();
         retired.map_err(query_error)
     }
 
@@ -146,6 +156,7 @@ impl AppStore for Store {
             append!(conn, audit)?;
             Ok(true)
         });
+        self.forget_config();
         replaced.map_err(query_error)
     }
 
@@ -167,6 +178,10 @@ impl AppStore for Store {
     }
 
     async fn verification_keys(&self, app_id: &AppId) -> Result<Vec<SigningKey>, StoreError> {
+        let ticket = self.cache_ticket().await?;
+        if let Some(keys) = ticket.and_then(|_| self.cache.keys_of(app_id.as_str())) {
+            return Ok(keys);
+        }
         let rows: Vec<KeyRow> = with_conn!(self, |conn| {
             signing_keys::table
                 .filter(signing_keys::app_id.eq(app_id.as_str()))
@@ -176,7 +191,14 @@ impl AppStore for Store {
                 .await
         })
         .map_err(query_error)?;
-        rows.into_iter().map(KeyRow::into_domain).collect()
+        let keys = rows
+            .into_iter()
+            .map(KeyRow::into_domain)
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(ticket) = ticket {
+            self.cache.keep_keys_of(ticket, app_id.as_str(), &keys);
+        }
+        Ok(keys)
     }
 
     async fn set_revoke_sessions_on_role_change(
@@ -191,6 +213,7 @@ impl AppStore for Store {
                 .await
         })
         .map_err(query_error)?;
+        self.forget_config();
         Ok(updated == 1)
     }
 
@@ -216,6 +239,7 @@ impl AppStore for Store {
                 .optional()
         })
         .map_err(query_error)?;
+        self.forget_config();
         row.map(|row| row.into_domain().map(|app| app.delivery))
             .transpose()
     }
@@ -281,6 +305,10 @@ impl AppStore for Store {
     }
 
     async fn find_key(&self, kid: &str) -> Result<Option<SigningKey>, StoreError> {
+        let ticket = self.cache_ticket().await?;
+        if let Some(key) = ticket.and_then(|_| self.cache.key(kid)) {
+            return Ok(Some(key));
+        }
         let row: Option<KeyRow> = with_conn!(self, |conn| {
             signing_keys::table
                 .find(kid)
@@ -290,6 +318,10 @@ impl AppStore for Store {
                 .optional()
         })
         .map_err(query_error)?;
-        row.map(KeyRow::into_domain).transpose()
+        let key = row.map(KeyRow::into_domain).transpose()?;
+        if let (Some(ticket), Some(key)) = (ticket, &key) {
+            self.cache.keep_key(ticket, key);
+        }
+        Ok(key)
     }
 }

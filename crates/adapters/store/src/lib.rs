@@ -2,11 +2,13 @@
 
 mod apps;
 mod audit;
+mod cache;
 mod chain;
 mod conn;
 mod keyring;
 mod licenses;
 mod limits;
+mod listener;
 mod migrate;
 mod models;
 mod otps;
@@ -57,6 +59,10 @@ pub struct Store {
     outages: std::sync::Arc<outages::Outages>,
     /// The most one database call may take, from waiting for a connection to its last row.
     timeout: Duration,
+    /// Apps and signing keys, kept while no change is heard of.
+    cache: std::sync::Arc<cache::Cache>,
+    /// Postgres: where the cache's listener connects, taken by the first read that would use it.
+    listen_to: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -133,6 +139,7 @@ impl Store {
         timeout: Duration,
     ) -> Result<Self, StoreError> {
         let mut read_only = false;
+        let mut listen_to = None;
         let pools = match url {
             DatabaseUrl::Postgres(url) => {
                 let mut config = checked_out_as_is();
@@ -142,6 +149,7 @@ impl Store {
                     url.clone(),
                     config,
                 );
+                listen_to = Some(url.clone());
                 Pools::Postgres(build_pool!(manager, pool_size.max(1), timeout)?)
             }
             DatabaseUrl::Sqlite(path) => {
@@ -165,7 +173,44 @@ impl Store {
             read_only,
             outages: std::sync::Arc::default(),
             timeout,
+            cache: std::sync::Arc::default(),
+            listen_to: std::sync::Arc::new(std::sync::Mutex::new(listen_to)),
         })
+    }
+
+    /// Permission to keep what a read of apps or keys finds, or `None` when nothing kept may be
+    /// used now. Postgres: while the listener hears changes (started by the first call). SQLite:
+    /// at the version the database holds now, read in process.
+    async fn cache_ticket(&self) -> Result<Option<cache::Ticket>, StoreError> {
+        if let Pools::Sqlite(_) = self.pools {
+            let version: Result<i64, _> = conn::with_conn!(self, |conn| {
+                diesel_async::RunQueryDsl::first(
+                    diesel::QueryDsl::select(
+                        schema::config_version::table,
+                        schema::config_version::version,
+                    ),
+                    conn,
+                )
+                .await
+            });
+            // A database from before the version (a read-only backup) keeps nothing.
+            return Ok(version.ok().map(|version| self.cache.ticket_at(version)));
+        }
+        let url = self
+            .listen_to
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(url) = url {
+            listener::spawn(url, self.timeout, std::sync::Arc::clone(&self.cache));
+        }
+        Ok(self.cache.ticket())
+    }
+
+    /// Forgets every app and key kept: this process just changed one. (Every process hears of it
+    /// anyway; this one must not answer from before its own change even for a moment.)
+    fn forget_config(&self) {
+        self.cache.drop_all();
     }
 }
 

@@ -167,6 +167,7 @@ impl SandboxStore for Store {
             append!(conn, audit)?;
             Ok(true)
         });
+        self.forget_config();
         changed.map_err(query_error)
     }
 }

@@ -243,3 +243,10 @@ diesel::table! {
         created_at -> BigInt,
     }
 }
+
+diesel::table! {
+    config_version (id) {
+        id -> SmallInt,
+        version -> BigInt,
+    }
+}

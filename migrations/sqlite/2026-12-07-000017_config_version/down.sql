@@ -1,0 +1,7 @@
+DROP TRIGGER apps_insert_config_changed;
+DROP TRIGGER apps_update_config_changed;
+DROP TRIGGER apps_delete_config_changed;
+DROP TRIGGER signing_keys_insert_config_changed;
+DROP TRIGGER signing_keys_update_config_changed;
+DROP TRIGGER signing_keys_delete_config_changed;
+DROP TABLE config_version;
