@@ -4,7 +4,72 @@
 use serde_json::Value;
 
 use crate::support::jwt::{fetch_jwks, jwks_keys, verify_with_kid};
-use crate::support::{AppCreds, Harness, post, send_otp_to_phone, unique_phone};
+use std::time::{Duration, Instant};
+
+use crate::support::{
+    AppCreds, Harness, TestServerBuilder, login, on_both_backends, post, send_otp_to_phone,
+    unique_phone,
+};
+
+/// How soon an operator's change must take effect in a running engine that kept the app and its
+/// keys: at once, bar the moment its notification takes to arrive.
+const AT_ONCE: Duration = Duration::from_millis(1000);
+
+/// How long `check` took to hold, asking every 20 ms, or `None` if it did not within [`AT_ONCE`].
+async fn took_effect<F: Future<Output = bool>>(check: impl Fn() -> F) -> Option<Duration> {
+    let started = Instant::now();
+    while started.elapsed() < AT_ONCE {
+        if check().await {
+            return Some(started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}
+
+on_both_backends!(an_operators_rotation_takes_effect_at_once_in_a_running_engine);
+async fn an_operators_rotation_takes_effect_at_once_in_a_running_engine(
+    builder: TestServerBuilder,
+) {
+    // Arrange: the engine has used the app, its secret and its signing key, and keeps them.
+    let h = Harness::start_with(builder).await;
+    let original = h.app.clone();
+    let before = h.login(&unique_phone()).await.str("access_token");
+    assert!(works(&h, &original).await);
+
+    // Act: another process (the operator's command) rotates the key, then the secret.
+    let rotated_key = h
+        .server
+        .run_cli(&["apps", "rotate-key", "--slug", &h.app.app_slug])
+        .await;
+    let new_key = took_effect(|| async {
+        let token = login(&h.server, &original, &h.sink, &unique_phone())
+            .await
+            .str("access_token");
+        kid_of(&token) != kid_of(&before)
+    })
+    .await;
+    let rotated = with_secret(&h, &rotate_secret(&h, "0").await);
+    let old_secret_refused = took_effect(|| async { !works(&h, &original).await }).await;
+
+    // Assert
+    assert!(rotated_key.status.success());
+    assert!(
+        new_key.is_some(),
+        "tokens were still signed with the retired key"
+    );
+    assert!(
+        old_secret_refused.is_some(),
+        "the replaced secret still worked"
+    );
+    assert!(works(&h, &rotated).await);
+}
+
+fn kid_of(token: &str) -> String {
+    let header = token.split('.').next().unwrap_or_default();
+    let header: Value = serde_json::from_slice(&base64_url_decode(header)).unwrap();
+    header["kid"].as_str().unwrap_or_default().to_owned()
+}
 
 /// Runs `apps rotate-secret` for the harness app; its JSON answer.
 async fn rotate_secret(h: &Harness, overlap_hours: &str) -> Value {
@@ -128,12 +193,6 @@ async fn an_operator_rotates_the_signing_key_and_earlier_tokens_still_verify() {
     for token in [&before, &after] {
         verify_with_kid(token, &jwks, &h.app.app_slug).unwrap();
     }
-    let kid_of = |token: &str| -> String {
-        let header = token.split('.').next().unwrap_or_default();
-        let header = base64_url_decode(header);
-        let header: Value = serde_json::from_slice(&header).unwrap();
-        header["kid"].as_str().unwrap_or_default().to_owned()
-    };
     assert_ne!(kid_of(&before), kid_of(&after));
     assert!(stdout.contains(&kid_of(&after)), "{stdout}");
 }
