@@ -21,6 +21,8 @@ pub struct Cluster {
     port: u16,
     /// Whether commands run as the `postgres` user (the tests run as root).
     as_postgres: bool,
+    /// Server settings (`name=value`) beyond the defaults, given at every start.
+    settings: Vec<String>,
 }
 
 /// The newest installed PostgreSQL's binaries.
@@ -55,6 +57,11 @@ impl Cluster {
     /// Creates and starts a cluster, or `None` (with a note) where PostgreSQL is not installed,
     /// except under `CI=true`, where that is a failure.
     pub async fn start() -> Option<Self> {
+        Self::start_with(&[]).await
+    }
+
+    /// [`Cluster::start`] with server `settings` (`name=value`), e.g. a preloaded library.
+    pub async fn start_with(settings: &[&str]) -> Option<Self> {
         let Some(bin) = binaries() else {
             assert!(
                 std::env::var("CI").as_deref() != Ok("true"),
@@ -63,7 +70,8 @@ impl Cluster {
             eprintln!("skipped: PostgreSQL's server binaries are not installed");
             return None;
         };
-        let cluster = Self::empty(bin).await;
+        let mut cluster = Self::empty(bin).await;
+        cluster.settings = settings.iter().map(|&setting| setting.to_owned()).collect();
         let data = cluster.data().display().to_string();
         cluster
             .pg(
@@ -90,6 +98,7 @@ impl Cluster {
             dir,
             port: free_port(),
             as_postgres: is_root(),
+            settings: Vec::new(),
         };
         if cluster.as_postgres {
             cluster
@@ -141,9 +150,16 @@ impl Cluster {
         self.port
     }
 
-    /// One statement through `psql`: its unaligned output.
-    async fn sql(&self, statement: &str) -> String {
-        let output = self.client("psql", &["-At", "-c", statement]).await;
+    /// One statement through `psql` on the `postgres` database: its unaligned output.
+    pub async fn sql(&self, statement: &str) -> String {
+        self.sql_in("postgres", statement).await
+    }
+
+    /// One statement through `psql` on `database`: its unaligned output.
+    pub async fn sql_in(&self, database: &str, statement: &str) -> String {
+        let output = self
+            .client("psql", &["-At", "-d", database, "-c", statement])
+            .await;
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
@@ -166,11 +182,15 @@ impl Cluster {
 
     /// Starts (again) on the same port and waits until it accepts connections.
     pub async fn pg_ctl_start(&self) {
-        let options = format!(
+        let mut options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
             self.port,
             self.dir.display()
         );
+        for setting in &self.settings {
+            options.push_str(" -c ");
+            options.push_str(setting);
+        }
         let data = self.data().display().to_string();
         let log = self.dir.join("log").display().to_string();
         self.pg(

@@ -1,0 +1,13 @@
+//! What a request may cost, counted rather than timed so the count is stable: the statements each
+//! hot path runs at the server, the plan of each of them, and the schema they run on. Every case
+//! runs against a PostgreSQL cluster of the suite's own, never the shared one.
+
+#![cfg(test)]
+
+#[path = "../faults/cluster.rs"]
+#[allow(dead_code, reason = "the fault suite's cluster; these cases only start one and read it")]
+mod cluster;
+mod statements;
+#[path = "../e2e/support/mod.rs"]
+#[allow(unused_imports, reason = "the kit re-exports what the e2e tests use")]
+mod support;
