@@ -5,7 +5,10 @@
 #![cfg(test)]
 
 #[path = "../faults/cluster.rs"]
-#[allow(dead_code, reason = "the fault suite's cluster; these cases only start one and read it")]
+#[allow(
+    dead_code,
+    reason = "the fault suite's cluster; these cases only start one and read it"
+)]
 mod cluster;
 mod statements;
 #[path = "../e2e/support/mod.rs"]
