@@ -2,7 +2,7 @@
 
 use auth_domain::delivery::{DEFAULT_EMAILS_PER_DAY, DEFAULT_SMS_PER_DAY, DeliveryPolicy};
 use auth_domain::ids::{AppId, base32};
-use auth_domain::{AuditKind, Identifier};
+use auth_domain::{AuditEvent, AuditKind, Identifier};
 use auth_ports::{MacPurpose, RateDecision};
 use time::Duration;
 
@@ -112,7 +112,7 @@ impl AuthService {
         key: &str,
         cap: u32,
         retry_after: Duration,
-    ) -> Result<AuthError, AuthError> {
+    ) -> AuthError {
         let limit = key.split(':').next().unwrap_or("unknown");
         tracing::warn!(%app_id, limit, cap, "daily delivery cap reached");
         let event = self
@@ -128,27 +128,46 @@ impl AuthService {
                 "cap": cap,
                 "retry_after": retry_after.whole_seconds(),
             }));
-        self.ports.audit.append(event).await?;
-        Ok(AuthError::RateLimited { retry_after })
+        self.refusal(event, retry_after).await
     }
 
-    pub(crate) async fn refuse_when_limited(
+    /// A limit reached: its `rate_limited` record, and the `rate_limited` refusal to answer with.
+    pub(crate) async fn rate_limited(
         &self,
         app_id: Option<&AppId>,
         caller: &Caller,
         key: &str,
-        decision: RateDecision,
-    ) -> Result<(), AuthError> {
-        let RateDecision::Limited { retry_after } = decision else {
-            return Ok(());
-        };
+        retry_after: Duration,
+    ) -> AuthError {
         let limit = key.split(':').next().unwrap_or("unknown");
         let event = self
             .event(app_id, AuditKind::RateLimited, caller, self.now())
             .details(
                 serde_json::json!({ "limit": limit, "retry_after": retry_after.whole_seconds() }),
             );
-        self.ports.audit.append(event).await?;
-        Err(AuthError::RateLimited { retry_after })
+        self.refusal(event, retry_after).await
+    }
+
+    /// Records `event`, then answers `rate_limited`; a failure to record is the answer instead.
+    async fn refusal(&self, event: AuditEvent, retry_after: Duration) -> AuthError {
+        match self.ports.audit.append(event).await {
+            Ok(()) => AuthError::RateLimited { retry_after },
+            Err(error) => error.into(),
+        }
+    }
+
+    async fn refuse_when_limited(
+        &self,
+        app_id: Option<&AppId>,
+        caller: &Caller,
+        key: &str,
+        decision: RateDecision,
+    ) -> Result<(), AuthError> {
+        match decision {
+            RateDecision::Allowed => Ok(()),
+            RateDecision::Limited { retry_after } => {
+                Err(self.rate_limited(app_id, caller, key, retry_after).await)
+            }
+        }
     }
 }

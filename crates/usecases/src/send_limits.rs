@@ -3,7 +3,7 @@
 //! caps of the app and of the engine.
 
 use auth_domain::{App, Channel, Identifier};
-use auth_ports::{RateDecision, RateLimit};
+use auth_ports::RateLimit;
 
 use crate::limits::{DAY, HOUR};
 use crate::{AuthError, AuthService, Caller};
@@ -97,20 +97,18 @@ impl AuthService {
             return Ok(cooldown_key);
         };
         let refused = &batch[refusal.index];
-        let retry_after = refusal.retry_after;
-        if refusal.index >= caps_from {
-            Err(self
-                .cap_reached(&app.id, caller, &refused.key, refused.limit, retry_after)
-                .await?)
-        } else {
-            self.refuse_when_limited(
-                Some(&app.id),
+        Err(if refusal.index >= caps_from {
+            self.cap_reached(
+                &app.id,
                 caller,
                 &refused.key,
-                RateDecision::Limited { retry_after },
+                refused.limit,
+                refusal.retry_after,
             )
             .await
-            .map(|()| cooldown_key)
-        }
+        } else {
+            self.rate_limited(Some(&app.id), caller, &refused.key, refusal.retry_after)
+                .await
+        })
     }
 }

@@ -63,6 +63,20 @@ macro_rules! count_hit {
     }};
 }
 
+/// `$key`'s counter in a window still open at `$now`, without counting; evaluates to
+/// `QueryResult<Option<(i64, i64)>>`: its hits and the window's end.
+macro_rules! current_counter {
+    ($conn:expr, $key:expr, $now:expr) => {
+        rate_counters::table
+            .find($key)
+            .filter(rate_counters::window_end.gt($now))
+            .select((rate_counters::hits, rate_counters::window_end))
+            .first::<(i64, i64)>($conn)
+            .await
+            .optional()
+    };
+}
+
 /// One counter as a batch left it.
 #[derive(QueryableByName)]
 struct Counter {
@@ -165,16 +179,10 @@ impl HitAll for SqliteConn {
                     now
                 )?)
             } else {
-                rate_counters::table
-                    .find(&limit.key)
-                    .filter(rate_counters::window_end.gt(now))
-                    .select((rate_counters::hits, rate_counters::window_end))
-                    .first::<(i64, i64)>(self)
-                    .await
-                    .optional()?
+                current_counter!(self, &limit.key, now)?
             };
             if let Some(retry_after) =
-                counter.and_then(|(hits, end)| refused(limit, hits, end, now))
+                counter.and_then(|(hits, end)| refused(limit.counted, limit.limit, hits, end, now))
             {
                 return Ok(Some(RateRefusal { index, retry_after }));
             }
@@ -183,11 +191,12 @@ impl HitAll for SqliteConn {
     }
 }
 
-/// When `limit` refuses a request that left its counter at `hits` until `window_end`: how long
-/// until it would not. A counted limit refuses past its limit, a checked one at it.
-fn refused(limit: &RateLimit, hits: i64, window_end: i64, now: i64) -> Option<Duration> {
-    let ceiling = i64::from(limit.limit);
-    let over = if limit.counted {
+/// When a limit of `limit` hits refuses a request that left its counter at `hits` until
+/// `window_end`: how long until it would not. A counted hit refuses past the limit, a check (the
+/// hit not counted) at it.
+fn refused(counted: bool, limit: u32, hits: i64, window_end: i64, now: i64) -> Option<Duration> {
+    let ceiling = i64::from(limit);
+    let over = if counted {
         hits > ceiling
     } else {
         hits >= ceiling
@@ -195,11 +204,24 @@ fn refused(limit: &RateLimit, hits: i64, window_end: i64, now: i64) -> Option<Du
     over.then(|| retry_after(window_end, now))
 }
 
+/// [`refused`] as the port answers for one limit.
+fn decision(refused: Option<Duration>) -> RateDecision {
+    refused.map_or(RateDecision::Allowed, |retry_after| RateDecision::Limited {
+        retry_after,
+    })
+}
+
 /// The first of `limits`, in order, that `counters` refuse.
 fn first_refusal(limits: &[RateLimit], counters: &[Counter], now: i64) -> Option<RateRefusal> {
     limits.iter().enumerate().find_map(|(index, limit)| {
         let counter = counters.iter().find(|counter| counter.key == limit.key)?;
-        let retry_after = refused(limit, counter.hits, counter.window_end, now)?;
+        let retry_after = refused(
+            limit.counted,
+            limit.limit,
+            counter.hits,
+            counter.window_end,
+            now,
+        )?;
         Some(RateRefusal { index, retry_after })
     })
 }
@@ -217,13 +239,7 @@ impl RateLimiter for Store {
         let window_end = window_end(now, window);
         let (hits, current_end) =
             with_conn!(self, |conn| count_hit!(conn, key, window_end, now)).map_err(query_error)?;
-        if hits > i64::from(limit) {
-            Ok(RateDecision::Limited {
-                retry_after: retry_after(current_end, now),
-            })
-        } else {
-            Ok(RateDecision::Allowed)
-        }
+        Ok(decision(refused(true, limit, hits, current_end, now)))
     }
 
     async fn peek(
@@ -234,22 +250,11 @@ impl RateLimiter for Store {
         now: OffsetDateTime,
     ) -> Result<RateDecision, StoreError> {
         let now = micros(now);
-        let counter: Option<(i64, i64)> = with_conn!(self, |conn| {
-            rate_counters::table
-                .find(key)
-                .filter(rate_counters::window_end.gt(now))
-                .select((rate_counters::hits, rate_counters::window_end))
-                .first(conn)
-                .await
-                .optional()
-        })
-        .map_err(query_error)?;
-        Ok(match counter {
-            Some((hits, window_end)) if hits >= i64::from(limit) => RateDecision::Limited {
-                retry_after: retry_after(window_end, now),
-            },
-            _ => RateDecision::Allowed,
-        })
+        let counter =
+            with_conn!(self, |conn| current_counter!(conn, key, now)).map_err(query_error)?;
+        Ok(decision(counter.and_then(|(hits, end)| {
+            refused(false, limit, hits, end, now)
+        })))
     }
 
     async fn hit_all(
