@@ -53,6 +53,14 @@ impl Inner {
         self.keys_of.clear();
         self.keys.clear();
     }
+
+    /// The database is at `version`: what was kept at another is dropped.
+    fn at_version(&mut self, version: i64) {
+        if self.version != Some(version) {
+            self.drop_all();
+            self.version = Some(version);
+        }
+    }
 }
 
 impl Cache {
@@ -77,11 +85,7 @@ impl Cache {
 
     /// The listener's periodic comparison: drops everything when `version` moved.
     pub(crate) fn seen_version(&self, version: i64) {
-        let mut inner = self.lock();
-        if inner.version != Some(version) {
-            inner.drop_all();
-            inner.version = Some(version);
-        }
+        self.lock().at_version(version);
     }
 
     /// A ticket while what is kept may be used, `None` otherwise.
@@ -93,10 +97,7 @@ impl Cache {
     /// A ticket for the database at `version` (SQLite): what was kept at another is dropped.
     pub(crate) fn ticket_at(&self, version: i64) -> Ticket {
         let mut inner = self.lock();
-        if inner.version != Some(version) {
-            inner.drop_all();
-            inner.version = Some(version);
-        }
+        inner.at_version(version);
         Ticket(inner.generation)
     }
 

@@ -47,13 +47,9 @@ impl Store {
                 .optional();
             match app {
                 Ok(Some(_)) => Ok(true),
-                Ok(None) => engine_settings::table
-                    .find(MASTER_KEY_CHECK)
-                    .select(engine_settings::name)
-                    .first::<String>(conn)
-                    .await
+                Ok(None) => setting!(conn, MASTER_KEY_CHECK)
                     .optional()
-                    .map(|row| row.is_some()),
+                    .map(|check| check.is_some()),
                 Err(error) => Err(error),
             }
         })

@@ -183,7 +183,7 @@ impl Store {
     /// at the version the database holds now, read in process.
     async fn cache_ticket(&self) -> Result<Option<cache::Ticket>, StoreError> {
         if let Pools::Sqlite(_) = self.pools {
-            let version: Result<i64, _> = conn::with_conn!(self, |conn| {
+            let version: i64 = conn::with_conn!(self, |conn| {
                 diesel_async::RunQueryDsl::first(
                     diesel::QueryDsl::select(
                         schema::config_version::table,
@@ -192,9 +192,9 @@ impl Store {
                     conn,
                 )
                 .await
-            });
-            // A database from before the version (a read-only backup) keeps nothing.
-            return Ok(version.ok().map(|version| self.cache.ticket_at(version)));
+            })
+            .map_err(conn::query_error)?;
+            return Ok(Some(self.cache.ticket_at(version)));
         }
         let url = self
             .listen_to

@@ -20,7 +20,7 @@ use crate::audit::append;
 use crate::conn::{Prepared, no_earlier_than_now, query_error, transaction, with_conn};
 use crate::models::{SessionRow, UserRow, micros};
 use crate::schema::{refresh_tokens, role_assignments, sessions, tenants, users};
-use crate::tenants::outside_scope;
+use crate::tenants::{outside_scope, tenant_roles};
 
 /// What the rotation transaction decided, as rows.
 enum Verdict {
@@ -61,7 +61,7 @@ pub(crate) use rotation;
 
 /// A session, its user and the user's roles in the session's app, in one query: one row per role
 /// (or one row with no role). Evaluates to `QueryResult<Option<(SessionRow, UserRow, TenantRoles)>>`.
-macro_rules! session_with_user {
+macro_rules! session_with_roles {
     ($conn:expr, $session_id:expr) => {
         Prepared(
             sessions::table
@@ -84,16 +84,13 @@ macro_rules! session_with_user {
         .load::<(SessionRow, UserRow, Option<String>, Option<String>)>($conn)
         .await
         .map(|rows| {
-            let mut rows = rows.into_iter();
-            let (session, user, slug, role) = rows.next()?;
-            let mut tenants = TenantRoles::new();
-            for (slug, role) in std::iter::once((slug, role)).chain(rows.map(|(_, _, s, r)| (s, r)))
-            {
-                if let (Some(slug), Some(role)) = (slug, role) {
-                    tenants.entry(slug).or_default().push(role);
-                }
+            let mut found = None;
+            let mut roles = Vec::new();
+            for (session, user, slug, role) in rows {
+                roles.extend(slug.zip(role));
+                found.get_or_insert((session, user));
             }
-            Some((session, user, tenants))
+            found.map(|(session, user)| (session, user, tenant_roles(roles)))
         })
     };
 }
@@ -132,7 +129,7 @@ impl SessionStore for Store {
 
             // Naming the successor created it (a trigger, in the same statement).
             if let Some(session_id) = rotated {
-                let (session, user, tenants) = session_with_user!(conn, &session_id)?
+                let (session, user, tenants) = session_with_roles!(conn, &session_id)?
                     .ok_or(diesel::result::Error::NotFound)?;
                 if outside_scope(cmd.tenant.as_ref(), &tenants) {
                     // Undo the rotation: a token asked for the wrong tenant stays current.
@@ -157,7 +154,7 @@ impl SessionStore for Store {
                 return Ok(Verdict::Invalid);
             };
             let (session, user, tenants) =
-                session_with_user!(conn, &session_id)?.ok_or(diesel::result::Error::NotFound)?;
+                session_with_roles!(conn, &session_id)?.ok_or(diesel::result::Error::NotFound)?;
             if session.revoked_at.is_some() {
                 return Ok(Verdict::Revoked);
             }
@@ -288,7 +285,7 @@ impl SessionStore for Store {
         id: &SessionId,
     ) -> Result<Option<(Session, User, TenantRoles)>, StoreError> {
         let found =
-            with_conn!(self, |conn| session_with_user!(conn, id.as_str())).map_err(query_error)?;
+            with_conn!(self, |conn| session_with_roles!(conn, id.as_str())).map_err(query_error)?;
         found.map(into_domain).transpose()
     }
 

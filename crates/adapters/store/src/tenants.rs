@@ -22,6 +22,15 @@ pub(crate) fn outside_scope(scope: Option<&TenantSlug>, tenants: &TenantRoles) -
     scope.is_some_and(|scope| !tenants.contains_key(scope.as_str()))
 }
 
+/// `(tenant slug, role)` rows, in slug and role order, as the roles per tenant.
+pub(crate) fn tenant_roles(rows: impl IntoIterator<Item = (String, String)>) -> TenantRoles {
+    let mut roles = TenantRoles::new();
+    for (slug, role) in rows {
+        roles.entry(slug).or_default().push(role);
+    }
+    roles
+}
+
 /// Every tenant slug and role of one user in one app, in slug and role order; evaluates to
 /// `Result<TenantRoles, diesel::result::Error>`.
 macro_rules! tenant_roles_of {
@@ -34,13 +43,7 @@ macro_rules! tenant_roles_of {
             .select((tenants::slug, role_assignments::role))
             .load::<(String, String)>($conn)
             .await
-            .map(|rows| {
-                let mut roles = TenantRoles::new();
-                for (slug, role) in rows {
-                    roles.entry(slug).or_default().push(role);
-                }
-                roles
-            })
+            .map($crate::tenants::tenant_roles)
     };
 }
 pub(crate) use tenant_roles_of;
