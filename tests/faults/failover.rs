@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use crate::cluster::Cluster;
-use crate::support::{Harness, TestServer, refresh, unique_phone};
-use crate::{DEADLINE, assert_no_theft_recorded, keep_refreshing};
+use crate::support::{refresh, unique_phone};
+use crate::{assert_no_theft_recorded, engine_at, keep_refreshing, ready_within};
 
 /// How soon after a promotion the engine must serve again.
 const FOLLOW_WITHIN: Duration = Duration::from_secs(5);
@@ -18,20 +18,11 @@ async fn the_engine_follows_a_promoted_standby_without_losing_a_rotation_or_a_se
     let standby = primary.start_standby().await;
     // Arrange: twelve signed-in clients, on an engine that names both servers in libpq's
     // key-value form and wants the one that takes writes.
-    let h = Harness::start_with(
-        TestServer::builder()
-            .env(
-                "AUTH_DATABASE_URL",
-                format!(
-                    "host=127.0.0.1,127.0.0.1 port={},{} user=postgres dbname=postgres target_session_attrs=read-write",
-                    primary.port(),
-                    standby.port()
-                ),
-            )
-            .env("AUTH_DB_TIMEOUT_MS", DEADLINE.as_millis().to_string())
-            .env("AUTH_OTP_SENDS_PER_IP_PER_HOUR", "100000")
-            .env("AUTH_OTP_VERIFIES_PER_IP_PER_HOUR", "100000"),
-    )
+    let h = engine_at(&format!(
+        "host=127.0.0.1,127.0.0.1 port={},{} user=postgres dbname=postgres target_session_attrs=read-write",
+        primary.port(),
+        standby.port()
+    ))
     .await;
     let mut tokens = Vec::new();
     for _ in 0..12 {
@@ -49,13 +40,8 @@ async fn the_engine_follows_a_promoted_standby_without_losing_a_rotation_or_a_se
         primary.stop().await;
         standby.promote().await;
         let promoted = Instant::now();
-        loop {
-            let ready = h.server.get("/readyz").await;
-            if ready.status == 200 || promoted.elapsed() > Duration::from_secs(30) {
-                return promoted.elapsed();
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        ready_within(&h, Duration::from_secs(30)).await;
+        promoted.elapsed()
     };
     let (outcomes, followed_after) =
         tokio::join!(futures_util::future::join_all(clients), failover);

@@ -28,14 +28,32 @@ const FREEZE: Duration = Duration::from_secs(3);
 /// A harness whose engine uses `cluster`, with a one-second database deadline and the default
 /// grace window (10 s), longer than the freezes: a retry after a freeze is within it.
 async fn engine_on(cluster: &Cluster) -> Harness {
+    engine_at(&cluster.url()).await
+}
+
+/// A harness whose engine uses the database at `url` (any form `AUTH_DATABASE_URL` takes), with a
+/// one-second database deadline and limits no case reaches.
+pub(crate) async fn engine_at(url: &str) -> Harness {
     Harness::start_with(
         TestServer::builder()
-            .postgres(&cluster.url())
+            .env("AUTH_DATABASE_URL", url)
             .env("AUTH_DB_TIMEOUT_MS", DEADLINE.as_millis().to_string())
             .env("AUTH_OTP_SENDS_PER_IP_PER_HOUR", "100000")
             .env("AUTH_OTP_VERIFIES_PER_IP_PER_HOUR", "100000"),
     )
     .await
+}
+
+/// `/readyz` until it answers 200, for at most `patience`.
+pub(crate) async fn ready_within(h: &Harness, patience: Duration) -> Reply {
+    let until = Instant::now() + patience;
+    loop {
+        let ready = h.server.get("/readyz").await;
+        if ready.status == 200 || Instant::now() > until {
+            return ready;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// What one client saw while refreshing over and over, retrying the same token after a failure.

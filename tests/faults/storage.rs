@@ -1,36 +1,20 @@
 //! Storage faults on the embedded SQLite database: a disk that fills up under a running engine,
 //! and a backup read from read-only storage.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::disk::SmallDisk;
 use crate::support::database::{open, sql};
-use crate::support::{Harness, Reply, TestServer, output_text, unique_phone};
+use crate::support::{Harness, output_text, unique_phone};
+use crate::{engine_at, ready_within};
 
 /// A harness whose engine keeps its database on `disk`.
 async fn engine_on(disk: &SmallDisk) -> Harness {
-    Harness::start_with(
-        TestServer::builder()
-            .env(
-                "AUTH_DATABASE_URL",
-                format!("sqlite://{}/auth-engine.db", disk.path().display()),
-            )
-            .env("AUTH_DB_TIMEOUT_MS", "1000")
-            .env("AUTH_OTP_SENDS_PER_IP_PER_HOUR", "100000"),
-    )
+    engine_at(&format!(
+        "sqlite://{}/auth-engine.db",
+        disk.path().display()
+    ))
     .await
-}
-
-/// `/readyz` until it answers 200, for at most `patience`.
-async fn ready_within(h: &Harness, patience: Duration) -> Reply {
-    let until = Instant::now() + patience;
-    loop {
-        let ready = h.server.get("/readyz").await;
-        if ready.status == 200 || Instant::now() > until {
-            return ready;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
