@@ -513,6 +513,7 @@ async fn approve(h: &Harness, slug: &str) {
         "apps approve: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+    crate::support::until_the_change_is_heard().await;
 }
 
 /// Creates the app `slug` through the portal's form; its credentials, and the page's form token.

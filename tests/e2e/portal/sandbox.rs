@@ -82,6 +82,7 @@ async fn a_portal_app_sends_only_to_its_owner_and_testers_until_approved(
         .run_cli(&["apps", "sandbox", "--slug", "stranger-app"])
         .await;
     assert!(sandboxed.status.success());
+    crate::support::until_the_change_is_heard().await;
     send_otp_to_phone(&h.server, &app, &unique_phone())
         .await
         .assert_error(403, "app_in_sandbox");

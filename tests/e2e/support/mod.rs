@@ -63,6 +63,17 @@ pub fn output_text(output: &std::process::Output) -> String {
     )
 }
 
+/// How long an operator's change, made by a command in another process, may take to reach a
+/// running engine that keeps the app: on PostgreSQL the engine hears of it by notification,
+/// milliseconds after the commit (docs/operations.md, scale-out), and a busy machine may take a
+/// while longer to act on it. On SQLite it takes effect at the next request.
+pub const CHANGE_HEARD_WITHIN: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Waits out [`CHANGE_HEARD_WITHIN`] after an operator's command changed an app.
+pub async fn until_the_change_is_heard() {
+    tokio::time::sleep(CHANGE_HEARD_WITHIN).await;
+}
+
 /// A valid E.164 mobile number (India, 10 national digits) no other test in this run uses.
 pub fn unique_phone() -> String {
     format!("+9198{:08}", next_id())
