@@ -10,7 +10,9 @@
     reason = "the fault suite's cluster; these cases only start one and read it"
 )]
 mod cluster;
+mod plans;
 mod statements;
 #[path = "../e2e/support/mod.rs"]
 #[allow(unused_imports, reason = "the kit re-exports what the e2e tests use")]
 mod support;
+mod tables;

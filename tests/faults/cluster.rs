@@ -150,6 +150,12 @@ impl Cluster {
         self.port
     }
 
+    /// What the server has written to its log so far.
+    #[allow(dead_code, reason = "the budgets suite reads plans from it; the fault cases do not")]
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+    }
+
     /// One statement through `psql` on the `postgres` database: its unaligned output.
     pub async fn sql(&self, statement: &str) -> String {
         self.sql_in("postgres", statement).await

@@ -18,6 +18,7 @@ mod private_files;
 mod sandbox;
 mod schema;
 mod sessions;
+mod statements;
 mod tenants;
 #[cfg(feature = "test-support")]
 pub mod test_support;
@@ -238,6 +239,7 @@ async fn open_sqlite(
         };
         let mut connection = diesel::SqliteConnection::establish(&target).map_err(|e| bad(&e))?;
         connection.batch_execute(&setup).map_err(|e| bad(&e))?;
+        connection.set_instrumentation(statements::Trace);
         Ok(conn::SqliteConn::new(connection))
     })
     .await

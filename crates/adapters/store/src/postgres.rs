@@ -56,5 +56,8 @@ pub(crate) async fn open(
         .connect(tokio_postgres::NoTls)
         .await
         .map_err(|e| ConnectionError::BadConnection(format!("{}: {e}", servers(&config))))?;
-    AsyncPgConnection::try_from_client_and_connection(client, connection).await
+    let mut connection =
+        AsyncPgConnection::try_from_client_and_connection(client, connection).await?;
+    diesel_async::AsyncConnection::set_instrumentation(&mut connection, crate::statements::Trace);
+    Ok(connection)
 }

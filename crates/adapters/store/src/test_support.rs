@@ -145,31 +145,38 @@ pub async fn audit_events(store: &Store, app_id: &str) -> Vec<String> {
 /// When `store` is not SQLite or the plan cannot be read.
 pub async fn sqlite_rotation_plan(store: &Store) -> Vec<String> {
     use crate::schema::refresh_tokens;
+    let statement = crate::sessions::rotation!(&[0_u8; 32][..], "app", 0_i64)
+        .set(refresh_tokens::rotated_at.eq(0_i64))
+        .returning(refresh_tokens::session_id);
+    let rendered = diesel::debug_query::<diesel::sqlite::Sqlite, _>(&statement).to_string();
+    sqlite_query_plan(store, crate::statements::text_of(&rendered))
+        .await
+        .expect("the plan")
+}
+
+/// SQLite's plan (`EXPLAIN QUERY PLAN`) for the statement `sql` (its parameters unbound), one
+/// step per line.
+///
+/// # Errors
+/// SQLite's error text when it cannot plan `sql`.
+///
+/// # Panics
+/// When `store` is not SQLite.
+pub async fn sqlite_query_plan(store: &Store, sql: &str) -> Result<Vec<String>, String> {
     #[derive(QueryableByName)]
     struct Step {
         #[diesel(sql_type = diesel::sql_types::Text)]
         detail: String,
     }
-    let statement = crate::sessions::rotation!(&[0_u8; 32][..], "app", 0_i64)
-        .set(refresh_tokens::rotated_at.eq(0_i64))
-        .returning(refresh_tokens::session_id);
-    let rendered = diesel::debug_query::<diesel::sqlite::Sqlite, _>(&statement).to_string();
-    let sql = rendered
-        .split(" -- binds:")
-        .next()
-        .unwrap_or_default()
-        .to_owned();
     let crate::conn::Pools::Sqlite(pool) = &store.pools else {
-        panic!("the rotation plan is read on SQLite");
+        panic!("a SQLite plan is read on SQLite");
     };
-    let mut conn = pool.get().await.expect("a SQLite connection");
-    diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+    let mut conn = pool.get().await.map_err(|error| error.to_string())?;
+    let steps = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
         .load::<Step>(&mut *conn)
         .await
-        .expect("the plan")
-        .into_iter()
-        .map(|step| step.detail)
-        .collect()
+        .map_err(|error| error.to_string())?;
+    Ok(steps.into_iter().map(|step| step.detail).collect())
 }
 
 #[cfg(test)]

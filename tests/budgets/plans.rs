@@ -1,0 +1,159 @@
+//! Every statement a hot path runs reaches a growing table's rows through an index, on both
+//! backends. PostgreSQL: `auto_explain` logs the plan of every statement the engine runs (nested
+//! ones, such as a trigger's, included) with sequential scans priced out, so a `Seq Scan` left in a
+//! plan means no index could serve it. SQLite: the engine traces each statement's text
+//! (`auth_store::statements`), and `EXPLAIN QUERY PLAN` of each must not `SCAN` a growing table.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use crate::cluster::Cluster;
+use crate::support::{Harness, TestServer, unique_phone};
+use crate::tables::GROWING;
+
+/// The paths every request of an app's users takes: a login of a new person (and a wrong code)
+/// and of one returning, a refresh, `me`, a replayed refresh token and a logout.
+async fn hot_paths(harness: &Harness) {
+    let phone = unique_phone();
+    let (otp_request_id, code) = harness.request_code(&phone).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    assert_eq!(harness.verify_otp(&otp_request_id, wrong).await.status, 401);
+    let verified = harness.verify_otp(&otp_request_id, &code).await;
+    verified.assert_ok();
+    let first = verified.str("refresh_token");
+    let refreshed = harness.refresh(&first).await;
+    refreshed.assert_ok();
+    harness.me(&refreshed.str("access_token")).await.assert_ok();
+    harness
+        .logout(&refreshed.str("refresh_token"), false)
+        .await
+        .assert_ok();
+
+    let (otp_request_id, code) = harness.request_code(&phone).await;
+    let verified = harness.verify_otp(&otp_request_id, &code).await;
+    verified.assert_ok();
+    let first = verified.str("refresh_token");
+    harness.refresh(&first).await.assert_ok();
+    // With no grace period a replay revokes the session's whole family.
+    assert_eq!(harness.refresh(&first).await.status, 401);
+}
+
+/// What a growing table's full scan in `plan` (one step per line) names, if any.
+fn full_scan<'a>(plan: &'a str, marker: &str) -> Option<&'a str> {
+    plan.lines().find_map(|step| {
+        let (_, rest) = step.split_once(marker)?;
+        let table = rest.split_whitespace().next()?;
+        GROWING.contains(&table).then_some(table)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_hot_path_statement_uses_an_index_on_postgres() {
+    let Some(cluster) = Cluster::start_with(&[
+        "shared_preload_libraries=auto_explain",
+        "auto_explain.log_min_duration=0",
+        "auto_explain.log_nested_statements=on",
+        // Where an index can serve a statement the planner takes it however few rows there are.
+        "enable_seqscan=off",
+    ])
+    .await
+    else {
+        return;
+    };
+    cluster.sql("CREATE ROLE engine LOGIN").await;
+    cluster.sql("CREATE DATABASE engine OWNER engine").await;
+    let url = format!("postgres://engine@127.0.0.1:{}/engine", cluster.port());
+    let harness = Harness::start_with(
+        TestServer::builder()
+            .postgres(&url)
+            .env("AUTH_REFRESH_REUSE_GRACE_SECS", "0")
+            .env("AUTH_OTP_RESEND_COOLDOWN_SECS", "0")
+            .env("AUTH_AUDIT_SEAL_INTERVAL_MS", "60000"),
+    )
+    .await;
+    let from = cluster.log().len();
+    hot_paths(&harness).await;
+    let log = cluster.log();
+
+    // Each plan is a line ending in `plan:` and the tab-indented lines after it.
+    let mut plans: Vec<String> = Vec::new();
+    for line in log[from..].lines() {
+        if line.ends_with("plan:") {
+            plans.push(String::new());
+        } else if line.starts_with('\t')
+            && let Some(plan) = plans.last_mut()
+        {
+            plan.push_str(line);
+            plan.push('\n');
+        }
+    }
+    assert!(
+        plans.len() > 10,
+        "auto_explain logged {} plans:\n{}",
+        plans.len(),
+        &log[from..]
+    );
+    let scans: Vec<&String> = plans
+        .iter()
+        .filter(|plan| full_scan(plan, "Seq Scan on ").is_some())
+        .collect();
+    assert!(
+        scans.is_empty(),
+        "hot-path statements scan a growing table:\n{}",
+        scans
+            .iter()
+            .map(|plan| plan.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_hot_path_statement_uses_an_index_on_sqlite() {
+    let harness = Harness::start_with(
+        TestServer::builder()
+            .env("AUTH_LOG", "warn,auth_store::statements=trace")
+            .env("AUTH_REFRESH_REUSE_GRACE_SECS", "0")
+            .env("AUTH_OTP_RESEND_COOLDOWN_SECS", "0")
+            .env("AUTH_AUDIT_SEAL_INTERVAL_MS", "60000"),
+    )
+    .await;
+    let from = harness.server.logs().len();
+    hot_paths(&harness).await;
+    let logs = harness.server.logs();
+    let statements: BTreeSet<&str> = logs[from..]
+        .lines()
+        .filter_map(|line| line.split_once("statement: ").map(|(_, sql)| sql.trim()))
+        .filter(|sql| {
+            let verb = sql.split_whitespace().next().unwrap_or_default();
+            ["SELECT", "INSERT", "UPDATE", "DELETE", "WITH"]
+                .iter()
+                .any(|dml| verb.eq_ignore_ascii_case(dml))
+        })
+        .collect();
+    assert!(
+        statements.len() > 10,
+        "the engine traced {} statements:\n{}",
+        statements.len(),
+        &logs[from..]
+    );
+
+    let path = harness.server.dir().join("data/auth-engine.db");
+    let url = auth_store::DatabaseUrl::Sqlite(path.display().to_string());
+    let store = auth_store::Store::connect(&url, 1, Duration::from_secs(10)).expect("the store");
+    let mut scans = Vec::new();
+    for sql in statements {
+        let plan = auth_store::test_support::sqlite_query_plan(&store, sql)
+            .await
+            .unwrap_or_else(|error| panic!("no plan for {sql}: {error}"));
+        let plan = plan.join("\n");
+        if full_scan(&plan, "SCAN ").is_some() {
+            scans.push(format!("{sql}\n{plan}"));
+        }
+    }
+    assert!(
+        scans.is_empty(),
+        "hot-path statements scan a growing table:\n{}",
+        scans.join("\n\n")
+    );
+}
