@@ -1,9 +1,12 @@
-//! Load driver: verify-otp and refresh against the real binary over loopback, on SQLite and (with
-//! `TEST_DATABASE_URL`) Postgres, side by side in one run, next to `/healthz` as the framework's
-//! own ceiling. verify-otp also runs against a second server whose audit sealer is held off, in
-//! alternating halves, to show what sealing beside the logins costs them. Run with
-//! `cargo bench -p auth-engine --bench load`; `LOAD_N` and `LOAD_CONCURRENCY` change the request
-//! count per phase (default 400) and the requests in flight (default 16).
+//! Load driver: the three flows an app's users run (a login of a new person: send-otp then
+//! verify-otp; a refresh of each client's newest token; `me`) against the real binary over
+//! loopback, each for a fixed time at each client count, on SQLite and (with `TEST_DATABASE_URL`)
+//! Postgres, side by side in one run, next to `/healthz` as the framework's own ceiling. A second
+//! server per backend whose audit sealer is held off runs the login flow too, to show what
+//! sealing beside the logins costs them. Prints ops/s with p50 and p99 latency per phase.
+//!
+//! `cargo bench -p auth-engine --bench load`; `LOAD_SECS` sets each phase's measured time
+//! (default 10; the recorded figures use 20), `LOAD_CLIENTS` the client counts (default `8 32`).
 
 #![allow(
     dead_code,
@@ -21,19 +24,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use support::{Harness, TestServer, unique_phone};
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-/// What one phase measured.
+/// Unmeasured time at the start of each phase, the same work as the measured part.
+const WARM_UP: Duration = Duration::from_secs(1);
+
+/// What one phase measured: the latency of each operation that began and ended in its window.
 struct Phase {
-    requests: usize,
-    elapsed: Duration,
+    window: Duration,
     latencies: Vec<Duration>,
 }
 
 impl Phase {
     fn per_second(&self) -> f64 {
-        self.requests as f64 / self.elapsed.as_secs_f64()
+        self.latencies.len() as f64 / self.window.as_secs_f64()
     }
 
     fn percentile(&self, p: f64) -> Duration {
@@ -42,180 +46,186 @@ impl Phase {
     }
 }
 
-/// Runs `requests` calls of `call(i)` with at most `concurrency` in flight; every call must succeed.
-async fn measure<F, Fut>(requests: usize, concurrency: usize, call: F) -> Phase
+/// What one client holds between operations: its newest tokens.
+#[derive(Clone, Default)]
+struct Tokens {
+    refresh: String,
+    access: String,
+}
+
+/// `clients` clients, each running `operation` back to back for the warm-up and then `window`;
+/// every operation must succeed. Returns the phase and each client's tokens at the end.
+async fn measure<F, Fut>(clients: &[Tokens], window: Duration, operation: F) -> (Phase, Vec<Tokens>)
 where
-    F: Fn(usize) -> Fut,
-    Fut: Future<Output = bool> + Send + 'static,
+    F: Fn(Tokens) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Tokens> + Send,
 {
-    let permits = Arc::new(Semaphore::new(concurrency));
+    let measured_from = Instant::now() + WARM_UP;
+    let end = measured_from + window;
     let mut tasks = JoinSet::new();
-    let started = Instant::now();
-    for i in 0..requests {
-        let permit = Arc::clone(&permits).acquire_owned().await.unwrap();
-        let call = call(i);
+    for tokens in clients.iter().cloned() {
+        let operation = operation.clone();
         tasks.spawn(async move {
-            let begun = Instant::now();
-            let ok = call.await;
-            drop(permit);
-            (ok, begun.elapsed())
+            let mut tokens = tokens;
+            let mut latencies = Vec::new();
+            loop {
+                let begun = Instant::now();
+                if begun >= end {
+                    break;
+                }
+                tokens = operation(tokens).await;
+                let ended = Instant::now();
+                if begun >= measured_from && ended <= end {
+                    latencies.push(ended - begun);
+                }
+            }
+            (latencies, tokens)
         });
     }
-    let mut latencies = Vec::with_capacity(requests);
+    let mut latencies = Vec::new();
+    let mut held = Vec::with_capacity(clients.len());
     while let Some(joined) = tasks.join_next().await {
-        let (ok, latency) = joined.unwrap();
-        assert!(ok, "a request failed under load");
-        latencies.push(latency);
+        let (some, tokens) = joined.unwrap();
+        latencies.extend(some);
+        held.push(tokens);
     }
-    let elapsed = started.elapsed();
     latencies.sort();
-    Phase {
-        requests,
-        elapsed,
-        latencies,
-    }
+    (Phase { window, latencies }, held)
 }
 
-struct Report {
-    backend: &'static str,
-    healthz: Phase,
-    verify: Phase,
-    /// verify-otp on a server whose sealer is held off: what the login costs without sealing
-    /// running beside it.
-    verify_unsealed: Phase,
-    refresh: Phase,
-}
-
-impl Phase {
-    /// Two measurements of the same phase as one.
-    fn merge(mut self, other: Self) -> Self {
-        self.requests += other.requests;
-        self.elapsed += other.elapsed;
-        self.latencies.extend(other.latencies);
-        self.latencies.sort();
-        self
-    }
-}
-
-/// A server with its own app and database; its sealer runs every `seal_interval_ms`.
+/// A server with its own app and database; its sealer runs every `seal_interval_ms`. Every limit
+/// a load of new people from one address would meet is raised out of the way.
 async fn start(database_url: Option<&str>, seal_interval_ms: &str) -> Arc<Harness> {
     let mut builder = TestServer::builder()
         .env("AUTH_LOG", "warn")
         .env("AUTH_AUDIT_SEAL_INTERVAL_MS", seal_interval_ms)
         .env("AUTH_OTP_RESEND_COOLDOWN_SECS", "0")
-        .env("AUTH_OTP_SENDS_PER_IP_PER_HOUR", "1000000")
-        .env("AUTH_OTP_VERIFIES_PER_IP_PER_HOUR", "1000000");
+        .env("AUTH_OTP_SENDS_PER_IP_PER_HOUR", "100000000")
+        .env("AUTH_OTP_VERIFIES_PER_IP_PER_HOUR", "100000000")
+        .env("AUTH_SMS_GLOBAL_DAILY_CAP", "100000000")
+        .env("AUTH_APP_SMS_PER_DAY_MAX", "100000000");
     if let Some(url) = database_url {
         builder = builder.postgres(url);
     }
     Arc::new(Harness::start_with(builder).await)
 }
 
-/// `n` logins (verify-otp) with `concurrency` in flight; codes are requested outside the timed
-/// phase. Returns the phase and each login's refresh token.
-async fn logins(harness: &Arc<Harness>, n: usize, concurrency: usize) -> (Phase, Vec<String>) {
-    let mut codes = Vec::with_capacity(n);
-    for _ in 0..n {
-        codes.push(harness.request_code(&unique_phone()).await);
+/// One login of a new person: send-otp, the code from the sink, verify-otp.
+async fn login(harness: Arc<Harness>) -> Tokens {
+    let (otp_request_id, code) = harness.request_code(&unique_phone()).await;
+    let verified = harness.verify_otp(&otp_request_id, &code).await;
+    assert_eq!(verified.status, 200, "verify-otp under load: {verified:?}");
+    Tokens {
+        refresh: verified.str("refresh_token"),
+        access: verified.str("access_token"),
     }
-    let codes = Arc::new(codes);
-    let tokens = Arc::new(std::sync::Mutex::new(vec![String::new(); n]));
-    let phase = measure(n, concurrency, |i| {
-        let (harness, codes, tokens) =
-            (Arc::clone(harness), Arc::clone(&codes), Arc::clone(&tokens));
-        async move {
-            let (otp_request_id, code) = &codes[i];
-            let reply = harness.verify_otp(otp_request_id, code).await;
-            tokens.lock().unwrap()[i] = reply.body["refresh_token"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            reply.status == 200
-        }
-    })
-    .await;
-    let tokens = tokens.lock().unwrap().clone();
-    (phase, tokens)
 }
 
-/// `database_urls`: two Postgres databases, or none for SQLite.
+struct Row {
+    backend: &'static str,
+    name: String,
+    phase: Phase,
+}
+
+/// Every phase on one backend. `database_urls`: two Postgres databases, or none for SQLite.
 async fn drive(
     backend: &'static str,
     database_urls: Option<[&str; 2]>,
-    n: usize,
-    concurrency: usize,
-) -> Report {
+    client_counts: &[usize],
+    window: Duration,
+) -> Vec<Row> {
     let harness = start(database_urls.map(|urls| urls[0]), "1000").await;
     // The longest interval there is: its sealer does not run again during the run.
     let unsealed = start(database_urls.map(|urls| urls[1]), "60000").await;
-
-    let healthz = {
-        let client = reqwest::Client::new();
-        let url = harness.server.url("/healthz");
-        measure(n, concurrency, |_| {
-            let (client, url) = (client.clone(), url.clone());
-            async move {
-                client
-                    .get(url)
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status().is_success())
-            }
-        })
-        .await
+    let mut rows = Vec::new();
+    let mut row = |name: String, phase: Phase| {
+        rows.push(Row {
+            backend,
+            name,
+            phase,
+        });
     };
 
-    // Sealing on and off, alternated so drift on the shared machine falls on both alike.
-    let (verify, mut tokens) = logins(&harness, n / 2, concurrency).await;
-    let (verify_unsealed, _) = logins(&unsealed, n / 2, concurrency).await;
-    let (more, more_tokens) = logins(&harness, n / 2, concurrency).await;
-    let verify = verify.merge(more);
-    tokens.extend(more_tokens);
-    let (more, _) = logins(&unsealed, n / 2, concurrency).await;
-    let verify_unsealed = verify_unsealed.merge(more);
-
-    let tokens = Arc::new(tokens);
-    let refresh = measure(tokens.len(), concurrency, |i| {
-        let (harness, tokens) = (Arc::clone(&harness), Arc::clone(&tokens));
-        async move { harness.refresh(&tokens[i]).await.status == 200 }
+    let most = client_counts.iter().copied().max().unwrap_or(1);
+    let (healthz, _) = measure(&vec![Tokens::default(); most], window, {
+        let client = reqwest::Client::new();
+        let url = harness.server.url("/healthz");
+        move |tokens| {
+            let (client, url) = (client.clone(), url.clone());
+            async move {
+                let reply = client.get(url).send().await.unwrap();
+                assert!(reply.status().is_success());
+                tokens
+            }
+        }
     })
     .await;
-    Report {
-        backend,
-        healthz,
-        verify,
-        verify_unsealed,
-        refresh,
-    }
-}
+    row(format!("healthz @{most}"), healthz);
 
-fn row(backend: &str, name: &str, phase: &Phase, baseline: &Phase) {
-    println!(
-        "{backend:<9} {name:<11} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   {:>5.3} x healthz",
-        phase.per_second(),
-        phase.percentile(0.50).as_secs_f64() * 1000.0,
-        phase.percentile(0.99).as_secs_f64() * 1000.0,
-        phase.per_second() / baseline.per_second(),
-    );
+    for &clients in client_counts {
+        let fresh = vec![Tokens::default(); clients];
+        let on = Arc::clone(&harness);
+        let (logins, held) = measure(&fresh, window, move |_| login(Arc::clone(&on))).await;
+        row(format!("login @{clients}"), logins);
+        if clients == client_counts[0] {
+            let on = Arc::clone(&unsealed);
+            let (logins, _) = measure(&fresh, window, move |_| login(Arc::clone(&on))).await;
+            row(format!("  unsealed @{clients}"), logins);
+        }
+
+        let on = Arc::clone(&harness);
+        let (refreshes, held) = measure(&held, window, move |tokens| {
+            let on = Arc::clone(&on);
+            async move {
+                let refreshed = on.refresh(&tokens.refresh).await;
+                assert_eq!(refreshed.status, 200, "refresh under load: {refreshed:?}");
+                Tokens {
+                    refresh: refreshed.str("refresh_token"),
+                    access: refreshed.str("access_token"),
+                }
+            }
+        })
+        .await;
+        row(format!("refresh @{clients}"), refreshes);
+
+        let on = Arc::clone(&harness);
+        let (answers, _) = measure(&held, window, move |tokens| {
+            let on = Arc::clone(&on);
+            async move {
+                let answered = on.me(&tokens.access).await;
+                assert_eq!(answered.status, 200, "me under load: {answered:?}");
+                tokens
+            }
+        })
+        .await;
+        row(format!("me @{clients}"), answers);
+    }
+    rows
 }
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let n: usize = std::env::var("LOAD_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(400);
-    let concurrency: usize = std::env::var("LOAD_CONCURRENCY")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(16);
+    let window = Duration::from_secs(
+        std::env::var("LOAD_SECS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(10),
+    );
+    let client_counts: Vec<usize> = std::env::var("LOAD_CLIENTS")
+        .unwrap_or_else(|_| "8 32".to_owned())
+        .split_whitespace()
+        .map(|count| count.parse().expect("LOAD_CLIENTS: client counts"))
+        .collect();
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     println!(
-        "auth-engine load driver: {n} requests per phase, {concurrency} in flight, {cores} cores shared by driver and server"
+        "auth-engine load driver: {}s per phase after {}s warm-up, clients {client_counts:?}, \
+         {cores} cores shared by driver, server and database",
+        window.as_secs(),
+        WARM_UP.as_secs()
     );
 
-    let mut reports = vec![drive("sqlite", None, n, concurrency).await];
+    let mut rows = drive("sqlite", None, &client_counts, window).await;
     let scratch = match auth_store::test_support::postgres_admin_url() {
         Some(admin) => Some([
             auth_store::test_support::ScratchDatabase::create(&admin).await,
@@ -227,30 +237,22 @@ async fn main() {
         }
     };
     if let Some([a, b]) = &scratch {
-        reports.push(drive("postgres", Some([a.url(), b.url()]), n, concurrency).await);
+        rows.extend(drive("postgres", Some([a.url(), b.url()]), &client_counts, window).await);
     }
 
-    for report in &reports {
-        row(report.backend, "healthz", &report.healthz, &report.healthz);
-        row(
-            report.backend,
-            "verify-otp",
-            &report.verify,
-            &report.healthz,
-        );
-        row(
-            report.backend,
-            "  unsealed",
-            &report.verify_unsealed,
-            &report.healthz,
-        );
-        row(report.backend, "refresh", &report.refresh, &report.healthz);
+    for Row {
+        backend,
+        name,
+        phase,
+    } in &rows
+    {
         println!(
-            "{:<9} sealing running beside logins: verify-otp throughput x{:.3} of the unsealed server",
-            report.backend,
-            report.verify.per_second() / report.verify_unsealed.per_second()
+            "{backend:<9} {name:<15} {:>8.0} ops/s   p50 {:>7.2} ms   p99 {:>7.2} ms",
+            phase.per_second(),
+            phase.percentile(0.50).as_secs_f64() * 1000.0,
+            phase.percentile(0.99).as_secs_f64() * 1000.0,
         );
     }
-    drop(reports);
+    drop(rows);
     drop(scratch);
 }

@@ -75,7 +75,12 @@ impl WebhookSink {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let _ = recorded.borrow_and_update();
-            if let Some(found) = self.deliveries().into_iter().rev().find(|d| wanted(d)) {
+            // Newest first and without copying the rest: under load the one wanted is near the end.
+            let found = (self.state.deliveries.lock().expect("sink lock").iter())
+                .rev()
+                .find(|d| wanted(d))
+                .cloned();
+            if let Some(found) = found {
                 return found;
             }
             if tokio::time::timeout_at(deadline, recorded.changed())
