@@ -11,6 +11,7 @@
 )]
 mod cluster;
 mod plans;
+mod schema;
 mod statements;
 #[path = "../e2e/support/mod.rs"]
 #[allow(unused_imports, reason = "the kit re-exports what the e2e tests use")]

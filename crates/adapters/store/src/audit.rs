@@ -39,10 +39,10 @@ impl Append for AsyncPgConnection {
                 "WITH record AS (INSERT INTO audit_events (id, app_id, event, outcome, actor, \
                  subject, client_ip, user_agent, request_id, details, occurred_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq, app_id) \
-                 INSERT INTO audit_pending (seq, chain) SELECT seq, COALESCE(app_id, '') FROM record",
+                 INSERT INTO audit_pending (seq, chain) SELECT seq, app_id FROM record",
             )
             .bind::<Text, _>(row.id)
-            .bind::<Nullable<Text>, _>(row.app_id)
+            .bind::<Text, _>(row.app_id)
             .bind::<Text, _>(row.event)
             .bind::<Text, _>(row.outcome)
             .bind::<Nullable<Text>, _>(row.actor)
@@ -62,7 +62,7 @@ impl Append for AsyncPgConnection {
 impl Append for SqliteConn {
     /// Two statements: SQLite has no data-modifying `WITH`, and runs in this process anyway.
     async fn append_row(&mut self, row: NewAuditRow) -> QueryResult<()> {
-        let chain = row.app_id.clone().unwrap_or_default();
+        let chain = row.app_id.clone();
         let seq: i64 = Prepared(
             diesel::insert_into(audit_events::table)
                 .values(row)

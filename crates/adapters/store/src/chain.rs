@@ -35,7 +35,8 @@ impl From<EventRow> for StoredEvent {
         Self {
             seq: row.seq,
             id: row.id,
-            app_id: row.app_id,
+            // A record of no app is stored with `''` as its app (older SQLite rows: NULL).
+            app_id: row.app_id.filter(|id| !id.is_empty()),
             event: row.event,
             outcome: row.outcome,
             actor: row.actor,
@@ -280,7 +281,11 @@ impl AuditChain for Store {
                 .filter(audit_pending::seq.is_null())
                 .into_boxed();
             query = if chain.is_empty() {
-                query.filter(audit_events::app_id.is_null())
+                query.filter(
+                    audit_events::app_id
+                        .is_null()
+                        .or(audit_events::app_id.eq(chain)),
+                )
             } else {
                 query.filter(audit_events::app_id.eq(chain))
             };

@@ -274,7 +274,8 @@ impl SessionRow {
 #[diesel(table_name = audit_events)]
 pub(crate) struct NewAuditRow {
     pub id: String,
-    pub app_id: Option<String>,
+    /// The app's id, or `''` for a record of no app: the key a sharded database places it by.
+    pub app_id: String,
     pub event: &'static str,
     pub outcome: &'static str,
     pub actor: Option<String>,
@@ -290,7 +291,10 @@ impl NewAuditRow {
     pub fn from_domain(event: AuditEvent) -> Self {
         Self {
             id: event.id.as_str().to_owned(),
-            app_id: event.app_id.map(|id| id.as_str().to_owned()),
+            app_id: event
+                .app_id
+                .map(|id| id.as_str().to_owned())
+                .unwrap_or_default(),
             event: event.kind.as_str(),
             outcome: event.kind.outcome().as_str(),
             actor: event.actor,
