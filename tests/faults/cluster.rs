@@ -151,7 +151,10 @@ impl Cluster {
     }
 
     /// What the server has written to its log so far.
-    #[allow(dead_code, reason = "the budgets suite reads plans from it; the fault cases do not")]
+    #[allow(
+        dead_code,
+        reason = "the budgets suite reads plans from it; the fault cases do not"
+    )]
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
     }
