@@ -1,5 +1,6 @@
 //! The operator's rotations: `auth-engine apps rotate-secret` keeps the old secret for the chosen
 //! overlap and `apps rotate-key` signs new tokens with a new key while the old one stays published.
+//! Every such change, and an app disabled, reaches every running engine at once.
 
 use serde_json::Value;
 
@@ -7,8 +8,8 @@ use crate::support::jwt::{fetch_jwks, jwks_keys, verify_with_kid};
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    AppCreds, Harness, TestServerBuilder, login, on_both_backends, post, send_otp_to_phone,
-    unique_phone,
+    AppCreds, Harness, TestServer, TestServerBuilder, database, login, on_both_backends, post,
+    send_otp_to_phone, unique_phone,
 };
 
 /// How soon an operator's change must take effect in a running engine that kept the app and its
@@ -100,10 +101,7 @@ fn with_secret(h: &Harness, answer: &Value) -> AppCreds {
 }
 
 async fn works(h: &Harness, app: &AppCreds) -> bool {
-    send_otp_to_phone(&h.server, app, &unique_phone())
-        .await
-        .status
-        == 200
+    accepts(&h.server, app).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -202,4 +200,60 @@ fn base64_url_decode(text: &str) -> Vec<u8> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(text)
         .unwrap()
+}
+
+/// Several engines share only a PostgreSQL database (one process serves a SQLite file).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_disabled_app_is_refused_at_once_by_every_process() {
+    // Arrange: two engines on one database have both used the app, and keep it.
+    let Some(database) = database::scratch_database().await else {
+        return;
+    };
+    let mut h = Harness::start_with(TestServer::builder().postgres(database.url())).await;
+    let mut second = h.server.start_sibling().await;
+    let servers = [&h.server, &second];
+    for server in servers {
+        assert!(accepts(server, &h.app).await);
+    }
+    let store = database::open(&h.server);
+    let set_disabled = |disabled: bool| {
+        format!(
+            "UPDATE apps SET disabled = {disabled} WHERE slug = {}",
+            database::quoted(&h.app.app_slug)
+        )
+    };
+
+    // Act: the operator disables the app in the database, then enables it again.
+    assert_eq!(database::sql(&store, &set_disabled(true)).await, 1);
+    let mut refused = Vec::new();
+    for server in servers {
+        refused.push(took_effect(|| async { !accepts(server, &h.app).await }).await);
+    }
+    let answer = send_otp_to_phone(&h.server, &h.app, &unique_phone()).await;
+    assert_eq!(database::sql(&store, &set_disabled(false)).await, 1);
+    let mut accepted = Vec::new();
+    for server in servers {
+        accepted.push(took_effect(|| async { accepts(server, &h.app).await }).await);
+    }
+
+    // Assert
+    answer.assert_error(403, "app_disabled");
+    for (process, (refused, accepted)) in refused.iter().zip(&accepted).enumerate() {
+        assert!(
+            refused.is_some(),
+            "process {process} still served the disabled app"
+        );
+        assert!(
+            accepted.is_some(),
+            "process {process} still refused the enabled app"
+        );
+    }
+    drop(store);
+    second.stop().await;
+    h.server.stop().await;
+}
+
+/// Whether `server` sends a code for `app`.
+async fn accepts(server: &TestServer, app: &AppCreds) -> bool {
+    send_otp_to_phone(server, app, &unique_phone()).await.status == 200
 }
