@@ -100,8 +100,8 @@ async fn start(database_url: Option<&str>, seal_interval_ms: &str) -> Arc<Harnes
         .env("AUTH_LOG", "warn")
         .env("AUTH_AUDIT_SEAL_INTERVAL_MS", seal_interval_ms)
         .env("AUTH_OTP_RESEND_COOLDOWN_SECS", "0")
-        .env("AUTH_OTP_SENDS_PER_IP_PER_HOUR", "100000000")
-        .env("AUTH_OTP_VERIFIES_PER_IP_PER_HOUR", "100000000")
+        .env("AUTH_OTP_SENDS_PER_IP_PER_HOUR", "1000000")
+        .env("AUTH_OTP_VERIFIES_PER_IP_PER_HOUR", "1000000")
         .env("AUTH_SMS_GLOBAL_DAILY_CAP", "100000000")
         .env("AUTH_APP_SMS_PER_DAY_MAX", "100000000");
     if let Some(url) = database_url {
