@@ -103,12 +103,27 @@ async fn start(database_url: Option<&str>, seal_interval_ms: &str) -> Arc<Harnes
         .env("AUTH_OTP_SENDS_PER_IP_PER_HOUR", "1000000")
         .env("AUTH_OTP_VERIFIES_PER_IP_PER_HOUR", "1000000")
         .env("AUTH_SMS_GLOBAL_DAILY_CAP", "100000000")
-        .env("AUTH_APP_SMS_PER_DAY_MAX", "100000000");
+        .env("AUTH_APP_SMS_PER_DAY_MAX", SMS_PER_DAY);
     if let Some(url) = database_url {
         builder = builder.postgres(url);
     }
-    Arc::new(Harness::start_with(builder).await)
+    let harness = Harness::start_with(builder).await;
+    let slug = harness.app.app_slug.clone();
+    let args = [
+        "apps",
+        "configure",
+        "--slug",
+        &slug,
+        "--sms-per-day",
+        SMS_PER_DAY,
+    ];
+    let configured = harness.server.run_cli(&args).await;
+    assert!(configured.status.success(), "{configured:?}");
+    Arc::new(harness)
 }
+
+/// The app's daily SMS cap (and its ceiling): more codes than any run sends.
+const SMS_PER_DAY: &str = "1000000";
 
 /// One login of a new person: send-otp, the code from the sink, verify-otp.
 async fn login(harness: Arc<Harness>) -> Tokens {
