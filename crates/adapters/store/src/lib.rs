@@ -15,6 +15,7 @@ mod otps;
 mod outages;
 mod postgres;
 mod private_files;
+mod rotation;
 mod sandbox;
 mod schema;
 mod sessions;

@@ -19,6 +19,7 @@ use crate::Store;
 use crate::audit::append;
 use crate::conn::{Prepared, no_earlier_than_now, query_error, transaction, with_conn};
 use crate::models::{SessionRow, UserRow, micros};
+use crate::rotation::RotateAtOnce;
 use crate::schema::{refresh_tokens, role_assignments, sessions, tenants, users};
 use crate::tenants::{outside_scope, tenant_roles};
 
@@ -110,95 +111,104 @@ impl SessionStore for Store {
     ) -> Result<RotateOutcome, StoreError> {
         let now = micros(cmd.now);
         let grace = i64::try_from(cmd.reuse_grace.whole_microseconds()).unwrap_or(0);
-        let verdict = transaction!(self, |conn| {
-            // The one rotation: a conditional update that only the first presenter can win.
-            let rotated: Option<String> = Prepared(
-                rotation!(cmd.presented_hash.as_slice(), cmd.app_id.as_str(), now)
-                    // The grace window opens when the rotation takes effect, not when the request
-                    // arrived: a retry after a database stall must still find its successor. (Postgres
-                    // moves it once more to the commit itself, by a deferred trigger.)
-                    .set((
-                        refresh_tokens::rotated_at.eq(no_earlier_than_now(&*conn, now)),
-                        refresh_tokens::successor_hash.eq(cmd.successor_hash.as_slice()),
-                    ))
-                    .returning(refresh_tokens::session_id),
-            )
-            .get_result(conn)
-            .await
-            .optional()?;
-
-            // Naming the successor created it (a trigger, in the same statement).
-            if let Some(session_id) = rotated {
-                let (session, user, tenants) = session_with_roles!(conn, &session_id)?
-                    .ok_or(diesel::result::Error::NotFound)?;
-                if outside_scope(cmd.tenant.as_ref(), &tenants) {
-                    // Undo the rotation: a token asked for the wrong tenant stays current.
-                    return Err(diesel::result::Error::RollbackTransaction);
-                }
-                append!(conn, audit.actor(user.id.clone()).subject(session_id))?;
-                return Ok(Verdict::Rotated(session, user, tenants));
+        let verdict = with_conn!(self, |conn| {
+            // A clean rotation needs no transaction of its own where one statement can do it all.
+            if let Some(rotated) = conn.rotate_at_once(&cmd, &audit).await? {
+                return Ok(Verdict::Rotated(rotated.0, rotated.1, rotated.2));
             }
-
-            let presented: Option<(String, Option<i64>, Option<Vec<u8>>)> = refresh_tokens::table
-                .filter(refresh_tokens::token_hash.eq(cmd.presented_hash.as_slice()))
-                .filter(refresh_tokens::app_id.eq(cmd.app_id.as_str()))
-                .select((
-                    refresh_tokens::session_id,
-                    refresh_tokens::rotated_at,
-                    refresh_tokens::successor_hash,
-                ))
-                .first(conn)
+            diesel_async::AsyncConnection::transaction(conn, async move |conn| {
+                // The one rotation: a conditional update that only the first presenter can win.
+                let rotated: Option<String> = Prepared(
+                    rotation!(cmd.presented_hash.as_slice(), cmd.app_id.as_str(), now)
+                        // The grace window opens when the rotation takes effect, not when the request
+                        // arrived: a retry after a database stall must still find its successor. (Postgres
+                        // moves it once more to the commit itself, by a deferred trigger.)
+                        .set((
+                            refresh_tokens::rotated_at.eq(no_earlier_than_now(&*conn, now)),
+                            refresh_tokens::successor_hash.eq(cmd.successor_hash.as_slice()),
+                        ))
+                        .returning(refresh_tokens::session_id),
+                )
+                .get_result(conn)
                 .await
                 .optional()?;
-            let Some((session_id, rotated_at, successor)) = presented else {
-                return Ok(Verdict::Invalid);
-            };
-            let (session, user, tenants) =
-                session_with_roles!(conn, &session_id)?.ok_or(diesel::result::Error::NotFound)?;
-            if session.revoked_at.is_some() {
-                return Ok(Verdict::Revoked);
-            }
-            if session.expires_at <= now {
-                return Ok(Verdict::Expired);
-            }
-            let rotated_at = rotated_at.unwrap_or(now);
-            let successor_is_current = successor.as_deref() == Some(cmd.successor_hash.as_slice())
-                && refresh_tokens::table
-                    .filter(refresh_tokens::token_hash.eq(cmd.successor_hash.as_slice()))
-                    .filter(refresh_tokens::rotated_at.is_null())
-                    .count()
-                    .get_result::<i64>(conn)
-                    .await?
-                    == 1;
-            // A zero window turns retries off, even for a presenter that arrived before the rotation
-            // took effect (whose `now` is earlier than `rotated_at`).
-            if successor_is_current && grace > 0 && now < rotated_at.saturating_add(grace) {
-                if outside_scope(cmd.tenant.as_ref(), &tenants) {
-                    return Err(diesel::result::Error::RollbackTransaction);
+
+                // Naming the successor created it (a trigger, in the same statement).
+                if let Some(session_id) = rotated {
+                    let (session, user, tenants) = session_with_roles!(conn, &session_id)?
+                        .ok_or(diesel::result::Error::NotFound)?;
+                    if outside_scope(cmd.tenant.as_ref(), &tenants) {
+                        // Undo the rotation: a token asked for the wrong tenant stays current.
+                        return Err(diesel::result::Error::RollbackTransaction);
+                    }
+                    append!(conn, audit.actor(user.id.clone()).subject(session_id))?;
+                    return Ok(Verdict::Rotated(session, user, tenants));
                 }
+
+                let presented: Option<(String, Option<i64>, Option<Vec<u8>>)> =
+                    refresh_tokens::table
+                        .filter(refresh_tokens::token_hash.eq(cmd.presented_hash.as_slice()))
+                        .filter(refresh_tokens::app_id.eq(cmd.app_id.as_str()))
+                        .select((
+                            refresh_tokens::session_id,
+                            refresh_tokens::rotated_at,
+                            refresh_tokens::successor_hash,
+                        ))
+                        .first(conn)
+                        .await
+                        .optional()?;
+                let Some((session_id, rotated_at, successor)) = presented else {
+                    return Ok(Verdict::Invalid);
+                };
+                let (session, user, tenants) = session_with_roles!(conn, &session_id)?
+                    .ok_or(diesel::result::Error::NotFound)?;
+                if session.revoked_at.is_some() {
+                    return Ok(Verdict::Revoked);
+                }
+                if session.expires_at <= now {
+                    return Ok(Verdict::Expired);
+                }
+                let rotated_at = rotated_at.unwrap_or(now);
+                let successor_is_current = successor.as_deref()
+                    == Some(cmd.successor_hash.as_slice())
+                    && refresh_tokens::table
+                        .filter(refresh_tokens::token_hash.eq(cmd.successor_hash.as_slice()))
+                        .filter(refresh_tokens::rotated_at.is_null())
+                        .count()
+                        .get_result::<i64>(conn)
+                        .await?
+                        == 1;
+                // A zero window turns retries off, even for a presenter that arrived before the rotation
+                // took effect (whose `now` is earlier than `rotated_at`).
+                if successor_is_current && grace > 0 && now < rotated_at.saturating_add(grace) {
+                    if outside_scope(cmd.tenant.as_ref(), &tenants) {
+                        return Err(diesel::result::Error::RollbackTransaction);
+                    }
+                    let event = audit
+                        .actor(user.id.clone())
+                        .subject(session_id)
+                        .details(serde_json::json!({ "retry": true }));
+                    append!(conn, event)?;
+                    return Ok(Verdict::Retried(session, user, tenants));
+                }
+
+                diesel::update(
+                    sessions::table
+                        .filter(sessions::id.eq(&session_id))
+                        .filter(sessions::revoked_at.is_null()),
+                )
+                .set(sessions::revoked_at.eq(now))
+                .execute(conn)
+                .await?;
                 let event = audit
+                    .with_kind(AuditKind::RefreshReuseDetected)
                     .actor(user.id.clone())
                     .subject(session_id)
-                    .details(serde_json::json!({ "retry": true }));
+                    .details(serde_json::json!({ "rotated_at_micros": rotated_at }));
                 append!(conn, event)?;
-                return Ok(Verdict::Retried(session, user, tenants));
-            }
-
-            diesel::update(
-                sessions::table
-                    .filter(sessions::id.eq(&session_id))
-                    .filter(sessions::revoked_at.is_null()),
-            )
-            .set(sessions::revoked_at.eq(now))
-            .execute(conn)
-            .await?;
-            let event = audit
-                .with_kind(AuditKind::RefreshReuseDetected)
-                .actor(user.id.clone())
-                .subject(session_id)
-                .details(serde_json::json!({ "rotated_at_micros": rotated_at }));
-            append!(conn, event)?;
-            Ok(Verdict::Reused)
+                Ok(Verdict::Reused)
+            })
+            .await
         });
         let verdict = match verdict {
             Ok(verdict) => verdict,
