@@ -4,6 +4,7 @@ mod apps;
 mod audit;
 mod cache;
 mod chain;
+mod config_version;
 mod conn;
 mod keyring;
 mod licenses;
@@ -65,6 +66,8 @@ pub struct Store {
     cache: std::sync::Arc<cache::Cache>,
     /// Postgres: where the cache's listener connects, taken by the first read that would use it.
     listen_to: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    /// A writable SQLite file: where the cache's version is read in line.
+    version_reader: Option<std::sync::Arc<config_version::VersionReader>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -142,6 +145,7 @@ impl Store {
     ) -> Result<Self, StoreError> {
         let mut read_only = false;
         let mut listen_to = None;
+        let mut version_reader = None;
         let pools = match url {
             DatabaseUrl::Postgres(url) => {
                 let mut config = checked_out_as_is();
@@ -160,6 +164,11 @@ impl Store {
                     access,
                     Some(private_files::ReadOnly::File | private_files::ReadOnly::Storage)
                 );
+                if !read_only {
+                    version_reader = Some(std::sync::Arc::new(config_version::VersionReader::new(
+                        path.clone(),
+                    )));
+                }
                 let mut config = checked_out_as_is();
                 config.custom_setup =
                     Box::new(move |path| Box::pin(open_sqlite(path.to_owned(), access, timeout)));
@@ -177,6 +186,7 @@ impl Store {
             timeout,
             cache: std::sync::Arc::default(),
             listen_to: std::sync::Arc::new(std::sync::Mutex::new(listen_to)),
+            version_reader,
         })
     }
 
@@ -185,6 +195,9 @@ impl Store {
     /// at the version the database holds now, read in process.
     async fn cache_ticket(&self) -> Result<Option<cache::Ticket>, StoreError> {
         if let Pools::Sqlite(_) = self.pools {
+            if let Some(version) = self.version_reader.as_ref().and_then(|r| r.read()) {
+                return Ok(Some(self.cache.ticket_at(version)));
+            }
             let version: i64 = conn::with_conn!(self, |conn| {
                 diesel_async::RunQueryDsl::first(
                     diesel::QueryDsl::select(
