@@ -293,9 +293,10 @@ pub trait SessionStore: Send + Sync {
         now: OffsetDateTime,
         audit: AuditEvent,
     ) -> Result<LogoutOutcome, StoreError>;
-    /// A session, its user, and the roles the user holds now in the session's app.
+    /// A session of the app, its user, and the roles the user holds now in the app.
     async fn find_session(
         &self,
+        app_id: &AppId,
         id: &SessionId,
     ) -> Result<Option<(Session, User, TenantRoles)>, StoreError>;
     /// The app's users in id order, each with their live-session count.

@@ -1,7 +1,7 @@
 //! GET /auth/me: who an access token speaks for, checked against the live session.
 
 use auth_domain::claims::TenantRoles;
-use auth_domain::ids::SessionId;
+use auth_domain::ids::{AppId, SessionId};
 use auth_domain::{AccessClaims, User};
 use time::OffsetDateTime;
 
@@ -29,7 +29,7 @@ impl AuthService {
         let (session, user, tenants) = self
             .ports
             .sessions
-            .find_session(&session_id)
+            .find_session(&AppId::from_trusted(claims.app_id.clone()), &session_id)
             .await?
             .ok_or(AuthError::TokenInvalid)?;
         if session.user_id.as_str() != claims.sub || session.app_id.as_str() != claims.app_id {
@@ -160,7 +160,7 @@ mod tests {
             .returning(move |_, _| Ok(claims.clone()));
         kit.sessions
             .expect_find_session()
-            .returning(move |_| Ok(Some((session(revoked), user(), roles.clone()))));
+            .returning(move |_, _| Ok(Some((session(revoked), user(), roles.clone()))));
         kit
     }
 

@@ -162,8 +162,16 @@ impl OtpStore for Store {
                             return Ok(Verdict::NotFound);
                         }
                         let first: Option<(SessionRow, UserRow, Option<i64>)> = sessions::table
-                            .inner_join(users::table)
-                            .inner_join(refresh_tokens::table)
+                            .inner_join(
+                                users::table.on(users::id
+                                    .eq(sessions::user_id)
+                                    .and(users::app_id.eq(sessions::app_id))),
+                            )
+                            .inner_join(
+                                refresh_tokens::table.on(refresh_tokens::session_id
+                                    .eq(sessions::id)
+                                    .and(refresh_tokens::app_id.eq(sessions::app_id))),
+                            )
                             .filter(sessions::id.eq(cmd.login.session_id.as_str()))
                             .filter(sessions::app_id.eq(cmd.app_id.as_str()))
                             .filter(sessions::revoked_at.is_null())

@@ -60,20 +60,32 @@ macro_rules! rotation {
 #[cfg(feature = "test-support")]
 pub(crate) use rotation;
 
-/// A session, its user and the user's roles in the session's app, in one query: one row per role
+/// A session of an app, its user and the user's roles in the app, in one query: one row per role
 /// (or one row with no role). Evaluates to `QueryResult<Option<(SessionRow, UserRow, TenantRoles)>>`.
+/// Every join is on a whole primary key, app included, so the planner knows each finds one row
+/// whatever its statistics say (on a young database they say little, and a cached plan outlives
+/// them: a join on the id alone was planned as a scan of every user).
 macro_rules! session_with_roles {
-    ($conn:expr, $session_id:expr) => {
+    ($conn:expr, $app_id:expr, $session_id:expr) => {
         Prepared(
             sessions::table
-                .inner_join(users::table)
+                .inner_join(
+                    users::table.on(users::id
+                        .eq(sessions::user_id)
+                        .and(users::app_id.eq(sessions::app_id))),
+                )
                 .left_join(
                     role_assignments::table.on(role_assignments::user_id
                         .eq(users::id)
                         .and(role_assignments::app_id.eq(sessions::app_id))),
                 )
-                .left_join(tenants::table.on(tenants::id.eq(role_assignments::tenant_id)))
+                .left_join(
+                    tenants::table.on(tenants::id
+                        .eq(role_assignments::tenant_id)
+                        .and(tenants::app_id.eq(role_assignments::app_id))),
+                )
                 .filter(sessions::id.eq($session_id))
+                .filter(sessions::app_id.eq($app_id))
                 .order((tenants::slug.asc(), role_assignments::role.asc()))
                 .select((
                     SessionRow::as_select(),
@@ -135,8 +147,9 @@ impl SessionStore for Store {
 
                 // Naming the successor created it (a trigger, in the same statement).
                 if let Some(session_id) = rotated {
-                    let (session, user, tenants) = session_with_roles!(conn, &session_id)?
-                        .ok_or(diesel::result::Error::NotFound)?;
+                    let (session, user, tenants) =
+                        session_with_roles!(conn, cmd.app_id.as_str(), &session_id)?
+                            .ok_or(diesel::result::Error::NotFound)?;
                     if outside_scope(cmd.tenant.as_ref(), &tenants) {
                         // Undo the rotation: a token asked for the wrong tenant stays current.
                         return Err(diesel::result::Error::RollbackTransaction);
@@ -160,8 +173,9 @@ impl SessionStore for Store {
                 let Some((session_id, rotated_at, successor)) = presented else {
                     return Ok(Verdict::Invalid);
                 };
-                let (session, user, tenants) = session_with_roles!(conn, &session_id)?
-                    .ok_or(diesel::result::Error::NotFound)?;
+                let (session, user, tenants) =
+                    session_with_roles!(conn, cmd.app_id.as_str(), &session_id)?
+                        .ok_or(diesel::result::Error::NotFound)?;
                 if session.revoked_at.is_some() {
                     return Ok(Verdict::Revoked);
                 }
@@ -252,7 +266,11 @@ impl SessionStore for Store {
         let now = micros(now);
         let revoked = transaction!(self, |conn| {
             let owner: Option<(String, String)> = refresh_tokens::table
-                .inner_join(sessions::table)
+                .inner_join(
+                    sessions::table.on(sessions::id
+                        .eq(refresh_tokens::session_id)
+                        .and(sessions::app_id.eq(refresh_tokens::app_id))),
+                )
                 .filter(refresh_tokens::token_hash.eq(presented_hash.as_slice()))
                 .filter(refresh_tokens::app_id.eq(app_id.as_str()))
                 .select((sessions::id, sessions::user_id))
@@ -292,10 +310,13 @@ impl SessionStore for Store {
 
     async fn find_session(
         &self,
+        app_id: &AppId,
         id: &SessionId,
     ) -> Result<Option<(Session, User, TenantRoles)>, StoreError> {
-        let found =
-            with_conn!(self, |conn| session_with_roles!(conn, id.as_str())).map_err(query_error)?;
+        let found = with_conn!(self, |conn| {
+            session_with_roles!(conn, app_id.as_str(), id.as_str())
+        })
+        .map_err(query_error)?;
         found.map(into_domain).transpose()
     }
 

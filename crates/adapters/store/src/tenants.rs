@@ -36,7 +36,11 @@ pub(crate) fn tenant_roles(rows: impl IntoIterator<Item = (String, String)>) -> 
 macro_rules! tenant_roles_of {
     ($conn:expr, $app_id:expr, $user_id:expr) => {
         role_assignments::table
-            .inner_join(tenants::table)
+            .inner_join(
+                tenants::table.on(tenants::id
+                    .eq(role_assignments::tenant_id)
+                    .and(tenants::app_id.eq(role_assignments::app_id))),
+            )
             .filter(role_assignments::app_id.eq($app_id))
             .filter(role_assignments::user_id.eq($user_id))
             .order((tenants::slug.asc(), role_assignments::role.asc()))
@@ -327,7 +331,11 @@ impl TenantStore for Store {
                     return Ok(None);
                 }
                 let page: Vec<String> = role_assignments::table
-                    .inner_join(tenants::table)
+                    .inner_join(
+                        tenants::table.on(tenants::id
+                            .eq(role_assignments::tenant_id)
+                            .and(tenants::app_id.eq(role_assignments::app_id))),
+                    )
                     .filter(role_assignments::app_id.eq(app_id.as_str()))
                     .filter(role_assignments::user_id.eq(user_id.as_str()))
                     .filter(tenants::slug.gt(&after))
@@ -338,7 +346,11 @@ impl TenantStore for Store {
                     .load(conn)
                     .await?;
                 role_assignments::table
-                    .inner_join(tenants::table)
+                    .inner_join(
+                        tenants::table.on(tenants::id
+                            .eq(role_assignments::tenant_id)
+                            .and(tenants::app_id.eq(role_assignments::app_id))),
+                    )
                     .filter(role_assignments::app_id.eq(app_id.as_str()))
                     .filter(role_assignments::user_id.eq(user_id.as_str()))
                     .filter(tenants::slug.eq_any(&page))
@@ -381,7 +393,11 @@ impl TenantStore for Store {
                     .load(conn)
                     .await?;
                 role_assignments::table
-                    .inner_join(tenants::table)
+                    .inner_join(
+                        tenants::table.on(tenants::id
+                            .eq(role_assignments::tenant_id)
+                            .and(tenants::app_id.eq(role_assignments::app_id))),
+                    )
                     .filter(role_assignments::tenant_id.eq(&tenant_id))
                     .filter(role_assignments::user_id.eq_any(&page))
                     .order((

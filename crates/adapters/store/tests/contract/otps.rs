@@ -48,7 +48,7 @@ async fn the_right_code_logs_in_a_new_user(store: Store) {
     assert_eq!(session.created_at, now);
     assert_eq!(session.expires_at, expected.session_expires_at);
     assert_eq!(session.revoked_at, None);
-    let found = store.find_session(&session.id).await.unwrap();
+    let found = store.find_session(&app.id, &session.id).await.unwrap();
     assert_eq!(found, Some((session, user, TenantRoles::new())));
     assert_eq!(
         audit_events(&store, app.id.as_str()).await,
@@ -425,13 +425,22 @@ async fn concurrent_right_answers_log_in_exactly_once(store: Store) {
                 winners.push(session_id);
             }
             VerifyOtpOutcome::NotFound => {
-                assert_eq!(store.find_session(&session_id).await.unwrap(), None);
+                assert_eq!(
+                    store.find_session(&app.id, &session_id).await.unwrap(),
+                    None
+                );
             }
             other => panic!("a racer with the right code got {other:?}"),
         }
     }
     assert_eq!(winners.len(), 1, "exactly one right answer logs in");
-    assert!(store.find_session(&winners[0]).await.unwrap().is_some());
+    assert!(
+        store
+            .find_session(&app.id, &winners[0])
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert_eq!(count_rows(&store, "sessions", &app.id).await, 1);
     assert_eq!(count_rows(&store, "users", &app.id).await, 1);
     assert_eq!(count_events(&store, &app.id, "login").await, 1);

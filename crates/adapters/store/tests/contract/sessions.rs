@@ -231,7 +231,11 @@ async fn a_rotated_token_replayed_after_the_grace_window_revokes_the_session(sto
     let replayed = rotate_at(&store, &app.id, digest(FIRST), digest(SUCCESSOR), late).await;
 
     assert_eq!(replayed, RotateOutcome::Reused);
-    let (found, _, _) = store.find_session(&session.id).await.unwrap().unwrap();
+    let (found, _, _) = store
+        .find_session(&session.app_id, &session.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found.revoked_at, Some(late));
     let successor = rotate_at(&store, &app.id, digest(SUCCESSOR), digest(12), late).await;
     assert_eq!(successor, RotateOutcome::Revoked);
@@ -283,7 +287,11 @@ async fn concurrent_refreshes_of_one_token_rotate_it_exactly_once(store: Store) 
         }
     }
     assert_eq!(rotations, 1, "the token rotates exactly once: {outcomes:?}");
-    let (found, _, _) = store.find_session(&session.id).await.unwrap().unwrap();
+    let (found, _, _) = store
+        .find_session(&session.app_id, &session.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found.revoked_at, None);
     assert_eq!(
         count_events(&store, &app.id, "refresh_reuse_detected").await,
@@ -347,7 +355,11 @@ async fn logout_revokes_the_session_and_is_idempotent(store: Store) {
 
     assert_eq!(first, LogoutOutcome::Revoked(1));
     assert_eq!(again, LogoutOutcome::Revoked(0));
-    let (found, _, _) = store.find_session(&session.id).await.unwrap().unwrap();
+    let (found, _, _) = store
+        .find_session(&session.app_id, &session.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found.revoked_at, Some(now));
     let refreshed = rotate_at(&store, &app.id, digest(FIRST), digest(SUCCESSOR), now).await;
     assert_eq!(refreshed, RotateOutcome::Revoked);
@@ -366,10 +378,18 @@ async fn logout_everywhere_revokes_every_session_of_that_user_only(store: Store)
 
     assert_eq!(outcome, LogoutOutcome::Revoked(2));
     for revoked in [&phone_session, &laptop_session] {
-        let (found, _, _) = store.find_session(&revoked.id).await.unwrap().unwrap();
+        let (found, _, _) = store
+            .find_session(&revoked.app_id, &revoked.id)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(found.revoked_at, Some(now));
     }
-    let (untouched, _, _) = store.find_session(&someone_else.id).await.unwrap().unwrap();
+    let (untouched, _, _) = store
+        .find_session(&someone_else.app_id, &someone_else.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(untouched.revoked_at, None);
     let refreshed = rotate_at(&store, &app.id, digest(30), digest(31), now).await;
     assert!(
@@ -391,7 +411,11 @@ async fn logout_with_an_unknown_or_another_apps_token_is_invalid(store: Store) {
 
     assert_eq!(unknown, LogoutOutcome::Invalid);
     assert_eq!(foreign, LogoutOutcome::Invalid);
-    let (found, _, _) = store.find_session(&session.id).await.unwrap().unwrap();
+    let (found, _, _) = store
+        .find_session(&session.app_id, &session.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found.revoked_at, None);
     assert_eq!(count_events(&store, &app.id, "logout").await, 0);
     assert_eq!(audit_events(&store, other.as_str()).await, ["app_created"]);
@@ -529,10 +553,18 @@ async fn revoking_ends_one_or_every_live_session_and_records_only_a_change(store
 
     assert_eq!([one, again, mismatched, rest], [1, 0, 0, 2]);
     for session in [&phone_session, &laptop_session, &tablet_session] {
-        let (found, _, _) = store.find_session(&session.id).await.unwrap().unwrap();
+        let (found, _, _) = store
+            .find_session(&session.app_id, &session.id)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(found.revoked_at, Some(now));
     }
-    let (untouched, _, _) = store.find_session(&someone_else.id).await.unwrap().unwrap();
+    let (untouched, _, _) = store
+        .find_session(&someone_else.app_id, &someone_else.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(untouched.revoked_at, None);
     let refreshed = rotate_at(&store, &app.id, digest(20), digest(21), now).await;
     assert_eq!(refreshed, RotateOutcome::Revoked);

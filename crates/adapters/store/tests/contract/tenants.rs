@@ -456,9 +456,13 @@ async fn a_session_is_found_with_every_role_its_user_holds_now_and_no_other(stor
             .unwrap();
     }
 
-    let (found, found_user, roles) = store.find_session(&session.id).await.unwrap().unwrap();
+    let (found, found_user, roles) = store
+        .find_session(&session.app_id, &session.id)
+        .await
+        .unwrap()
+        .unwrap();
     let (_, _, bystander_roles) = store
-        .find_session(&bystander_session.id)
+        .find_session(&bystander_session.app_id, &bystander_session.id)
         .await
         .unwrap()
         .unwrap();
@@ -574,7 +578,11 @@ async fn revoking_a_held_role_with_revoke_sessions_ends_every_session_of_that_us
     let not_held = revoke(&store, revoking("admin")).await;
     assert_eq!(not_held, Ok(member(&user.id, "school", &["teacher"])));
     for session in [&phone_session, &laptop_session] {
-        let (found, _, _) = store.find_session(&session.id).await.unwrap().unwrap();
+        let (found, _, _) = store
+            .find_session(&session.app_id, &session.id)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(found.revoked_at, None);
     }
 
@@ -582,7 +590,11 @@ async fn revoking_a_held_role_with_revoke_sessions_ends_every_session_of_that_us
 
     assert_eq!(held, Ok(member(&user.id, "school", &[])));
     for session in [&phone_session, &laptop_session] {
-        let (found, _, _) = store.find_session(&session.id).await.unwrap().unwrap();
+        let (found, _, _) = store
+            .find_session(&session.app_id, &session.id)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(found.revoked_at, Some(now));
     }
     for token in [10, 20] {
@@ -591,7 +603,7 @@ async fn revoking_a_held_role_with_revoke_sessions_ends_every_session_of_that_us
         assert_eq!(refreshed, RotateOutcome::Revoked);
     }
     let (untouched, _, _) = store
-        .find_session(&bystander_session.id)
+        .find_session(&bystander_session.app_id, &bystander_session.id)
         .await
         .unwrap()
         .unwrap();
@@ -630,7 +642,11 @@ async fn revoking_a_role_without_revoke_sessions_leaves_sessions_active(store: S
     .await;
 
     assert_eq!(revoked, Ok(member(&user.id, "school", &[])));
-    let (found, _, _) = store.find_session(&session.id).await.unwrap().unwrap();
+    let (found, _, _) = store
+        .find_session(&session.app_id, &session.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found.revoked_at, None);
     let refreshed = rotate_scoped(&store, &app.id, digest(10), digest(11), None, now).await;
     assert_eq!(
