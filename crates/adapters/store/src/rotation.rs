@@ -1,7 +1,8 @@
 //! A refresh that rotates its token, as one statement where the backend allows it: on PostgreSQL
-//! the rotation, its audit record and the answer's session, user and roles are one round trip and
-//! one commit instead of five. Anything but a clean rotation (a racer won, a reuse, a revoked
-//! session, a tenant the user is not in) is left to the transaction that tells those apart.
+//! the rotation, its audit record and the answer's session, user and roles take one round trip
+//! (and commit on their own) instead of five. Anything but a clean rotation (a racer won, a reuse,
+//! a revoked session, a tenant the user is not in) is left to the transaction that tells those
+//! apart.
 
 use auth_domain::AuditEvent;
 use auth_domain::claims::TenantRoles;
