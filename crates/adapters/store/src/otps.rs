@@ -14,6 +14,7 @@ use crate::audit::append;
 use crate::conn::{Prepared, no_earlier_than_now, query_error, transaction, with_conn};
 use crate::models::{SessionRow, UserRow, micros};
 use crate::schema::{otp_requests, refresh_tokens, role_assignments, sessions, tenants, users};
+use crate::sessions::user_of_session;
 use crate::tenants::{outside_scope, tenant_roles_of};
 
 /// What the transaction decided, before rows are turned back into domain values.
@@ -162,11 +163,7 @@ impl OtpStore for Store {
                             return Ok(Verdict::NotFound);
                         }
                         let first: Option<(SessionRow, UserRow, Option<i64>)> = sessions::table
-                            .inner_join(
-                                users::table.on(users::id
-                                    .eq(sessions::user_id)
-                                    .and(users::app_id.eq(sessions::app_id))),
-                            )
+                            .inner_join(users::table.on(user_of_session()))
                             .inner_join(
                                 refresh_tokens::table.on(refresh_tokens::session_id
                                     .eq(sessions::id)

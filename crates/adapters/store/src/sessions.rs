@@ -69,21 +69,13 @@ macro_rules! session_with_roles {
     ($conn:expr, $app_id:expr, $session_id:expr) => {
         Prepared(
             sessions::table
-                .inner_join(
-                    users::table.on(users::id
-                        .eq(sessions::user_id)
-                        .and(users::app_id.eq(sessions::app_id))),
-                )
+                .inner_join(users::table.on($crate::sessions::user_of_session()))
                 .left_join(
                     role_assignments::table.on(role_assignments::user_id
                         .eq(users::id)
                         .and(role_assignments::app_id.eq(sessions::app_id))),
                 )
-                .left_join(
-                    tenants::table.on(tenants::id
-                        .eq(role_assignments::tenant_id)
-                        .and(tenants::app_id.eq(role_assignments::app_id))),
-                )
+                .left_join(tenants::table.on($crate::tenants::tenant_of_assignment()))
                 .filter(sessions::id.eq($session_id))
                 .filter(sessions::app_id.eq($app_id))
                 .order((tenants::slug.asc(), role_assignments::role.asc()))
@@ -108,6 +100,18 @@ macro_rules! session_with_roles {
     };
 }
 
+/// A session's user, joined on the user's whole primary key (see [`session_with_roles`]).
+pub(crate) fn user_of_session() -> UserOfSession {
+    users::id
+        .eq(sessions::user_id)
+        .and(users::app_id.eq(sessions::app_id))
+}
+
+pub(crate) type UserOfSession = diesel::dsl::And<
+    diesel::dsl::Eq<users::id, sessions::user_id>,
+    diesel::dsl::Eq<users::app_id, sessions::app_id>,
+>;
+
 fn into_domain(
     (session, user, tenants): (SessionRow, UserRow, TenantRoles),
 ) -> Result<(Session, User, TenantRoles), StoreError> {
@@ -125,8 +129,8 @@ impl SessionStore for Store {
         let grace = i64::try_from(cmd.reuse_grace.whole_microseconds()).unwrap_or(0);
         let verdict = with_conn!(self, |conn| {
             // A clean rotation needs no transaction of its own where one statement can do it all.
-            if let Some(rotated) = conn.rotate_at_once(&cmd, &audit).await? {
-                return Ok(Verdict::Rotated(rotated.0, rotated.1, rotated.2));
+            if let Some((session, user, tenants)) = conn.rotate_at_once(&cmd, &audit).await? {
+                return Ok(Verdict::Rotated(session, user, tenants));
             }
             diesel_async::AsyncConnection::transaction(conn, async move |conn| {
                 // The one rotation: a conditional update that only the first presenter can win.

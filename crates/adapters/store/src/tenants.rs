@@ -22,6 +22,19 @@ pub(crate) fn outside_scope(scope: Option<&TenantSlug>, tenants: &TenantRoles) -
     scope.is_some_and(|scope| !tenants.contains_key(scope.as_str()))
 }
 
+/// A role assignment's tenant, joined on the tenant's whole primary key: with the app in it, the
+/// planner knows the join finds one row whatever its statistics say.
+pub(crate) fn tenant_of_assignment() -> TenantOfAssignment {
+    tenants::id
+        .eq(role_assignments::tenant_id)
+        .and(tenants::app_id.eq(role_assignments::app_id))
+}
+
+pub(crate) type TenantOfAssignment = diesel::dsl::And<
+    diesel::dsl::Eq<tenants::id, role_assignments::tenant_id>,
+    diesel::dsl::Eq<tenants::app_id, role_assignments::app_id>,
+>;
+
 /// `(tenant slug, role)` rows, in slug and role order, as the roles per tenant.
 pub(crate) fn tenant_roles(rows: impl IntoIterator<Item = (String, String)>) -> TenantRoles {
     let mut roles = TenantRoles::new();
@@ -36,11 +49,7 @@ pub(crate) fn tenant_roles(rows: impl IntoIterator<Item = (String, String)>) -> 
 macro_rules! tenant_roles_of {
     ($conn:expr, $app_id:expr, $user_id:expr) => {
         role_assignments::table
-            .inner_join(
-                tenants::table.on(tenants::id
-                    .eq(role_assignments::tenant_id)
-                    .and(tenants::app_id.eq(role_assignments::app_id))),
-            )
+            .inner_join(tenants::table.on($crate::tenants::tenant_of_assignment()))
             .filter(role_assignments::app_id.eq($app_id))
             .filter(role_assignments::user_id.eq($user_id))
             .order((tenants::slug.asc(), role_assignments::role.asc()))
@@ -331,11 +340,7 @@ impl TenantStore for Store {
                     return Ok(None);
                 }
                 let page: Vec<String> = role_assignments::table
-                    .inner_join(
-                        tenants::table.on(tenants::id
-                            .eq(role_assignments::tenant_id)
-                            .and(tenants::app_id.eq(role_assignments::app_id))),
-                    )
+                    .inner_join(tenants::table.on(tenant_of_assignment()))
                     .filter(role_assignments::app_id.eq(app_id.as_str()))
                     .filter(role_assignments::user_id.eq(user_id.as_str()))
                     .filter(tenants::slug.gt(&after))
@@ -346,11 +351,7 @@ impl TenantStore for Store {
                     .load(conn)
                     .await?;
                 role_assignments::table
-                    .inner_join(
-                        tenants::table.on(tenants::id
-                            .eq(role_assignments::tenant_id)
-                            .and(tenants::app_id.eq(role_assignments::app_id))),
-                    )
+                    .inner_join(tenants::table.on(tenant_of_assignment()))
                     .filter(role_assignments::app_id.eq(app_id.as_str()))
                     .filter(role_assignments::user_id.eq(user_id.as_str()))
                     .filter(tenants::slug.eq_any(&page))
@@ -393,11 +394,7 @@ impl TenantStore for Store {
                     .load(conn)
                     .await?;
                 role_assignments::table
-                    .inner_join(
-                        tenants::table.on(tenants::id
-                            .eq(role_assignments::tenant_id)
-                            .and(tenants::app_id.eq(role_assignments::app_id))),
-                    )
+                    .inner_join(tenants::table.on(tenant_of_assignment()))
                     .filter(role_assignments::tenant_id.eq(&tenant_id))
                     .filter(role_assignments::user_id.eq_any(&page))
                     .order((
