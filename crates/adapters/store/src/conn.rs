@@ -166,6 +166,40 @@ impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Prepared<
     type SqlType = Q::SqlType;
 }
 
+/// A statement planned afresh each time it runs, never kept prepared: for a read whose tables swing
+/// from empty to large within a process's life. A plan kept from the first runs, made while the
+/// tables were small, would go on scanning the whole of one for each row of the other; a fresh
+/// plan sees each table's size now. It costs a round trip to prepare, so only for calls that are
+/// not on a request's path.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PlannedEachTime<Q>(pub(crate) Q);
+
+impl<Q> diesel::query_builder::QueryId for PlannedEachTime<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q, DB> diesel::query_builder::QueryFragment<DB> for PlannedEachTime<Q>
+where
+    Q: diesel::query_builder::QueryFragment<DB>,
+    DB: diesel::backend::Backend,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        pass: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> diesel::QueryResult<()> {
+        self.0.walk_ast(pass)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _backend: &DB) -> diesel::QueryResult<bool> {
+        Ok(false)
+    }
+}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for PlannedEachTime<Q> {
+    type SqlType = Q::SqlType;
+}
+
 /// [`Dialect::DEFER_FOREIGN_KEYS`] of `conn`'s backend.
 pub(crate) fn defer_foreign_keys<C: Dialect>(_conn: &C) -> &'static str {
     C::DEFER_FOREIGN_KEYS
