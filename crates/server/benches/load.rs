@@ -8,7 +8,8 @@
 //! wrote took after it (done before the next phase begins, so no phase pays for another's).
 //!
 //! `cargo bench -p auth-engine --bench load`; `LOAD_SECS` sets each phase's measured time
-//! (default 10; the recorded figures use 20), `LOAD_CLIENTS` the client counts (default `8 32`).
+//! (default 10; the recorded figures use 20), `LOAD_CLIENTS` the client counts (default `8 32`),
+//! `LOAD_BACKENDS` which backends run (default `sqlite postgres`).
 
 #![allow(
     dead_code,
@@ -87,6 +88,12 @@ async fn drive(
         row(format!("refresh @{clients}"), phase);
         row(format!("me @{clients}"), mes(&harness, &held, window).await);
     }
+    for line in driver::warnings(backend, &harness)
+        .into_iter()
+        .chain(driver::warnings(backend, &unsealed))
+    {
+        println!("{line}");
+    }
     rows
 }
 
@@ -107,16 +114,22 @@ async fn main() {
         driver::WARM_UP.as_secs()
     );
 
-    let mut rows = drive("sqlite", None, &client_counts, window).await;
-    let scratch = match auth_store::test_support::postgres_admin_url() {
+    let backends = std::env::var("LOAD_BACKENDS").unwrap_or_else(|_| "sqlite postgres".to_owned());
+    let mut rows = Vec::new();
+    if backends.contains("sqlite") {
+        rows = drive("sqlite", None, &client_counts, window).await;
+    }
+    let postgres = backends.contains("postgres");
+    let scratch = match auth_store::test_support::postgres_admin_url().filter(|_| postgres) {
         Some(admin) => Some([
             auth_store::test_support::ScratchDatabase::create(&admin).await,
             auth_store::test_support::ScratchDatabase::create(&admin).await,
         ]),
-        None => {
+        None if postgres => {
             println!("(TEST_DATABASE_URL is not set: Postgres skipped)");
             None
         }
+        None => None,
     };
     if let Some([a, b]) = &scratch {
         rows.extend(drive("postgres", Some([a.url(), b.url()]), &client_counts, window).await);

@@ -54,16 +54,20 @@ impl Cpu {
     }
 }
 
-/// A process's command name and the CPU time it has used, from its `stat` file.
+/// A process's command name and the CPU time it and its ended children have used, from its `stat`
+/// file. The children count because PostgreSQL's connections and autovacuum workers that end
+/// during a window would otherwise take their time with them.
 fn ticks(stat_path: &str) -> Option<(String, Duration)> {
     let stat = std::fs::read_to_string(stat_path).ok()?;
     let (head, rest) = stat.rsplit_once(") ")?;
     let command = head.split_once(" (")?.1.to_owned();
-    // After the command: state, then 10 fields, then utime and stime, in clock ticks (1/100 s).
-    let mut fields = rest.split_whitespace().skip(11);
-    let user: u64 = fields.next()?.parse().ok()?;
-    let system: u64 = fields.next()?.parse().ok()?;
-    Some((command, Duration::from_millis((user + system) * 10)))
+    // After the command: state, then 10 fields, then utime, stime, cutime and cstime, in clock
+    // ticks (1/100 s).
+    let mut total = 0;
+    for field in rest.split_whitespace().skip(11).take(4) {
+        total += field.parse::<u64>().ok()?;
+    }
+    Some((command, Duration::from_millis(total * 10)))
 }
 
 impl Phase {
@@ -240,6 +244,31 @@ pub async fn mes(on: &Arc<Harness>, held: &[Tokens], window: Duration) -> Phase 
     })
     .await;
     phase
+}
+
+/// What `server` logged at warning level or worse during the run, as one line per kind: a run
+/// whose every operation succeeded may still have replaced connections or retried.
+pub fn warnings(name: &str, on: &Harness) -> Vec<String> {
+    let logs = on.server.logs();
+    let mut kinds: Vec<(String, usize)> = Vec::new();
+    for line in logs
+        .lines()
+        .filter(|line| line.contains("WARN") || line.contains("ERROR"))
+    {
+        // Without the timestamp, so repeats of one warning count as one kind.
+        let kind = line
+            .split_once(' ')
+            .map_or(line, |(_, rest)| rest)
+            .to_owned();
+        match kinds.iter_mut().find(|(seen, _)| *seen == kind) {
+            Some((_, count)) => *count += 1,
+            None => kinds.push((kind, 1)),
+        }
+    }
+    kinds
+        .into_iter()
+        .map(|(kind, count)| format!("{name}: {count} × {kind}"))
+        .collect()
 }
 
 /// Each phase's measured time: `LOAD_SECS`, or 10 seconds.
