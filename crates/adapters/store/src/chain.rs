@@ -5,15 +5,14 @@ use auth_domain::AuditEvent;
 use auth_domain::chain::{ChainLink, Checkpoint, StoredEvent};
 use auth_ports::{AuditChain, EventFilter, StoreError};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Binary, Text};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 
 use crate::Store;
 use crate::audit::append;
 use crate::conn::{
-    PlannedEachTime, Prepared, SqliteConn, defer_foreign_keys, is_unique_violation, query_error,
-    transaction, with_conn,
+    PlannedEachTime, defer_foreign_keys, is_unique_violation, query_error, transaction, with_conn,
 };
+use crate::link_batch::LinkBatch;
 use crate::models::micros;
 use crate::schema::{audit_chain, audit_checkpoints, audit_events, audit_pending};
 
@@ -70,64 +69,6 @@ fn link_of(position: i64, event_seq: i64, link: &[u8]) -> Result<ChainLink, Stor
 
 fn limit(count: u32) -> i64 {
     i64::from(count.max(1))
-}
-
-/// A sealed batch written, as each backend writes it best.
-trait LinkBatch {
-    /// Appends `links` to `chain` and takes their records out of the queue, in the caller's
-    /// transaction; how many records it took out.
-    async fn link_batch(&mut self, chain: &str, links: &[ChainLink]) -> QueryResult<usize>;
-}
-
-impl LinkBatch for AsyncPgConnection {
-    /// Two statements, however large the batch: the links from arrays, the queue's rows by `ANY`.
-    async fn link_batch(&mut self, chain: &str, links: &[ChainLink]) -> QueryResult<usize> {
-        let seqs: Vec<i64> = links.iter().map(|link| link.event_seq).collect();
-        Prepared(
-            diesel::sql_query(
-                "INSERT INTO audit_chain (chain, position, event_seq, link) \
-                 SELECT $1, position, event_seq, link \
-                 FROM unnest($2::bigint[], $3::bigint[], $4::bytea[]) AS t(position, event_seq, link)",
-            )
-            .bind::<Text, _>(chain)
-            .bind::<Array<BigInt>, _>(links.iter().map(|link| link.position).collect::<Vec<_>>())
-            .bind::<Array<BigInt>, _>(&seqs)
-            .bind::<Array<Binary>, _>(
-                links
-                    .iter()
-                    .map(|link| link.link.as_slice())
-                    .collect::<Vec<_>>(),
-            ),
-        )
-        .execute(self)
-        .await?;
-        Prepared(diesel::delete(
-            audit_pending::table.filter(audit_pending::seq.eq_any(&seqs)),
-        ))
-        .execute(self)
-        .await
-    }
-}
-
-impl LinkBatch for SqliteConn {
-    /// A statement per link: SQLite runs in this process, so a statement costs no round trip.
-    async fn link_batch(&mut self, chain: &str, links: &[ChainLink]) -> QueryResult<usize> {
-        for link in links {
-            diesel::insert_into(audit_chain::table)
-                .values((
-                    audit_chain::chain.eq(chain),
-                    audit_chain::position.eq(link.position),
-                    audit_chain::event_seq.eq(link.event_seq),
-                    audit_chain::link.eq(link.link.as_slice()),
-                ))
-                .execute(self)
-                .await?;
-        }
-        let seqs: Vec<i64> = links.iter().map(|link| link.event_seq).collect();
-        diesel::delete(audit_pending::table.filter(audit_pending::seq.eq_any(&seqs)))
-            .execute(self)
-            .await
-    }
 }
 
 impl Store {

@@ -9,6 +9,7 @@ mod conn;
 mod keyring;
 mod licenses;
 mod limits;
+mod link_batch;
 mod listener;
 mod migrate;
 mod models;
