@@ -130,75 +130,63 @@ pub(crate) fn no_earlier_than_now<C: Dialect>(
 /// A nullable time column's type: microseconds since the Unix epoch.
 type Micros = diesel::sql_types::Nullable<BigInt>;
 
-/// A statement prepared once per connection and reused after, keyed by its SQL text and bind
-/// types. Diesel declines to reuse UPDATEs, upserts, raw SQL and inserts with optional columns,
-/// because their text may differ from call to call under one Rust type; on Postgres each call would
-/// then cost a round trip to prepare before the one to run. Keyed by the text itself, each shape
-/// gets a statement of its own, so reuse is always right. Only for statements whose every value is
-/// bound, never spliced into the text, or each call would prepare (and keep) another.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Prepared<Q>(pub(crate) Q);
+/// A wrapper that runs a statement as it is and decides one thing: whether the connection keeps it
+/// prepared (`$keep`). Neither has a type-keyed cache entry; a kept statement is keyed by its text.
+macro_rules! statement_wrapper {
+    ($(#[$doc:meta])* $name:ident, keep: $keep:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub(crate) struct $name<Q>(pub(crate) Q);
 
-impl<Q> diesel::query_builder::QueryId for Prepared<Q> {
-    type QueryId = ();
-    /// No type-keyed entry: the statement cache keys it by its SQL text.
-    const HAS_STATIC_QUERY_ID: bool = false;
+        impl<Q> diesel::query_builder::QueryId for $name<Q> {
+            type QueryId = ();
+            const HAS_STATIC_QUERY_ID: bool = false;
+        }
+
+        impl<Q, DB> diesel::query_builder::QueryFragment<DB> for $name<Q>
+        where
+            Q: diesel::query_builder::QueryFragment<DB>,
+            DB: diesel::backend::Backend,
+        {
+            fn walk_ast<'b>(
+                &'b self,
+                pass: diesel::query_builder::AstPass<'_, 'b, DB>,
+            ) -> diesel::QueryResult<()> {
+                self.0.walk_ast(pass)
+            }
+
+            fn is_safe_to_cache_prepared(&self, _backend: &DB) -> diesel::QueryResult<bool> {
+                Ok($keep)
+            }
+        }
+
+        impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for $name<Q> {
+            type SqlType = Q::SqlType;
+        }
+    };
 }
 
-impl<Q, DB> diesel::query_builder::QueryFragment<DB> for Prepared<Q>
-where
-    Q: diesel::query_builder::QueryFragment<DB>,
-    DB: diesel::backend::Backend,
-{
-    fn walk_ast<'b>(
-        &'b self,
-        pass: diesel::query_builder::AstPass<'_, 'b, DB>,
-    ) -> diesel::QueryResult<()> {
-        self.0.walk_ast(pass)
-    }
+statement_wrapper!(
+    /// A statement prepared once per connection and reused after, keyed by its SQL text and bind
+    /// types. Diesel declines to reuse UPDATEs, upserts, raw SQL and inserts with optional columns,
+    /// because their text may differ from call to call under one Rust type; on Postgres each call
+    /// would then cost a round trip to prepare before the one to run. Keyed by the text itself,
+    /// each shape gets a statement of its own, so reuse is always right. Only for statements whose
+    /// every value is bound, never spliced into the text, or each call would prepare (and keep)
+    /// another.
+    Prepared,
+    keep: true
+);
 
-    fn is_safe_to_cache_prepared(&self, _backend: &DB) -> diesel::QueryResult<bool> {
-        Ok(true)
-    }
-}
-
-impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Prepared<Q> {
-    type SqlType = Q::SqlType;
-}
-
-/// A statement planned afresh each time it runs, never kept prepared: for a read whose tables swing
-/// from empty to large within a process's life. A plan kept from the first runs, made while the
-/// tables were small, would go on scanning the whole of one for each row of the other; a fresh
-/// plan sees each table's size now. It costs a round trip to prepare, so only for calls that are
-/// not on a request's path.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct PlannedEachTime<Q>(pub(crate) Q);
-
-impl<Q> diesel::query_builder::QueryId for PlannedEachTime<Q> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<Q, DB> diesel::query_builder::QueryFragment<DB> for PlannedEachTime<Q>
-where
-    Q: diesel::query_builder::QueryFragment<DB>,
-    DB: diesel::backend::Backend,
-{
-    fn walk_ast<'b>(
-        &'b self,
-        pass: diesel::query_builder::AstPass<'_, 'b, DB>,
-    ) -> diesel::QueryResult<()> {
-        self.0.walk_ast(pass)
-    }
-
-    fn is_safe_to_cache_prepared(&self, _backend: &DB) -> diesel::QueryResult<bool> {
-        Ok(false)
-    }
-}
-
-impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for PlannedEachTime<Q> {
-    type SqlType = Q::SqlType;
-}
+statement_wrapper!(
+    /// A statement planned afresh each time it runs, never kept prepared: for a read whose tables
+    /// swing from empty to large within a process's life. PostgreSQL keeps one plan for a kept
+    /// statement after its fifth run; made while the tables were small, it would go on scanning
+    /// the whole of one for each row of the other. A fresh plan sees each table's size now. It
+    /// costs a round trip to prepare, so only for calls that are not on a request's path.
+    PlannedEachTime,
+    keep: false
+);
 
 /// [`Dialect::DEFER_FOREIGN_KEYS`] of `conn`'s backend.
 pub(crate) fn defer_foreign_keys<C: Dialect>(_conn: &C) -> &'static str {
