@@ -17,3 +17,13 @@ mod statements;
 #[allow(unused_imports, reason = "the kit re-exports what the e2e tests use")]
 mod support;
 mod tables;
+
+/// A cluster of the suite's own with `settings`, and the URL of a database owned by a role of the
+/// engine's alone (so what it runs can be told from what the test runs).
+async fn engine_database(settings: &[&str]) -> Option<(cluster::Cluster, String)> {
+    let cluster = cluster::Cluster::start_with(settings).await?;
+    cluster.sql("CREATE ROLE engine LOGIN").await;
+    cluster.sql("CREATE DATABASE engine OWNER engine").await;
+    let url = format!("postgres://engine@127.0.0.1:{}/engine", cluster.port());
+    Some((cluster, url))
+}

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::cluster::Cluster;
+use crate::engine_database;
 use crate::support::{Harness, TestServer, unique_phone};
 
 const LOGIN_BUDGET: u64 = 20;
@@ -19,19 +20,16 @@ struct Counted {
 
 impl Counted {
     async fn start() -> Option<Self> {
-        let cluster = Cluster::start_with(&[
+        let (cluster, url) = engine_database(&[
             "shared_preload_libraries=pg_stat_statements",
             // Statements the engine sends, not those run inside them (foreign-key checks).
             "pg_stat_statements.track=top",
             "pg_stat_statements.track_utility=on",
         ])
         .await?;
-        cluster.sql("CREATE ROLE engine LOGIN").await;
-        cluster.sql("CREATE DATABASE engine OWNER engine").await;
         cluster
             .sql_in("engine", "CREATE EXTENSION pg_stat_statements")
             .await;
-        let url = format!("postgres://engine@127.0.0.1:{}/engine", cluster.port());
         let harness = Harness::start_with(
             TestServer::builder()
                 .postgres(&url)
