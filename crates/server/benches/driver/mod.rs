@@ -246,7 +246,7 @@ pub async fn mes(on: &Arc<Harness>, held: &[Tokens], window: Duration) -> Phase 
     phase
 }
 
-/// What `server` logged at warning level or worse during the run, as one line per kind: a run
+/// What `on`'s server logged at warning level or worse, as one line per kind (named `name`): a run
 /// whose every operation succeeded may still have replaced connections or retried.
 pub fn warnings(name: &str, on: &Harness) -> Vec<String> {
     let logs = on.server.logs();
