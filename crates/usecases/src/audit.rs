@@ -49,6 +49,10 @@ impl AuthService {
     /// Seals every record of `chain` that is waiting, in the order they are found; safe to run in
     /// any number of processes at once (a sealer that loses a race re-reads and goes on).
     ///
+    /// It stops at the first batch that is not full: what arrives while it seals waits for the
+    /// next round. Chasing each write as it lands would seal a busy chain a dozen records at a
+    /// time, a transaction each, for as long as the writes go on.
+    ///
     /// # Errors
     /// Store failures.
     pub async fn seal(&self, chain: &str) -> Result<u64, AuthError> {
@@ -83,6 +87,9 @@ impl AuthService {
             let count = links.len() as u64;
             if audit.append_links(chain, links).await? {
                 sealed += count;
+                if count < u64::from(SEAL_BATCH) {
+                    return Ok(sealed);
+                }
             } else {
                 lost_races += 1;
                 if lost_races > 10 {
@@ -337,6 +344,7 @@ impl AuthService {
 
 #[cfg(test)]
 mod tests {
+    use super::SEAL_BATCH;
     use crate::test_kit::{Kit, fold_hash as fold, stored_login};
     use auth_domain::chain::{ChainLink, GENESIS, StoredEvent};
     use std::sync::{Arc, Mutex};
@@ -398,6 +406,30 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn a_round_seals_full_batches_on_and_leaves_what_arrives_after_a_short_one() {
+        // Arrange: a full batch, then a short one; a record that lands while the short one is
+        // sealed would be served next.
+        let mut kit = Kit::new();
+        kit.mac.expect_sha256().returning(fold);
+        kit.chain.expect_chain_head().returning(|_| Ok(None));
+        kit.chain.expect_latest_checkpoint().returning(|_| Ok(None));
+        let full: Vec<StoredEvent> = (1..=i64::from(SEAL_BATCH)).map(event).collect();
+        let short = vec![event(i64::from(SEAL_BATCH) + 1)];
+        let late = vec![event(i64::from(SEAL_BATCH) + 2)];
+        let pendings = Arc::new(Mutex::new(vec![late, short, full]));
+        kit.chain
+            .expect_pending()
+            .returning(move |_, _| Ok(pendings.lock().unwrap().pop().unwrap_or_default()));
+        kit.chain.expect_append_links().returning(|_, _| Ok(true));
+
+        // Act
+        let sealed = kit.service().seal("app_a").await.unwrap();
+
+        // Assert: the full batch and the short one, not the late record.
+        assert_eq!(sealed, u64::from(SEAL_BATCH) + 1);
     }
 
     #[tokio::test]
