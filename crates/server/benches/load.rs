@@ -4,8 +4,8 @@
 //! Postgres, side by side in one run, next to `/healthz` as the framework's own ceiling. A second
 //! server per backend whose audit sealer is held off runs the login flow too, to show what
 //! sealing beside the logins costs them. Prints ops/s with p50 and p99 latency per phase, the
-//! CPU time the engine and PostgreSQL spent per operation, and how long sealing what a phase
-//! wrote took after it (done before the next phase begins, so no phase pays for another's).
+//! CPU time the engine, PostgreSQL and this driver spent per operation, and how long sealing what
+//! a phase wrote took after it (done before the next phase begins, so no phase pays for another's).
 //!
 //! `cargo bench -p auth-engine --bench load`; `LOAD_SECS` sets each phase's measured time
 //! (default 10; the recorded figures use 20), `LOAD_CLIENTS` the client counts (default `8 32`),

@@ -17,28 +17,34 @@ pub struct Phase {
     latencies: Vec<Duration>,
     /// How long sealing what the phase wrote to the audit log took after it ended.
     sealed_after: Option<Duration>,
-    /// CPU time the engine process, and every PostgreSQL process, used during the window.
+    /// CPU time the engine process, every PostgreSQL process and this driver used during the window.
     cpu: Cpu,
 }
 
-/// CPU time (user and system) used by the engine process and by PostgreSQL's processes.
+/// CPU time (user and system) used by the engine process, by PostgreSQL's processes and by this
+/// driver, which shares the machine's cores with them.
 #[derive(Clone, Copy, Default)]
 pub struct Cpu {
     engine: Duration,
     postgres: Duration,
+    driver: Duration,
 }
 
 impl Cpu {
     /// What they have used so far, from `/proc` (zero where there is none).
     fn used(engine_pid: u32) -> Self {
         let mut used = Self {
-            engine: ticks(&format!("/proc/{engine_pid}/stat")).map_or(Duration::ZERO, |(_, t)| t),
+            engine: ticks(&format!("/proc/{engine_pid}/stat"), WITH_CHILDREN)
+                .map_or(Duration::ZERO, |(_, t)| t),
             postgres: Duration::ZERO,
+            // Not its children: they are the servers and the CLI runs that seal between phases.
+            driver: ticks("/proc/self/stat", ALONE).map_or(Duration::ZERO, |(_, t)| t),
         };
         for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            if let Some(("postgres", time)) = ticks(&entry.path().join("stat").to_string_lossy())
-                .as_ref()
-                .map(|(c, t)| (c.as_str(), *t))
+            if let Some(("postgres", time)) =
+                ticks(&entry.path().join("stat").to_string_lossy(), WITH_CHILDREN)
+                    .as_ref()
+                    .map(|(c, t)| (c.as_str(), *t))
             {
                 used.postgres += time;
             }
@@ -50,21 +56,26 @@ impl Cpu {
         Self {
             engine: self.engine.saturating_sub(earlier.engine),
             postgres: self.postgres.saturating_sub(earlier.postgres),
+            driver: self.driver.saturating_sub(earlier.driver),
         }
     }
 }
 
-/// A process's command name and the CPU time it and its ended children have used, from its `stat`
-/// file. The children count because PostgreSQL's connections and autovacuum workers that end
-/// during a window would otherwise take their time with them.
-fn ticks(stat_path: &str) -> Option<(String, Duration)> {
+/// `stat` fields to add up: utime and stime, then cutime and cstime (its ended children's).
+const ALONE: usize = 2;
+const WITH_CHILDREN: usize = 4;
+
+/// A process's command name and the CPU time it (and its ended children, with `WITH_CHILDREN`) has
+/// used, from its `stat` file. The children count for PostgreSQL, whose connections and
+/// autovacuum workers that end during a window would otherwise take their time with them.
+fn ticks(stat_path: &str, fields: usize) -> Option<(String, Duration)> {
     let stat = std::fs::read_to_string(stat_path).ok()?;
     let (head, rest) = stat.rsplit_once(") ")?;
     let command = head.split_once(" (")?.1.to_owned();
     // After the command: state, then 10 fields, then utime, stime, cutime and cstime, in clock
     // ticks (1/100 s).
     let mut total = 0;
-    for field in rest.split_whitespace().skip(11).take(4) {
+    for field in rest.split_whitespace().skip(11).take(fields) {
         total += field.parse::<u64>().ok()?;
     }
     Some((command, Duration::from_millis(total * 10)))
@@ -290,11 +301,12 @@ pub fn line(backend: &str, name: &str, phase: &Phase) -> String {
     let per_operation = |time: Duration| time.as_secs_f64() * 1000.0 / operations;
     format!(
         "{backend:<9} {name:<15} {:>8.0} ops/s   p50 {:>7.2} ms   p99 {:>7.2} ms   \
-         cpu/op engine {:.3} ms postgres {:.3} ms{sealed}",
+         cpu/op engine {:.3} ms postgres {:.3} ms driver {:.3} ms{sealed}",
         phase.per_second(),
         phase.percentile(0.50).as_secs_f64() * 1000.0,
         phase.percentile(0.99).as_secs_f64() * 1000.0,
         per_operation(phase.cpu.engine),
         per_operation(phase.cpu.postgres),
+        per_operation(phase.cpu.driver),
     )
 }
