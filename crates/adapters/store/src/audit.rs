@@ -5,9 +5,13 @@ use auth_domain::AuditEvent;
 use auth_ports::{AuditLog, Digest, StoreError, StoreHealth};
 
 use diesel::QueryResult;
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use std::sync::LazyLock;
 
 use crate::Store;
 use crate::conn::{Prepared, SqliteConn, query_error, transaction, with_conn};
@@ -34,29 +38,50 @@ pub(crate) trait Append {
 impl Append for AsyncPgConnection {
     /// One statement for both rows: one round trip, not two.
     async fn append_row(&mut self, row: NewAuditRow) -> QueryResult<()> {
-        Prepared(
-            diesel::sql_query(
-                "WITH record AS (INSERT INTO audit_events (id, app_id, event, outcome, actor, \
-                 subject, client_ip, user_agent, request_id, details, occurred_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq, app_id) \
-                 INSERT INTO audit_pending (seq, chain) SELECT seq, app_id FROM record",
-            )
-            .bind::<Text, _>(row.id)
-            .bind::<Text, _>(row.app_id)
-            .bind::<Text, _>(row.event)
-            .bind::<Text, _>(row.outcome)
-            .bind::<Nullable<Text>, _>(row.actor)
-            .bind::<Nullable<Text>, _>(row.subject)
-            .bind::<Nullable<Text>, _>(row.client_ip)
-            .bind::<Nullable<Text>, _>(row.user_agent)
-            .bind::<Nullable<Text>, _>(row.request_id)
-            .bind::<Text, _>(row.details)
-            .bind::<BigInt, _>(row.occurred_at),
-        )
-        .execute(self)
-        .await
-        .map(|_| ())
+        static STATEMENT: LazyLock<String> =
+            LazyLock::new(|| format!("WITH {} {QUEUE_RECORD}", record_cte(1)));
+        let query = diesel::sql_query(STATEMENT.as_str()).into_boxed();
+        Prepared(bind_record(query, row))
+            .execute(self)
+            .await
+            .map(|_| ())
     }
+}
+
+/// A `WITH` clause's `record` query, for a PostgreSQL statement that writes an audit record beside
+/// other rows: it inserts the record from the 11 parameters numbered from `first` on (bound by
+/// [`bind_record`], in order) and returns its `seq` and `app_id`.
+pub(crate) fn record_cte(first: usize) -> String {
+    let values: Vec<String> = (first..first + 11).map(|n| format!("${n}")).collect();
+    format!(
+        "record AS (INSERT INTO audit_events (id, app_id, event, outcome, actor, subject, \
+         client_ip, user_agent, request_id, details, occurred_at) VALUES ({}) \
+         RETURNING seq, app_id)",
+        values.join(", ")
+    )
+}
+
+/// Queues the record [`record_cte`] wrote for sealing.
+pub(crate) const QUEUE_RECORD: &str =
+    "INSERT INTO audit_pending (seq, chain) SELECT seq, app_id FROM record";
+
+/// Binds `row` to the parameters of a [`record_cte`], which must be the next ones `query` takes.
+pub(crate) fn bind_record(
+    query: BoxedSqlQuery<'static, Pg, SqlQuery>,
+    row: NewAuditRow,
+) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
+    query
+        .bind::<Text, _>(row.id)
+        .bind::<Text, _>(row.app_id)
+        .bind::<Text, _>(row.event)
+        .bind::<Text, _>(row.outcome)
+        .bind::<Nullable<Text>, _>(row.actor)
+        .bind::<Nullable<Text>, _>(row.subject)
+        .bind::<Nullable<Text>, _>(row.client_ip)
+        .bind::<Nullable<Text>, _>(row.user_agent)
+        .bind::<Nullable<Text>, _>(row.request_id)
+        .bind::<Text, _>(row.details)
+        .bind::<BigInt, _>(row.occurred_at)
 }
 
 impl Append for SqliteConn {

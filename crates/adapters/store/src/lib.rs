@@ -13,6 +13,7 @@ mod link_batch;
 mod listener;
 mod migrate;
 mod models;
+mod otp_writes;
 mod otps;
 mod outages;
 mod postgres;

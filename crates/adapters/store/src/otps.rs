@@ -11,8 +11,9 @@ use time::OffsetDateTime;
 
 use crate::Store;
 use crate::audit::append;
-use crate::conn::{Prepared, no_earlier_than_now, query_error, transaction, with_conn};
+use crate::conn::{Prepared, query_error, transaction, with_conn};
 use crate::models::{SessionRow, UserRow, micros};
+use crate::otp_writes::{LoginRows, OtpWrites};
 use crate::schema::{otp_requests, refresh_tokens, role_assignments, sessions, tenants, users};
 use crate::sessions::user_of_session;
 use crate::tenants::{outside_scope, tenant_roles_of};
@@ -39,38 +40,7 @@ enum Verdict {
 #[async_trait]
 impl OtpStore for Store {
     async fn insert_otp(&self, otp: NewOtp, audit: AuditEvent) -> Result<(), StoreError> {
-        let now = micros(otp.created_at);
-        transaction!(self, |conn| {
-            Prepared(
-                diesel::update(
-                    otp_requests::table
-                        .filter(otp_requests::app_id.eq(otp.app_id.as_str()))
-                        .filter(otp_requests::identifier_kind.eq(otp.identifier.kind()))
-                        .filter(otp_requests::identifier.eq(otp.identifier.as_str()))
-                        .filter(otp_requests::caller_key.eq(&otp.caller_key))
-                        .filter(otp_requests::consumed_at.is_null())
-                        .filter(otp_requests::superseded_at.is_null()),
-                )
-                .set(otp_requests::superseded_at.eq(now)),
-            )
-            .execute(conn)
-            .await?;
-            Prepared(diesel::insert_into(otp_requests::table).values((
-                otp_requests::id.eq(otp.id.as_str()),
-                otp_requests::app_id.eq(otp.app_id.as_str()),
-                otp_requests::identifier_kind.eq(otp.identifier.kind()),
-                otp_requests::identifier.eq(otp.identifier.as_str()),
-                otp_requests::code_hash.eq(otp.code_hash.as_slice()),
-                otp_requests::attempts.eq(0),
-                otp_requests::created_at.eq(now),
-                otp_requests::expires_at.eq(micros(otp.expires_at)),
-                otp_requests::caller_key.eq(&otp.caller_key),
-            )))
-            .execute(conn)
-            .await?;
-            append!(conn, audit)
-        })
-        .map_err(query_error)
+        with_conn!(self, |conn| conn.write_code(&otp, audit).await).map_err(query_error)
     }
 
     async fn purge_expired(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
@@ -305,36 +275,19 @@ impl OtpStore for Store {
                 expires_at: micros(cmd.login.session_expires_at),
                 revoked_at: None,
             };
-            Prepared(diesel::insert_into(sessions::table).values(&session))
-                .execute(conn)
-                .await?;
-            Prepared(diesel::insert_into(refresh_tokens::table).values((
-                refresh_tokens::token_hash.eq(cmd.login.refresh_hash.as_slice()),
-                refresh_tokens::session_id.eq(&session.id),
-                refresh_tokens::app_id.eq(cmd.app_id.as_str()),
-                refresh_tokens::created_at.eq(now),
-            )))
-            .execute(conn)
-            .await?;
             let event = audit
                 .actor(user.id.clone())
                 .subject(session.id.clone())
                 .details(serde_json::json!({ "otp_request_id": cmd.otp_id.as_str(), "is_new_user": is_new_user }));
-            append!(conn, event)?;
-            // Last, so the login takes effect as close to its commit as can be: a presentation
-            // that arrived before then raced it, one after is a retry. The claim above holds the
-            // row, so this cannot miss it.
-            let consumed = Prepared(
-                diesel::update(
-                    otp_requests::table
-                        .filter(otp_requests::id.eq(cmd.otp_id.as_str()))
-                        .filter(otp_requests::consumed_at.is_null()),
-                )
-                .set(otp_requests::consumed_at.eq(no_earlier_than_now(&*conn, now))),
-            )
-            .execute(conn)
-            .await?;
-            if consumed != 1 {
+            // The code is consumed last, so the login takes effect as close to its commit as can
+            // be: a presentation that arrived before then raced it, one after is a retry. The
+            // claim above holds the row, so this cannot miss it.
+            let rows = LoginRows {
+                session: &session,
+                refresh_hash: cmd.login.refresh_hash.as_slice(),
+                otp_id: cmd.otp_id.as_str(),
+            };
+            if !conn.write_login(&rows, event).await? {
                 return Err(diesel::result::Error::NotFound);
             }
             Ok(Verdict::LoggedIn {
