@@ -4,11 +4,11 @@ use async_trait::async_trait;
 use auth_domain::AuditEvent;
 use auth_ports::{AuditLog, Digest, StoreError, StoreHealth};
 
-use diesel::QueryResult;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::{QueryResult, SqliteConnection};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use std::sync::LazyLock;
@@ -85,24 +85,34 @@ pub(crate) fn bind_record(
 }
 
 impl Append for SqliteConn {
-    /// Two statements: SQLite has no data-modifying `WITH`, and runs in this process anyway.
+    /// In one trip to the thread that runs SQLite's statements: see [`append_in_process`].
     async fn append_row(&mut self, row: NewAuditRow) -> QueryResult<()> {
-        let chain = row.app_id.clone();
-        let seq: i64 = Prepared(
+        self.spawn_blocking(move |conn| append_in_process(conn, row))
+            .await
+    }
+}
+
+/// Writes one record and its entry in the sealing queue on SQLite's own connection, for code that
+/// already runs on the thread that runs its statements: two statements (SQLite has no
+/// data-modifying `WITH`).
+pub(crate) fn append_in_process(conn: &mut SqliteConnection, row: NewAuditRow) -> QueryResult<()> {
+    let chain = row.app_id.clone();
+    let seq: i64 = diesel::RunQueryDsl::get_result(
+        Prepared(
             diesel::insert_into(audit_events::table)
                 .values(row)
                 .returning(audit_events::seq),
-        )
-        .get_result(self)
-        .await?;
+        ),
+        conn,
+    )?;
+    diesel::RunQueryDsl::execute(
         Prepared(
             diesel::insert_into(audit_pending::table)
                 .values((audit_pending::seq.eq(seq), audit_pending::chain.eq(chain))),
-        )
-        .execute(self)
-        .await
-        .map(|_| ())
-    }
+        ),
+        conn,
+    )
+    .map(|_| ())
 }
 
 #[async_trait]

@@ -107,12 +107,19 @@ impl Dialect for AsyncPgConnection {
     const GREATEST: &'static str = "GREATEST";
 }
 
-impl Dialect for SqliteConn {
+impl Dialect for SqliteConnection {
     const DEFER_FOREIGN_KEYS: &'static str = "PRAGMA defer_foreign_keys = ON";
     /// SQLite's clock has millisecond precision: rounded up, never earlier than the moment.
     const CLOCK_MICROS: &'static str =
         "(CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER) + 1000)";
     const GREATEST: &'static str = "MAX";
+}
+
+/// The async wrapper speaks the dialect of the connection it runs.
+impl Dialect for SqliteConn {
+    const DEFER_FOREIGN_KEYS: &'static str = <SqliteConnection as Dialect>::DEFER_FOREIGN_KEYS;
+    const CLOCK_MICROS: &'static str = <SqliteConnection as Dialect>::CLOCK_MICROS;
+    const GREATEST: &'static str = <SqliteConnection as Dialect>::GREATEST;
 }
 
 /// The later of `at` (microseconds) and the database's clock when the statement runs: when a
@@ -163,6 +170,9 @@ macro_rules! statement_wrapper {
         impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for $name<Q> {
             type SqlType = Q::SqlType;
         }
+
+        /// Runs on a synchronous connection too: SQLite's, on the thread that runs its statements.
+        impl<Q, Conn> diesel::RunQueryDsl<Conn> for $name<Q> {}
     };
 }
 

@@ -27,10 +27,10 @@ fn window_end(now: i64, window: Duration) -> i64 {
     now.saturating_add(i64::try_from(window.whole_microseconds()).unwrap_or(i64::MAX))
 }
 
-/// Counts one hit on `$key`, whose window (if one starts now, at `$now`) ends at `$window_end`;
-/// evaluates to `QueryResult<(i64, i64)>`: the hits in the current window and its end.
+/// The statement that counts one hit on `$key`, whose window (if one starts now, at `$now`) ends
+/// at `$window_end`; it returns `(i64, i64)`: the hits in the current window and its end.
 macro_rules! count_hit {
-    ($conn:expr, $key:expr, $window_end:expr, $now:expr) => {{
+    ($key:expr, $window_end:expr, $now:expr) => {{
         let expired = rate_counters::window_end.le($now);
         Prepared(
             diesel::insert_into(rate_counters::table)
@@ -58,22 +58,17 @@ macro_rules! count_hit {
                 ))
                 .returning((rate_counters::hits, rate_counters::window_end)),
         )
-        .get_result::<(i64, i64)>($conn)
-        .await
     }};
 }
 
-/// `$key`'s counter in a window still open at `$now`, without counting; evaluates to
-/// `QueryResult<Option<(i64, i64)>>`: its hits and the window's end.
+/// The query for `$key`'s counter in a window still open at `$now`, without counting: its hits
+/// and the window's end, `(i64, i64)`, if there is one.
 macro_rules! current_counter {
-    ($conn:expr, $key:expr, $now:expr) => {
+    ($key:expr, $now:expr) => {
         rate_counters::table
             .find($key)
             .filter(rate_counters::window_end.gt($now))
             .select((rate_counters::hits, rate_counters::window_end))
-            .first::<(i64, i64)>($conn)
-            .await
-            .optional()
     };
 }
 
@@ -163,31 +158,37 @@ impl HitAll for AsyncPgConnection {
 }
 
 impl HitAll for SqliteConn {
-    /// One after another, stopping at the first refusal: SQLite runs in this process, so a
-    /// statement costs no round trip.
+    /// One after another, stopping at the first refusal, in one trip to the thread that runs
+    /// SQLite's statements: a trip per statement would hold the one connection between them.
     async fn hit_all(
         &mut self,
         limits: &[RateLimit],
         now: i64,
     ) -> QueryResult<Option<RateRefusal>> {
-        for (index, limit) in limits.iter().enumerate() {
-            let counter = if limit.counted {
-                Some(count_hit!(
-                    self,
-                    &limit.key,
-                    window_end(now, limit.window),
-                    now
-                )?)
-            } else {
-                current_counter!(self, &limit.key, now)?
-            };
-            if let Some(retry_after) =
-                counter.and_then(|(hits, end)| refused(limit.counted, limit.limit, hits, end, now))
-            {
-                return Ok(Some(RateRefusal { index, retry_after }));
+        let limits = limits.to_vec();
+        self.spawn_blocking(move |conn| {
+            for (index, limit) in limits.iter().enumerate() {
+                let counter = if limit.counted {
+                    Some(diesel::RunQueryDsl::get_result::<(i64, i64)>(
+                        count_hit!(&limit.key, window_end(now, limit.window), now),
+                        conn,
+                    )?)
+                } else {
+                    diesel::RunQueryDsl::first::<(i64, i64)>(
+                        current_counter!(&limit.key, now),
+                        conn,
+                    )
+                    .optional()?
+                };
+                if let Some(retry_after) = counter
+                    .and_then(|(hits, end)| refused(limit.counted, limit.limit, hits, end, now))
+                {
+                    return Ok(Some(RateRefusal { index, retry_after }));
+                }
             }
-        }
-        Ok(None)
+            Ok(None)
+        })
+        .await
     }
 }
 
@@ -237,8 +238,10 @@ impl RateLimiter for Store {
     ) -> Result<RateDecision, StoreError> {
         let now = micros(now);
         let window_end = window_end(now, window);
-        let (hits, current_end) =
-            with_conn!(self, |conn| count_hit!(conn, key, window_end, now)).map_err(query_error)?;
+        let (hits, current_end) = with_conn!(self, |conn| count_hit!(key, window_end, now)
+            .get_result::<(i64, i64)>(conn)
+            .await)
+        .map_err(query_error)?;
         Ok(decision(refused(true, limit, hits, current_end, now)))
     }
 
@@ -250,8 +253,11 @@ impl RateLimiter for Store {
         now: OffsetDateTime,
     ) -> Result<RateDecision, StoreError> {
         let now = micros(now);
-        let counter =
-            with_conn!(self, |conn| current_counter!(conn, key, now)).map_err(query_error)?;
+        let counter = with_conn!(self, |conn| current_counter!(key, now)
+            .first::<(i64, i64)>(conn)
+            .await
+            .optional())
+        .map_err(query_error)?;
         Ok(decision(counter.and_then(|(hits, end)| {
             refused(false, limit, hits, end, now)
         })))

@@ -1,6 +1,6 @@
 //! A sealed batch of the audit chain written in the sealer's transaction, as each backend writes
 //! it best: on PostgreSQL two statements whatever the batch's size, on SQLite (in process, where a
-//! statement costs no round trip) one per link.
+//! statement costs no round trip) one per link, in one trip to the thread that runs them.
 
 use auth_domain::chain::ChainLink;
 use diesel::prelude::*;
@@ -48,22 +48,30 @@ impl LinkBatch for AsyncPgConnection {
 }
 
 impl LinkBatch for SqliteConn {
-    /// A statement per link: SQLite runs in this process, so a statement costs no round trip.
+    /// A statement per link, all in one trip to the thread that runs SQLite's statements: SQLite
+    /// runs in this process, so a statement costs no round trip, but a trip per statement would
+    /// hold the one connection between them.
     async fn link_batch(&mut self, chain: &str, links: &[ChainLink]) -> QueryResult<usize> {
-        for link in links {
-            diesel::insert_into(audit_chain::table)
-                .values((
-                    audit_chain::chain.eq(chain),
-                    audit_chain::position.eq(link.position),
-                    audit_chain::event_seq.eq(link.event_seq),
-                    audit_chain::link.eq(link.link.as_slice()),
-                ))
-                .execute(self)
-                .await?;
-        }
-        let seqs: Vec<i64> = links.iter().map(|link| link.event_seq).collect();
-        diesel::delete(audit_pending::table.filter(audit_pending::seq.eq_any(&seqs)))
-            .execute(self)
-            .await
+        let chain = chain.to_owned();
+        let links = links.to_vec();
+        self.spawn_blocking(move |conn| {
+            for link in &links {
+                diesel::RunQueryDsl::execute(
+                    Prepared(diesel::insert_into(audit_chain::table).values((
+                        audit_chain::chain.eq(&chain),
+                        audit_chain::position.eq(link.position),
+                        audit_chain::event_seq.eq(link.event_seq),
+                        audit_chain::link.eq(link.link.as_slice()),
+                    ))),
+                    conn,
+                )?;
+            }
+            let seqs: Vec<i64> = links.iter().map(|link| link.event_seq).collect();
+            diesel::RunQueryDsl::execute(
+                diesel::delete(audit_pending::table.filter(audit_pending::seq.eq_any(&seqs))),
+                conn,
+            )
+        })
+        .await
     }
 }

@@ -9,9 +9,9 @@ use auth_domain::AuditEvent;
 use auth_ports::NewOtp;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Binary, Text};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::audit::{QUEUE_RECORD, append, bind_record, record_cte};
+use crate::audit::{QUEUE_RECORD, append_in_process, bind_record, record_cte};
 use crate::conn::{Dialect, Prepared, SqliteConn, no_earlier_than_now};
 use crate::models::{NewAuditRow, SessionRow, micros};
 use crate::schema::{otp_requests, refresh_tokens, sessions};
@@ -103,67 +103,86 @@ impl OtpWrites for AsyncPgConnection {
 }
 
 impl OtpWrites for SqliteConn {
+    /// A transaction of a statement per row, in one trip to the thread that runs SQLite's
+    /// statements: a trip per statement would hold the one connection between them.
     async fn write_code(&mut self, otp: &NewOtp, audit: AuditEvent) -> QueryResult<()> {
+        let otp = otp.clone();
         let now = micros(otp.created_at);
-        self.transaction(async move |conn| {
-            Prepared(
-                diesel::update(
-                    otp_requests::table
-                        .filter(otp_requests::app_id.eq(otp.app_id.as_str()))
-                        .filter(otp_requests::identifier_kind.eq(otp.identifier.kind()))
-                        .filter(otp_requests::identifier.eq(otp.identifier.as_str()))
-                        .filter(otp_requests::caller_key.eq(&otp.caller_key))
-                        .filter(otp_requests::consumed_at.is_null())
-                        .filter(otp_requests::superseded_at.is_null()),
-                )
-                .set(otp_requests::superseded_at.eq(now)),
-            )
-            .execute(conn)
-            .await?;
-            Prepared(diesel::insert_into(otp_requests::table).values((
-                otp_requests::id.eq(otp.id.as_str()),
-                otp_requests::app_id.eq(otp.app_id.as_str()),
-                otp_requests::identifier_kind.eq(otp.identifier.kind()),
-                otp_requests::identifier.eq(otp.identifier.as_str()),
-                otp_requests::code_hash.eq(otp.code_hash.as_slice()),
-                otp_requests::attempts.eq(0),
-                otp_requests::created_at.eq(now),
-                otp_requests::expires_at.eq(micros(otp.expires_at)),
-                otp_requests::caller_key.eq(&otp.caller_key),
-            )))
-            .execute(conn)
-            .await?;
-            append!(conn, audit)
+        self.spawn_blocking(move |conn| {
+            conn.transaction(|conn| {
+                diesel::RunQueryDsl::execute(
+                    Prepared(
+                        diesel::update(
+                            otp_requests::table
+                                .filter(otp_requests::app_id.eq(otp.app_id.as_str()))
+                                .filter(otp_requests::identifier_kind.eq(otp.identifier.kind()))
+                                .filter(otp_requests::identifier.eq(otp.identifier.as_str()))
+                                .filter(otp_requests::caller_key.eq(&otp.caller_key))
+                                .filter(otp_requests::consumed_at.is_null())
+                                .filter(otp_requests::superseded_at.is_null()),
+                        )
+                        .set(otp_requests::superseded_at.eq(now)),
+                    ),
+                    conn,
+                )?;
+                diesel::RunQueryDsl::execute(
+                    Prepared(diesel::insert_into(otp_requests::table).values((
+                        otp_requests::id.eq(otp.id.as_str()),
+                        otp_requests::app_id.eq(otp.app_id.as_str()),
+                        otp_requests::identifier_kind.eq(otp.identifier.kind()),
+                        otp_requests::identifier.eq(otp.identifier.as_str()),
+                        otp_requests::code_hash.eq(otp.code_hash.as_slice()),
+                        otp_requests::attempts.eq(0),
+                        otp_requests::created_at.eq(now),
+                        otp_requests::expires_at.eq(micros(otp.expires_at)),
+                        otp_requests::caller_key.eq(&otp.caller_key),
+                    ))),
+                    conn,
+                )?;
+                append_in_process(conn, NewAuditRow::from_domain(audit))
+            })
         })
         .await
     }
 
+    /// A statement per row, in the caller's transaction, in one trip to the thread that runs
+    /// SQLite's statements.
     async fn write_login(&mut self, login: &LoginRows<'_>, audit: AuditEvent) -> QueryResult<bool> {
-        Prepared(diesel::insert_into(sessions::table).values(login.session))
-            .execute(self)
-            .await?;
-        Prepared(diesel::insert_into(refresh_tokens::table).values((
-            refresh_tokens::token_hash.eq(login.refresh_hash),
-            refresh_tokens::session_id.eq(&login.session.id),
-            refresh_tokens::app_id.eq(&login.session.app_id),
-            refresh_tokens::created_at.eq(login.session.created_at),
-        )))
-        .execute(self)
-        .await?;
-        append!(self, audit)?;
-        // Last, so the login takes effect as close to its commit as can be.
-        let consumed = Prepared(
-            diesel::update(
-                otp_requests::table
-                    .filter(otp_requests::id.eq(login.otp_id))
-                    .filter(otp_requests::consumed_at.is_null()),
-            )
-            .set(
-                otp_requests::consumed_at.eq(no_earlier_than_now(&*self, login.session.created_at)),
-            ),
-        )
-        .execute(self)
-        .await?;
-        Ok(consumed == 1)
+        let session = login.session.clone();
+        let refresh_hash = login.refresh_hash.to_vec();
+        let otp_id = login.otp_id.to_owned();
+        self.spawn_blocking(move |conn| {
+            diesel::RunQueryDsl::execute(
+                Prepared(diesel::insert_into(sessions::table).values(&session)),
+                conn,
+            )?;
+            diesel::RunQueryDsl::execute(
+                Prepared(diesel::insert_into(refresh_tokens::table).values((
+                    refresh_tokens::token_hash.eq(&refresh_hash),
+                    refresh_tokens::session_id.eq(&session.id),
+                    refresh_tokens::app_id.eq(&session.app_id),
+                    refresh_tokens::created_at.eq(session.created_at),
+                ))),
+                conn,
+            )?;
+            append_in_process(conn, NewAuditRow::from_domain(audit))?;
+            // Last, so the login takes effect as close to its commit as can be.
+            let consumed = diesel::RunQueryDsl::execute(
+                Prepared(
+                    diesel::update(
+                        otp_requests::table
+                            .filter(otp_requests::id.eq(&otp_id))
+                            .filter(otp_requests::consumed_at.is_null()),
+                    )
+                    .set(
+                        otp_requests::consumed_at
+                            .eq(no_earlier_than_now(&*conn, session.created_at)),
+                    ),
+                ),
+                conn,
+            )?;
+            Ok(consumed == 1)
+        })
+        .await
     }
 }
