@@ -1,5 +1,6 @@
 //! The audit log's hash chain: each app's records, in the order they were sealed, linked by
-//! SHA-256 over a canonical encoding, so any edit, deletion, reordering or insertion shows.
+//! SHA-256 over a canonical encoding, so any edit, deletion, reordering or insertion shows; and
+//! each link sealed with a key only the master key opens, so a rewritten chain shows too.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -93,7 +94,26 @@ pub struct ChainLink {
     pub position: i64,
     pub event_seq: i64,
     pub link: [u8; 32],
+    /// The keyed digest of [`seal_input`]: `None` only for a link sealed before seals existed
+    /// (or stripped of its seal).
+    pub seal: Option<[u8; 32]>,
 }
+
+/// What a link's seal covers: the chain, the position and the link, so no link can be moved to
+/// another place or chain and keep its seal. A fixed label, then the chain's length (4 bytes,
+/// big-endian), the chain, the position (8 bytes, big-endian) and the link.
+#[must_use]
+pub fn seal_input(chain: &str, position: i64, link: &[u8; 32]) -> Vec<u8> {
+    let mut input = Vec::with_capacity(SEAL_LABEL.len() + 4 + chain.len() + 8 + 32);
+    input.extend_from_slice(SEAL_LABEL);
+    input.extend_from_slice(&u32::try_from(chain.len()).unwrap_or(u32::MAX).to_be_bytes());
+    input.extend_from_slice(chain.as_bytes());
+    input.extend_from_slice(&position.to_be_bytes());
+    input.extend_from_slice(link);
+    input
+}
+
+const SEAL_LABEL: &[u8] = b"auth-engine audit seal v1\0";
 
 /// The chain of an app, or `""` for records of no app (credential failures for unknown apps).
 #[must_use]
@@ -331,6 +351,21 @@ mod tests {
         ] {
             assert!(!checkpoint.matches(&changed), "{changed:?}");
         }
+    }
+
+    #[test]
+    fn a_seal_covers_the_chain_the_position_and_the_link_unambiguously() {
+        let base = seal_input("app_a", 3, &[1; 32]);
+        for other in [
+            seal_input("app_b", 3, &[1; 32]),
+            seal_input("app_a", 4, &[1; 32]),
+            seal_input("app_a", 3, &[2; 32]),
+            // The chain's length keeps a longer name from running into the position.
+            seal_input("app_a\0", 3, &[1; 32]),
+        ] {
+            assert_ne!(base, other);
+        }
+        assert!(base.ends_with(&[1; 32]));
     }
 
     #[test]

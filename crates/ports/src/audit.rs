@@ -49,6 +49,12 @@ pub trait AuditChain: Send + Sync {
     ) -> Result<Vec<(ChainLink, Option<StoredEvent>)>, StoreError>;
     /// Every chain that has links or records.
     async fn chains(&self) -> Result<Vec<String>, StoreError>;
+    /// How many records of a chain wait to be sealed.
+    async fn waiting(&self, chain: &str) -> Result<u64, StoreError>;
+    /// Gives links that lack a seal the seals in `seals` (position, seal); how many it gave.
+    /// A link that has a seal keeps it.
+    async fn give_seals(&self, chain: &str, seals: Vec<(i64, [u8; 32])>)
+    -> Result<u64, StoreError>;
     /// Records of a chain that are neither sealed nor waiting to be: put there behind the engine's back.
     async fn outside_chain(&self, chain: &str, limit: u32) -> Result<Vec<StoredEvent>, StoreError>;
     /// The newest checkpoint of a chain: its links start after it.

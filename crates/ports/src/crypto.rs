@@ -35,6 +35,8 @@ pub enum MacPurpose {
     PortalCsrf,
     /// The master key's check value: stored once, so a different key is noticed at start.
     MasterKeyCheck,
+    /// The seal of an audit chain link: what someone holding the database alone cannot forge.
+    AuditSeal,
 }
 
 /// Keyed hashing under keys derived from the master key.

@@ -39,25 +39,38 @@ pub async fn run(config: &Config, command: AuditCommand) -> Result<(), String> {
             writeln!(std::io::stdout(), "sealed {sealed} records").map_err(|e| e.to_string())
         }
         AuditCommand::Verify { app } => verify(&service, app.as_deref()).await,
+        AuditCommand::Adopt { app } => adopt(&service, app.as_deref()).await,
         AuditCommand::Export { app, since } => export(&service, &app, since.as_deref()).await,
         AuditCommand::Archive { app, before, out } => archive(&service, &app, &before, &out).await,
     }
 }
 
+/// How a chain is named in what the commands print.
+fn shown(chain: &str) -> &str {
+    if chain.is_empty() { "(no app)" } else { chain }
+}
+
+/// What the records of a chain not yet sealed are, when there are any.
+fn unsealed(count: u64) -> String {
+    match count {
+        0 => String::new(),
+        count => format!(
+            "; {count} record(s) not yet sealed (sealable: they wait in the queue, and the next seal pass chains them)"
+        ),
+    }
+}
+
 fn describe(report: &ChainReport) -> String {
-    let chain = if report.chain.is_empty() {
-        "(no app)"
-    } else {
-        report.chain.as_str()
-    };
+    let chain = shown(&report.chain);
     let archived = report
         .archived_through
         .map(|position| format!(" after the checkpoint at position {position}"))
         .unwrap_or_default();
     match &report.first_break {
         None => format!(
-            "chain {chain}: {} records{archived}, intact",
-            report.records
+            "chain {chain}: {} sealed records{archived}, intact{}",
+            report.records,
+            unsealed(report.unsealed)
         ),
         Some(broken) => {
             let position = broken
@@ -70,37 +83,87 @@ fn describe(report: &ChainReport) -> String {
                 .map(|id| format!(" (record {id})"))
                 .unwrap_or_default();
             format!(
-                "chain {chain}: BROKEN{position}{record}: {} ({} records verified before it)",
-                broken.problem, report.records
+                "chain {chain}: BROKEN{position}{record}: {} ({} records verified before it){}",
+                broken.problem,
+                report.records,
+                unsealed(report.unsealed)
             )
         }
     }
 }
 
-async fn verify(service: &AuthService, app: Option<&str>) -> Result<(), String> {
-    let chains = match app {
-        Some(slug) => vec![
+/// The chain of `--app`, or every chain.
+async fn chains(service: &AuthService, app: Option<&str>) -> Result<Vec<String>, String> {
+    match app {
+        Some(slug) => Ok(vec![
             service
                 .audit_chain_of(slug)
                 .await
                 .map_err(|e| format!("--app {slug}: {e}"))?,
-        ],
-        None => service.audit_chains().await.map_err(|e| e.to_string())?,
-    };
+        ]),
+        None => service.audit_chains().await.map_err(|e| e.to_string()),
+    }
+}
+
+async fn verify(service: &AuthService, app: Option<&str>) -> Result<(), String> {
     let mut stdout = std::io::stdout();
-    let mut broken = 0;
-    for chain in chains {
+    let (mut broken, mut records, mut waiting) = (0, 0, 0);
+    let chains = chains(service, app).await?;
+    for chain in &chains {
         let report = service
-            .verify_chain(&chain)
+            .verify_chain(chain)
             .await
             .map_err(|e| e.to_string())?;
         broken += usize::from(report.first_break.is_some());
+        (records, waiting) = (records + report.records, waiting + report.unsealed);
         writeln!(stdout, "{}", describe(&report)).map_err(|e| e.to_string())?;
+    }
+    if broken > 0 {
+        return Err(format!("{broken} audit chain(s) are broken"));
+    }
+    writeln!(
+        stdout,
+        "{records} sealed records in {} chain(s), intact{}",
+        chains.len(),
+        unsealed(waiting)
+    )
+    .map_err(|e| e.to_string())
+}
+
+async fn adopt(service: &AuthService, app: Option<&str>) -> Result<(), String> {
+    let mut stdout = std::io::stdout();
+    let mut broken = 0;
+    for chain in chains(service, app).await? {
+        let (adopted, stopped) = service
+            .adopt_seals(&chain)
+            .await
+            .map_err(|e| e.to_string())?;
+        let line = match stopped {
+            None => format!(
+                "chain {}: sealed {adopted} link(s) written before seals existed",
+                shown(&chain)
+            ),
+            Some(stop) => {
+                broken += 1;
+                let position = stop
+                    .position
+                    .map(|p| format!(" at position {p}"))
+                    .unwrap_or_default();
+                format!(
+                    "chain {}: sealed {adopted} link(s), then stopped{position}: {}",
+                    shown(&chain),
+                    stop.problem
+                )
+            }
+        };
+        writeln!(stdout, "{line}").map_err(|e| e.to_string())?;
     }
     if broken == 0 {
         Ok(())
     } else {
-        Err(format!("{broken} audit chain(s) are broken"))
+        Err(format!(
+            "{broken} audit chain(s) could not be adopted to their end: run `auth-engine audit verify`"
+        ))
     }
 }
 

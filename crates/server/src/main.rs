@@ -57,8 +57,16 @@ enum Command {
 pub(crate) enum AuditCommand {
     /// Seal every record waiting to join its chain, then exit (the server also does this each second).
     Seal,
-    /// Recompute every chain (or one app's) and report the first broken link; exits 1 if any.
+    /// Check every chain (or one app's): each link's seal, each record against its link; report
+    /// the first break and the records not yet sealed. Exits 1 if anything sealed is broken.
     Verify {
+        /// Only this app's chain.
+        #[arg(long)]
+        app: Option<String>,
+    },
+    /// Once, after upgrading from a version without seals: seal the links written before seals
+    /// existed, each after checking it against its record.
+    Adopt {
         /// Only this app's chain.
         #[arg(long)]
         app: Option<String>,

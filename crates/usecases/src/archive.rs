@@ -76,7 +76,7 @@ impl AuthService {
             if event.as_ref().is_some_and(|event| event.occurred_at >= cut) {
                 break;
             }
-            self.check_link(&link, event.as_ref(), expected, &previous)
+            self.check_link(chain, &link, event.as_ref(), expected, &previous)
                 .map_err(|broken| ArchiveError::Broken {
                     position: broken.position.unwrap_or(expected),
                     problem: broken.problem,
@@ -167,7 +167,9 @@ impl AuthService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_kit::{Kit, NOW, app, caller, fold_hash as fold, key, stored_login};
+    use crate::test_kit::{
+        Kit, NOW, app, caller, fake_mac, fold_hash as fold, key, sealed_link, stored_login,
+    };
     use auth_domain::chain::{ChainLink, GENESIS, StoredEvent};
     use std::sync::{Arc, Mutex};
 
@@ -193,11 +195,7 @@ mod tests {
                 let record = event(position * 10, *second);
                 previous = fold(&record.link_input(&previous));
                 (
-                    ChainLink {
-                        position,
-                        event_seq: record.seq,
-                        link: previous,
-                    },
+                    sealed_link(&chain(), position, record.seq, previous),
                     Some(record),
                 )
             })
@@ -230,6 +228,7 @@ mod tests {
     ) -> (Kit, Arc<Mutex<Vec<CheckpointClaims>>>) {
         let mut kit = Kit::new();
         kit.mac.expect_sha256().returning(fold);
+        kit.mac.expect_mac().returning(fake_mac);
         kit.chain
             .expect_latest_checkpoint()
             .returning(move |_| Ok(checkpoint.clone()));

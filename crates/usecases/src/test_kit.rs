@@ -39,6 +39,22 @@ pub fn fold_hash(data: &[u8]) -> [u8; 32] {
     out
 }
 
+/// A link of `chain` as the sealer makes it, its seal by [`fake_mac`] (give the kit's `mac` that).
+pub fn sealed_link(
+    chain: &str,
+    position: i64,
+    event_seq: i64,
+    link: [u8; 32],
+) -> auth_domain::chain::ChainLink {
+    let input = auth_domain::chain::seal_input(chain, position, &link);
+    auth_domain::chain::ChainLink {
+        position,
+        event_seq,
+        link,
+        seal: Some(fake_mac(auth_ports::MacPurpose::AuditSeal, &input)),
+    }
+}
+
 /// A stored `login` record of `app_id`.
 pub fn stored_login(seq: i64, app_id: &str, occurred_at: i64) -> auth_domain::chain::StoredEvent {
     auth_domain::chain::StoredEvent {

@@ -59,6 +59,23 @@ impl Backend {
         }
     }
 
+    /// Lets UPDATE through on `audit_chain`, as the owner of the tables can.
+    pub(super) async fn lift_chain_append_only(self, store: &Store) {
+        match self {
+            Self::Sqlite => sql(store, "DROP TRIGGER audit_chain_no_update").await,
+            Self::Postgres => sql(store, "ALTER TABLE audit_chain DISABLE TRIGGER USER").await,
+        };
+    }
+
+    /// `bytes` as an SQL literal of this backend.
+    pub(super) fn blob(self, bytes: &[u8]) -> String {
+        let hex = crate::support::sha256::hex(bytes);
+        match self {
+            Self::Sqlite => format!("X'{hex}'"),
+            Self::Postgres => format!("decode('{hex}', 'hex')"),
+        }
+    }
+
     /// Lets a sealed record be deleted although `audit_chain` still refers to it. On Postgres the
     /// owner drops the foreign key (disabling its internal triggers would need a superuser); on
     /// SQLite foreign keys are a setting of each connection, here the test's own.

@@ -9,6 +9,7 @@ mod export;
 mod listing;
 mod processes;
 mod tamper;
+mod unsealed;
 
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;

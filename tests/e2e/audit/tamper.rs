@@ -2,12 +2,14 @@
 //! swaps or inserts records: `audit verify` fails and names where. On SQLite and on Postgres (the
 //! Postgres cases are skipped without `TEST_DATABASE_URL`).
 
+use auth_ports::AuditChain as _;
 use auth_store::Store;
 use serde_json::{Value, json};
 
 use super::backend::{Backend, Deployment};
 use super::{Reader, int, mentions_position, text, verify};
 use crate::support::database::{open, quoted, refused_sql, sql};
+use crate::support::sha256::sha256;
 use crate::support::unique_phone;
 
 /// What is done to the sealed log.
@@ -21,6 +23,9 @@ enum Tampering {
     Swap,
     /// A record written straight into the table, copying a real one.
     Insert,
+    /// One record's `details` rewritten, and every link from it on recomputed by the documented
+    /// encoding, as anyone with the database can.
+    Recompute,
 }
 
 /// What the BROKEN line must name.
@@ -52,7 +57,7 @@ async fn tampering_is_caught(backend: Backend, tampering: Tampering) {
     let store = open(&h.server);
 
     // Act
-    let expected = tamper(backend, &store, tampering, &events).await;
+    let expected = tamper(backend, &store, tampering, &events, &h.app.app_id).await;
     let verdict = verify(&h.server, Some(&h.app.app_slug)).await;
 
     // Assert
@@ -85,6 +90,7 @@ async fn tamper(
     store: &Store,
     tampering: Tampering,
     events: &[Value],
+    chain: &str,
 ) -> Expected {
     let (earlier, target) = (&events[1], &events[2]);
     let target_id = text(target, "id");
@@ -141,6 +147,23 @@ async fn tamper(
                 words: None,
             }
         }
+        Tampering::Recompute => {
+            backend.lift_append_only(store).await;
+            backend.lift_chain_append_only(store).await;
+            let edit = format!(
+                "UPDATE audit_events SET details = '{{\"tampered\":true}}' WHERE id = {}",
+                quoted(target_id)
+            );
+            assert_eq!(sql(store, &edit).await, 1, "{edit}");
+            let from = int(target, "seq");
+            let rewritten = recompute_links(backend, store, chain, from).await;
+            assert!(rewritten >= 1, "no link was recomputed");
+            Expected {
+                position: Some(from),
+                record: Some(target_id.to_owned()),
+                words: Some("rewritten"),
+            }
+        }
         Tampering::Insert => {
             let insert = format!(
                 "INSERT INTO audit_events (id, app_id, event, outcome, actor, subject, client_ip, \
@@ -158,6 +181,28 @@ async fn tamper(
             }
         }
     }
+}
+
+/// Recomputes the links of `chain` from position `from` on, as the documented encoding makes them
+/// from the records as they now stand; how many it rewrote.
+async fn recompute_links(backend: Backend, store: &Store, chain: &str, from: i64) -> usize {
+    let links = store.links(chain, 1, 10_000).await.expect("read the chain");
+    let mut previous = links[usize::try_from(from - 2).expect("a later position")]
+        .0
+        .link;
+    let mut rewritten = 0;
+    for (link, event) in links.iter().filter(|(link, _)| link.position >= from) {
+        let event = event.as_ref().expect("every record is there");
+        previous = sha256(&event.link_input(&previous));
+        let update = format!(
+            "UPDATE audit_chain SET link = {} WHERE chain = {} AND position = {}",
+            backend.blob(&previous),
+            quoted(chain),
+            link.position
+        );
+        rewritten += sql(store, &update).await;
+    }
+    rewritten
 }
 
 /// Without lifting anything, the database refuses to change the records or their chain.
@@ -214,6 +259,16 @@ async fn a_record_inserted_behind_the_engines_back_is_named_on_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_edit_with_every_link_recomputed_is_named_with_its_position_on_sqlite() {
+    tampering_is_caught(Backend::Sqlite, Tampering::Recompute).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_edit_with_every_link_recomputed_is_named_with_its_position_on_postgres() {
+    tampering_is_caught(Backend::Postgres, Tampering::Recompute).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_database_refuses_to_rewrite_the_log_on_sqlite() {
     the_database_refuses_to_rewrite_the_log(Backend::Sqlite).await;
 }
@@ -241,4 +296,51 @@ async fn a_record_inserted_behind_the_engines_back_is_named_on_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_database_refuses_to_rewrite_the_log_on_postgres() {
     the_database_refuses_to_rewrite_the_log(Backend::Postgres).await;
+}
+
+/// A log from before seals (its links have none) fails verify until `audit adopt` seals it.
+async fn links_from_before_seals_are_adopted(backend: Backend) {
+    // Arrange: a sealed log whose seals are taken away, as an older engine left it.
+    let Some(mut deployment) = Deployment::start(backend).await else {
+        return;
+    };
+    let h = &deployment.h;
+    h.login(&unique_phone()).await;
+    let events = Reader::of(h).all(json!({})).await;
+    let store = open(&h.server);
+    backend.lift_chain_append_only(&store).await;
+    let stripped = sql(&store, "UPDATE audit_chain SET seal = NULL").await;
+    assert!(stripped >= events.len(), "{stripped} links stripped");
+    let slug = h.app.app_slug.as_str();
+
+    // Act
+    let before = verify(&h.server, Some(slug)).await;
+    let adopted = h.server.run_cli(&["audit", "adopt", "--app", slug]).await;
+    let after = verify(&h.server, Some(slug)).await;
+
+    // Assert
+    assert!(
+        mentions_position(before.broken_line(), 1) && before.output.contains("no seal"),
+        "{}",
+        before.output
+    );
+    let said = crate::support::output_text(&adopted);
+    assert!(adopted.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("sealed {} link(s)", events.len())),
+        "{said}"
+    );
+    after.assert_intact();
+    drop(store);
+    deployment.h.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn links_from_before_seals_are_adopted_on_sqlite() {
+    links_from_before_seals_are_adopted(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn links_from_before_seals_are_adopted_on_postgres() {
+    links_from_before_seals_are_adopted(Backend::Postgres).await;
 }

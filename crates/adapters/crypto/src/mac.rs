@@ -19,6 +19,7 @@ pub struct HmacKeys {
     portal_csrf: hmac::Key,
     master_key_check: hmac::Key,
     first_login: hmac::Key,
+    audit_seal: hmac::Key,
 }
 
 impl HmacKeys {
@@ -37,6 +38,7 @@ impl HmacKeys {
             portal_csrf: key("hmac/portal-csrf"),
             master_key_check: key("hmac/master-key-check"),
             first_login: key("hmac/first-login"),
+            audit_seal: key("hmac/audit-seal"),
         }
     }
 }
@@ -55,6 +57,7 @@ impl KeyedHasher for HmacKeys {
             MacPurpose::PortalCsrf => &self.portal_csrf,
             MacPurpose::MasterKeyCheck => &self.master_key_check,
             MacPurpose::FirstLogin => &self.first_login,
+            MacPurpose::AuditSeal => &self.audit_seal,
         };
         let tag = hmac::sign(key, data);
         let mut digest = [0u8; 32];

@@ -58,12 +58,18 @@ fn link_bytes(link: &[u8]) -> Result<[u8; 32], StoreError> {
         .map_err(|_| StoreError::Internal("a stored link is not 32 bytes".into()))
 }
 
-fn link_of(position: i64, event_seq: i64, link: &[u8]) -> Result<ChainLink, StoreError> {
-    let link = link_bytes(link)?;
+fn link_of(
+    position: i64,
+    event_seq: i64,
+    link: &[u8],
+    seal: Option<&[u8]>,
+) -> Result<ChainLink, StoreError> {
     Ok(ChainLink {
         position,
         event_seq,
-        link,
+        link: link_bytes(link)?,
+        // A seal of another length is no seal: verify reports the link unsealed.
+        seal: seal.and_then(|seal| seal.try_into().ok()),
     })
 }
 
@@ -81,7 +87,8 @@ impl Store {
         below: Option<i64>,
         count: i64,
     ) -> Result<Vec<(ChainLink, Option<StoredEvent>)>, StoreError> {
-        let rows: Vec<(i64, i64, Vec<u8>, Option<EventRow>)> = with_conn!(self, |conn| {
+        type Row = (i64, i64, Vec<u8>, Option<Vec<u8>>, Option<EventRow>);
+        let rows: Vec<Row> = with_conn!(self, |conn| {
             let mut query = audit_chain::table
                 .left_join(audit_events::table)
                 .filter(audit_chain::chain.eq(chain))
@@ -97,6 +104,7 @@ impl Store {
                     audit_chain::position,
                     audit_chain::event_seq,
                     audit_chain::link,
+                    audit_chain::seal,
                     Option::<EventRow>::as_select(),
                 ))
                 .load(conn)
@@ -104,8 +112,9 @@ impl Store {
         })
         .map_err(query_error)?;
         rows.into_iter()
-            .map(|(position, seq, link, row)| {
-                Ok((link_of(position, seq, &link)?, row.map(StoredEvent::from)))
+            .map(|(position, seq, link, seal, row)| {
+                let link = link_of(position, seq, &link, seal.as_deref())?;
+                Ok((link, row.map(StoredEvent::from)))
             })
             .collect()
     }
@@ -127,7 +136,7 @@ impl AuditChain for Store {
     }
 
     async fn chain_head(&self, chain: &str) -> Result<Option<ChainLink>, StoreError> {
-        let head: Option<(i64, i64, Vec<u8>)> = with_conn!(self, |conn| {
+        let head: Option<(i64, i64, Vec<u8>, Option<Vec<u8>>)> = with_conn!(self, |conn| {
             audit_chain::table
                 .filter(audit_chain::chain.eq(chain))
                 .order(audit_chain::position.desc())
@@ -135,13 +144,14 @@ impl AuditChain for Store {
                     audit_chain::position,
                     audit_chain::event_seq,
                     audit_chain::link,
+                    audit_chain::seal,
                 ))
                 .first(conn)
                 .await
                 .optional()
         })
         .map_err(query_error)?;
-        head.map(|(position, seq, link)| link_of(position, seq, &link))
+        head.map(|(position, seq, link, seal)| link_of(position, seq, &link, seal.as_deref()))
             .transpose()
     }
 
@@ -261,6 +271,42 @@ impl AuditChain for Store {
         .map_err(query_error)?;
         all.sort();
         Ok(all)
+    }
+
+    async fn waiting(&self, chain: &str) -> Result<u64, StoreError> {
+        let count: i64 = with_conn!(self, |conn| {
+            audit_pending::table
+                .filter(audit_pending::chain.eq(chain))
+                .count()
+                .get_result(conn)
+                .await
+        })
+        .map_err(query_error)?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn give_seals(
+        &self,
+        chain: &str,
+        seals: Vec<(i64, [u8; 32])>,
+    ) -> Result<u64, StoreError> {
+        let given = transaction!(self, |conn| {
+            let mut given = 0;
+            for (position, seal) in &seals {
+                given += diesel::update(
+                    audit_chain::table
+                        .filter(audit_chain::chain.eq(chain))
+                        .filter(audit_chain::position.eq(position))
+                        .filter(audit_chain::seal.is_null()),
+                )
+                .set(audit_chain::seal.eq(seal.as_slice()))
+                .execute(conn)
+                .await?;
+            }
+            Ok(given)
+        })
+        .map_err(query_error)?;
+        Ok(u64::try_from(given).unwrap_or(0))
     }
 
     async fn outside_chain(&self, chain: &str, count: u32) -> Result<Vec<StoredEvent>, StoreError> {

@@ -4,7 +4,7 @@
 
 use auth_domain::chain::ChainLink;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Binary, Text};
+use diesel::sql_types::{Array, BigInt, Binary, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::conn::{Prepared, SqliteConn};
@@ -23,9 +23,10 @@ impl LinkBatch for AsyncPgConnection {
         let seqs: Vec<i64> = links.iter().map(|link| link.event_seq).collect();
         Prepared(
             diesel::sql_query(
-                "INSERT INTO audit_chain (chain, position, event_seq, link) \
-                 SELECT $1, position, event_seq, link \
-                 FROM unnest($2::bigint[], $3::bigint[], $4::bytea[]) AS t(position, event_seq, link)",
+                "INSERT INTO audit_chain (chain, position, event_seq, link, seal) \
+                 SELECT $1, position, event_seq, link, seal \
+                 FROM unnest($2::bigint[], $3::bigint[], $4::bytea[], $5::bytea[]) \
+                 AS t(position, event_seq, link, seal)",
             )
             .bind::<Text, _>(chain)
             .bind::<Array<BigInt>, _>(links.iter().map(|link| link.position).collect::<Vec<_>>())
@@ -34,6 +35,12 @@ impl LinkBatch for AsyncPgConnection {
                 links
                     .iter()
                     .map(|link| link.link.as_slice())
+                    .collect::<Vec<_>>(),
+            )
+            .bind::<Array<Nullable<Binary>>, _>(
+                links
+                    .iter()
+                    .map(|link| link.seal.as_ref().map(<[u8; 32]>::as_slice))
                     .collect::<Vec<_>>(),
             ),
         )
@@ -62,6 +69,7 @@ impl LinkBatch for SqliteConn {
                         audit_chain::position.eq(link.position),
                         audit_chain::event_seq.eq(link.event_seq),
                         audit_chain::link.eq(link.link.as_slice()),
+                        audit_chain::seal.eq(link.seal.as_ref().map(<[u8; 32]>::as_slice)),
                     ))),
                     conn,
                 )?;

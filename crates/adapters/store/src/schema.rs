@@ -227,6 +227,7 @@ diesel::table! {
         position -> BigInt,
         event_seq -> BigInt,
         link -> Binary,
+        seal -> Nullable<Binary>,
     }
 }
 

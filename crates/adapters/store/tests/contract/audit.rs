@@ -48,10 +48,12 @@ async fn every_record_waits_to_be_sealed_and_each_position_is_taken_once(store: 
             position,
             event_seq: record.seq,
             link: [7; 32],
+            seal: Some([9; 32]),
         })
         .collect();
+    assert_eq!(store.waiting(chain).await.unwrap(), 2);
     let first = store.append_links(chain, links.clone()).await.unwrap();
-    let again = store.append_links(chain, links).await.unwrap();
+    let again = store.append_links(chain, links.clone()).await.unwrap();
 
     assert_eq!(
         pending.iter().map(|r| r.event.as_str()).collect::<Vec<_>>(),
@@ -63,10 +65,19 @@ async fn every_record_waits_to_be_sealed_and_each_position_is_taken_once(store: 
         "a second sealer with the same positions must lose, writing nothing"
     );
     assert!(store.pending(chain, 10).await.unwrap().is_empty());
+    assert_eq!(store.waiting(chain).await.unwrap(), 0);
     assert_eq!(
-        store.chain_head(chain).await.unwrap().map(|h| h.position),
-        Some(2)
+        store.chain_head(chain).await.unwrap(),
+        links.last().cloned()
     );
+    let read: Vec<ChainLink> = store
+        .links(chain, 1, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(link, _)| link)
+        .collect();
+    assert_eq!(read, links, "links come back with their seals");
     assert!(
         store
             .pending_chains(10)
@@ -85,6 +96,45 @@ async fn every_record_waits_to_be_sealed_and_each_position_is_taken_once(store: 
         sealed_links.is_err(),
         "links are append-only too: {sealed_links:?}"
     );
+}
+
+contract!(a_link_lacking_its_seal_can_be_given_one_and_nothing_else_changes);
+async fn a_link_lacking_its_seal_can_be_given_one_and_nothing_else_changes(store: Store) {
+    let app = app(&store).await;
+    let chain = app.id.as_str();
+    let pending = store.pending(chain, 10).await.unwrap();
+    let unsealed = ChainLink {
+        position: 1,
+        event_seq: pending[0].seq,
+        link: [7; 32],
+        seal: None,
+    };
+    assert!(
+        store
+            .append_links(chain, vec![unsealed.clone()])
+            .await
+            .unwrap()
+    );
+
+    let given = store.give_seals(chain, vec![(1, [5; 32])]).await.unwrap();
+    let again = store.give_seals(chain, vec![(1, [6; 32])]).await.unwrap();
+
+    assert_eq!((given, again), (1, 0), "a seal is given once");
+    assert_eq!(
+        store
+            .chain_head(chain)
+            .await
+            .unwrap()
+            .and_then(|head| head.seal),
+        Some([5; 32])
+    );
+    for statement in [
+        "UPDATE audit_chain SET seal = NULL",
+        "UPDATE audit_chain SET link = seal",
+    ] {
+        let refused = execute_sql(&store, statement).await;
+        assert!(refused.is_err(), "{statement}: {refused:?}");
+    }
 }
 
 contract!(a_record_written_behind_the_engines_back_is_outside_the_chain);

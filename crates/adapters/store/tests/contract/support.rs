@@ -233,6 +233,7 @@ pub(crate) async fn seal_waiting(store: &Store, chain: &str) {
             position,
             event_seq: record.seq,
             link: [u8::try_from(position % 256).unwrap(); 32],
+            seal: Some([1; 32]),
         })
         .collect();
     assert!(store.append_links(chain, links).await.unwrap());

@@ -1,9 +1,10 @@
-//! The audit log: sealing records into each app's hash chain, listing them, verifying and exporting
-//! the chain.
+//! The audit log: sealing records into each app's hash chain, listing and exporting them;
+//! verifying it is in [`verify`].
+
+mod verify;
 
 use auth_domain::App;
 use auth_domain::chain::{ChainLink, Checkpoint, ExportedRecord, GENESIS, StoredEvent};
-use auth_domain::ct::constant_time_eq;
 use auth_ports::EventFilter;
 
 use crate::tenants::Page;
@@ -16,24 +17,7 @@ const READ_BATCH: u32 = 2_000;
 /// The most records one `/audit/events` page may ask for.
 pub const MAX_EVENTS_PAGE: u32 = 1000;
 
-/// Where a chain stops being what was sealed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainBreak {
-    pub position: Option<i64>,
-    pub event_id: Option<String>,
-    pub problem: String,
-}
-
-/// What verifying one chain found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainReport {
-    pub chain: String,
-    /// Records verified after the checkpoint (or from the genesis).
-    pub records: u64,
-    /// The last position archived behind the newest checkpoint, if anything was archived.
-    pub archived_through: Option<i64>,
-    pub first_break: Option<ChainBreak>,
-}
+pub use verify::{ChainBreak, ChainReport};
 
 /// Where the links a chain still holds begin: after its newest checkpoint, or at the genesis.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +66,7 @@ impl AuthService {
                     position,
                     event_seq: event.seq,
                     link: previous,
+                    seal: Some(self.seal_of(chain, position, &previous)),
                 });
             }
             let count = links.len() as u64;
@@ -187,131 +172,6 @@ impl AuthService {
         })
     }
 
-    /// Why the chain's checkpoint cannot be trusted, if it cannot: it must carry a valid signature
-    /// of one of the chain's app's own keys over exactly what the database says.
-    pub(crate) async fn checkpoint_break(
-        &self,
-        checkpoint: &Checkpoint,
-    ) -> Result<Option<ChainBreak>, AuthError> {
-        let key = match self.ports.tokens.peek_kid(&checkpoint.token) {
-            Some(kid) => self.ports.apps.find_key(&kid).await?,
-            None => None,
-        };
-        let claims = key
-            .filter(|key| key.app_id.as_str() == checkpoint.chain)
-            .and_then(|key| {
-                self.ports
-                    .tokens
-                    .verify_checkpoint(&checkpoint.token, &key)
-                    .ok()
-            });
-        let problem = match claims {
-            None => "the checkpoint here does not carry a valid signature of this app's key",
-            Some(claims) if !checkpoint.matches(&claims) => {
-                "the checkpoint here says something other than what its signature covers"
-            }
-            Some(_) => return Ok(None),
-        };
-        Ok(Some(ChainBreak {
-            position: Some(checkpoint.position),
-            event_id: None,
-            problem: problem.to_owned(),
-        }))
-    }
-
-    /// Recomputes a chain from its newest checkpoint (or its first link) and reports the first
-    /// place it breaks.
-    ///
-    /// # Errors
-    /// Store failures.
-    pub async fn verify_chain(&self, chain: &str) -> Result<ChainReport, AuthError> {
-        let origin = self.chain_origin(chain).await?;
-        let mut report = ChainReport {
-            chain: chain.to_owned(),
-            records: 0,
-            archived_through: origin.checkpoint.as_ref().map(|c| c.position),
-            first_break: None,
-        };
-        if let Some(checkpoint) = &origin.checkpoint {
-            report.first_break = self.checkpoint_break(checkpoint).await?;
-            if report.first_break.is_some() {
-                return Ok(report);
-            }
-        }
-        let (mut expected, mut previous) = (origin.position, origin.previous);
-        loop {
-            let batch = self.ports.chain.links(chain, expected, READ_BATCH).await?;
-            if batch.is_empty() {
-                break;
-            }
-            for (link, event) in batch {
-                if let Err(broken) = self.check_link(&link, event.as_ref(), expected, &previous) {
-                    report.first_break = Some(broken);
-                    return Ok(report);
-                }
-                previous = link.link;
-                expected += 1;
-                report.records += 1;
-            }
-        }
-        if let Some(stray) = self
-            .ports
-            .chain
-            .outside_chain(chain, 1)
-            .await?
-            .into_iter()
-            .next()
-        {
-            report.first_break = Some(ChainBreak {
-                position: None,
-                event_id: Some(stray.id.clone()),
-                problem: format!(
-                    "record {} (seq {}) is in the log but was never sealed: inserted behind the engine's back",
-                    stray.id, stray.seq
-                ),
-            });
-        }
-        Ok(report)
-    }
-
-    /// Whether `link` is the `expected` position, its record is there, and the record hashes with
-    /// `previous` to the link.
-    pub(crate) fn check_link(
-        &self,
-        link: &ChainLink,
-        event: Option<&StoredEvent>,
-        expected: i64,
-        previous: &[u8; 32],
-    ) -> Result<(), ChainBreak> {
-        let broken = |problem: String, event_id: Option<String>| ChainBreak {
-            position: Some(link.position),
-            event_id,
-            problem,
-        };
-        if link.position != expected {
-            return Err(broken(
-                format!("position {expected} is missing from the chain"),
-                None,
-            ));
-        }
-        let Some(event) = event else {
-            return Err(broken(
-                format!(
-                    "the record sealed here (seq {}) has been deleted",
-                    link.event_seq
-                ),
-                None,
-            ));
-        };
-        let recomputed = self.ports.mac.sha256(&event.link_input(previous));
-        if !constant_time_eq(&recomputed, &link.link) {
-            // Edited, or swapped with another record: either way this record is not what was sealed here.
-            let problem = "the record differs from what was sealed here".to_owned();
-            return Err(broken(problem, Some(event.id.clone())));
-        }
-        Ok(())
-    }
-
     /// Sealed records of a chain from `from_position` on, with their links, for export.
     ///
     /// # Errors
@@ -345,8 +205,8 @@ impl AuthService {
 #[cfg(test)]
 mod tests {
     use super::SEAL_BATCH;
-    use crate::test_kit::{Kit, fold_hash as fold, stored_login};
-    use auth_domain::chain::{ChainLink, GENESIS, StoredEvent};
+    use crate::test_kit::{Kit, fake_mac, fold_hash as fold, sealed_link, stored_login};
+    use auth_domain::chain::StoredEvent;
     use std::sync::{Arc, Mutex};
 
     fn event(seq: i64) -> StoredEvent {
@@ -358,11 +218,8 @@ mod tests {
         // Arrange
         let mut kit = Kit::new();
         kit.mac.expect_sha256().returning(fold);
-        let head = ChainLink {
-            position: 4,
-            event_seq: 3,
-            link: [1; 32],
-        };
+        kit.mac.expect_mac().returning(fake_mac);
+        let head = sealed_link("app_a", 4, 3, [1; 32]);
         kit.chain
             .expect_chain_head()
             .returning(move |_| Ok(Some(head.clone())));
@@ -394,16 +251,8 @@ mod tests {
         assert_eq!(
             links,
             [
-                ChainLink {
-                    position: 5,
-                    event_seq: 9,
-                    link: first
-                },
-                ChainLink {
-                    position: 6,
-                    event_seq: 7,
-                    link: second
-                },
+                sealed_link("app_a", 5, 9, first),
+                sealed_link("app_a", 6, 7, second),
             ]
         );
     }
@@ -414,6 +263,7 @@ mod tests {
         // sealed would be served next.
         let mut kit = Kit::new();
         kit.mac.expect_sha256().returning(fold);
+        kit.mac.expect_mac().returning(fake_mac);
         kit.chain.expect_chain_head().returning(|_| Ok(None));
         kit.chain.expect_latest_checkpoint().returning(|_| Ok(None));
         let full: Vec<StoredEvent> = (1..=i64::from(SEAL_BATCH)).map(event).collect();
@@ -437,6 +287,7 @@ mod tests {
         // Arrange: no link is held; positions 1–7 are behind a checkpoint.
         let mut kit = Kit::new();
         kit.mac.expect_sha256().returning(fold);
+        kit.mac.expect_mac().returning(fake_mac);
         kit.chain.expect_chain_head().returning(|_| Ok(None));
         kit.chain.expect_latest_checkpoint().returning(|_| {
             Ok(Some(auth_domain::chain::Checkpoint {
@@ -466,11 +317,12 @@ mod tests {
         // Assert
         assert_eq!(
             *appended.lock().unwrap(),
-            [ChainLink {
-                position: 8,
-                event_seq: 30,
-                link: fold(&event(30).link_input(&[4; 32])),
-            }]
+            [sealed_link(
+                "app_a",
+                8,
+                30,
+                fold(&event(30).link_input(&[4; 32]))
+            )]
         );
     }
 
@@ -479,13 +331,10 @@ mod tests {
         // Arrange: the first append loses to another process, which moved the head.
         let mut kit = Kit::new();
         kit.mac.expect_sha256().returning(fold);
+        kit.mac.expect_mac().returning(fake_mac);
         kit.chain.expect_latest_checkpoint().returning(|_| Ok(None));
         let heads = Arc::new(Mutex::new(vec![
-            Some(ChainLink {
-                position: 1,
-                event_seq: 1,
-                link: [2; 32],
-            }),
+            Some(sealed_link("app_a", 1, 1, [2; 32])),
             None,
         ]));
         kit.chain
@@ -509,65 +358,5 @@ mod tests {
         // Assert
         assert_eq!(sealed, 1);
         assert_eq!(*attempts.lock().unwrap(), [1, 2]);
-    }
-
-    #[tokio::test]
-    async fn verifying_names_the_first_record_that_differs_from_its_link() {
-        // Arrange: three sealed records; the second was edited after sealing.
-        let mut kit = Kit::new();
-        kit.mac.expect_sha256().returning(fold);
-        let l1 = fold(&event(1).link_input(&GENESIS));
-        let l2 = fold(&event(2).link_input(&l1));
-        let l3 = fold(&event(3).link_input(&l2));
-        let mut edited = event(2);
-        edited.details = r#"{"forged":true}"#.into();
-        let mut served = false;
-        kit.chain.expect_links().returning(move |_, _, _| {
-            let batch = if served {
-                vec![]
-            } else {
-                vec![
-                    (
-                        ChainLink {
-                            position: 1,
-                            event_seq: 1,
-                            link: l1,
-                        },
-                        Some(event(1)),
-                    ),
-                    (
-                        ChainLink {
-                            position: 2,
-                            event_seq: 2,
-                            link: l2,
-                        },
-                        Some(edited.clone()),
-                    ),
-                    (
-                        ChainLink {
-                            position: 3,
-                            event_seq: 3,
-                            link: l3,
-                        },
-                        Some(event(3)),
-                    ),
-                ]
-            };
-            served = true;
-            Ok(batch)
-        });
-        kit.chain
-            .expect_outside_chain()
-            .returning(|_, _| Ok(vec![]));
-        kit.chain.expect_latest_checkpoint().returning(|_| Ok(None));
-
-        // Act
-        let report = kit.service().verify_chain("app_a").await.unwrap();
-
-        // Assert
-        let broken = report.first_break.unwrap();
-        assert_eq!(report.records, 1);
-        assert_eq!(broken.position, Some(2));
-        assert_eq!(broken.event_id.as_deref(), Some("evt_2"));
     }
 }

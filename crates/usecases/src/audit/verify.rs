@@ -1,0 +1,395 @@
+//! Verifying a chain: every link's seal, every record against its link, the checkpoint it starts
+//! from, and what waits or was slipped in beside it; and adopting links sealed before seals existed.
+
+use auth_domain::chain::{ChainLink, Checkpoint, StoredEvent, seal_input};
+use auth_domain::ct::constant_time_eq;
+use auth_ports::MacPurpose;
+
+use super::READ_BATCH;
+use crate::{AuthError, AuthService};
+
+/// Where a chain stops being what was sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainBreak {
+    pub position: Option<i64>,
+    pub event_id: Option<String>,
+    pub problem: String,
+}
+
+/// What verifying one chain found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainReport {
+    pub chain: String,
+    /// Sealed records verified after the checkpoint (or from the genesis).
+    pub records: u64,
+    /// Records waiting to be sealed: committed, not yet in the chain; the next seal pass (every
+    /// engine runs one each second) chains them.
+    pub unsealed: u64,
+    /// The last position archived behind the newest checkpoint, if anything was archived.
+    pub archived_through: Option<i64>,
+    pub first_break: Option<ChainBreak>,
+}
+
+impl AuthService {
+    /// Why the chain's checkpoint cannot be trusted, if it cannot: it must carry a valid signature
+    /// of one of the chain's app's own keys over exactly what the database says.
+    pub(crate) async fn checkpoint_break(
+        &self,
+        checkpoint: &Checkpoint,
+    ) -> Result<Option<ChainBreak>, AuthError> {
+        let key = match self.ports.tokens.peek_kid(&checkpoint.token) {
+            Some(kid) => self.ports.apps.find_key(&kid).await?,
+            None => None,
+        };
+        let claims = key
+            .filter(|key| key.app_id.as_str() == checkpoint.chain)
+            .and_then(|key| {
+                self.ports
+                    .tokens
+                    .verify_checkpoint(&checkpoint.token, &key)
+                    .ok()
+            });
+        let problem = match claims {
+            None => "the checkpoint here does not carry a valid signature of this app's key",
+            Some(claims) if !checkpoint.matches(&claims) => {
+                "the checkpoint here says something other than what its signature covers"
+            }
+            Some(_) => return Ok(None),
+        };
+        Ok(Some(ChainBreak {
+            position: Some(checkpoint.position),
+            event_id: None,
+            problem: problem.to_owned(),
+        }))
+    }
+
+    /// Recomputes a chain from its newest checkpoint (or its first link) and reports the first
+    /// place it breaks.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn verify_chain(&self, chain: &str) -> Result<ChainReport, AuthError> {
+        let origin = self.chain_origin(chain).await?;
+        let mut report = ChainReport {
+            chain: chain.to_owned(),
+            records: 0,
+            unsealed: self.ports.chain.waiting(chain).await?,
+            archived_through: origin.checkpoint.as_ref().map(|c| c.position),
+            first_break: None,
+        };
+        if let Some(checkpoint) = &origin.checkpoint {
+            report.first_break = self.checkpoint_break(checkpoint).await?;
+            if report.first_break.is_some() {
+                return Ok(report);
+            }
+        }
+        let (mut expected, mut previous) = (origin.position, origin.previous);
+        loop {
+            let batch = self.ports.chain.links(chain, expected, READ_BATCH).await?;
+            if batch.is_empty() {
+                break;
+            }
+            for (link, event) in batch {
+                let checked = self.check_link(chain, &link, event.as_ref(), expected, &previous);
+                if let Err(broken) = checked {
+                    report.first_break = Some(broken);
+                    return Ok(report);
+                }
+                previous = link.link;
+                expected += 1;
+                report.records += 1;
+            }
+        }
+        if let Some(stray) = self
+            .ports
+            .chain
+            .outside_chain(chain, 1)
+            .await?
+            .into_iter()
+            .next()
+        {
+            report.first_break = Some(ChainBreak {
+                position: None,
+                event_id: Some(stray.id.clone()),
+                problem: format!(
+                    "record {} (seq {}) is in the log but was never sealed: inserted behind the engine's back",
+                    stray.id, stray.seq
+                ),
+            });
+        }
+        Ok(report)
+    }
+
+    /// Gives the links of `chain` that were sealed before seals existed their seals, each after
+    /// checking it against its record: what an operator runs once after upgrading. Only links
+    /// before the chain's first sealed one are adopted (a link after it that lacks its seal was
+    /// stripped of it); the walk stops at the first link that does not verify. How many links were
+    /// given seals, and the break that stopped it, if one did.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn adopt_seals(&self, chain: &str) -> Result<(u64, Option<ChainBreak>), AuthError> {
+        let origin = self.chain_origin(chain).await?;
+        if let Some(checkpoint) = &origin.checkpoint
+            && let Some(broken) = self.checkpoint_break(checkpoint).await?
+        {
+            return Ok((0, Some(broken)));
+        }
+        let (mut expected, mut previous) = (origin.position, origin.previous);
+        let (mut adopted, mut sealed_seen) = (0, false);
+        loop {
+            let batch = self.ports.chain.links(chain, expected, READ_BATCH).await?;
+            if batch.is_empty() {
+                return Ok((adopted, None));
+            }
+            let mut seals = Vec::new();
+            let mut stop = None;
+            for (link, event) in &batch {
+                let checked = if link.seal.is_some() || sealed_seen {
+                    sealed_seen = true;
+                    self.check_link(chain, link, event.as_ref(), expected, &previous)
+                } else {
+                    self.check_record(link, event.as_ref(), expected, &previous)
+                        .map(|()| {
+                            seals.push((
+                                link.position,
+                                self.seal_of(chain, link.position, &link.link),
+                            ))
+                        })
+                };
+                if let Err(broken) = checked {
+                    stop = Some(broken);
+                    break;
+                }
+                previous = link.link;
+                expected += 1;
+            }
+            if !seals.is_empty() {
+                adopted += self.ports.chain.give_seals(chain, seals).await?;
+            }
+            if stop.is_some() {
+                return Ok((adopted, stop));
+            }
+        }
+    }
+
+    /// The seal of `link` at `position` of `chain`.
+    pub(crate) fn seal_of(&self, chain: &str, position: i64, link: &[u8; 32]) -> [u8; 32] {
+        self.ports
+            .mac
+            .mac(MacPurpose::AuditSeal, &seal_input(chain, position, link))
+    }
+
+    /// Whether `link` carries the engine's seal, is the `expected` position, its record is there,
+    /// and the record hashes with `previous` to the link.
+    pub(crate) fn check_link(
+        &self,
+        chain: &str,
+        link: &ChainLink,
+        event: Option<&StoredEvent>,
+        expected: i64,
+        previous: &[u8; 32],
+    ) -> Result<(), ChainBreak> {
+        let problem = match &link.seal {
+            None => Some(
+                "the link here carries no seal: it was sealed before seals existed (run `auth-engine audit adopt` once after upgrading) or its seal was stripped",
+            ),
+            Some(seal)
+                if !constant_time_eq(seal, &self.seal_of(chain, link.position, &link.link)) =>
+            {
+                Some(
+                    "the link here does not carry the engine's seal: the chain was rewritten from here",
+                )
+            }
+            Some(_) => None,
+        };
+        if let Some(problem) = problem {
+            return Err(ChainBreak {
+                position: Some(link.position),
+                event_id: event.map(|event| event.id.clone()),
+                problem: problem.to_owned(),
+            });
+        }
+        self.check_record(link, event, expected, previous)
+    }
+
+    /// Whether `link` is the `expected` position, its record is there, and the record hashes with
+    /// `previous` to the link; the seal is not looked at.
+    fn check_record(
+        &self,
+        link: &ChainLink,
+        event: Option<&StoredEvent>,
+        expected: i64,
+        previous: &[u8; 32],
+    ) -> Result<(), ChainBreak> {
+        let broken = |problem: String, event_id: Option<String>| ChainBreak {
+            position: Some(link.position),
+            event_id,
+            problem,
+        };
+        if link.position != expected {
+            return Err(broken(
+                format!("position {expected} is missing from the chain"),
+                None,
+            ));
+        }
+        let Some(event) = event else {
+            return Err(broken(
+                format!(
+                    "the record sealed here (seq {}) has been deleted",
+                    link.event_seq
+                ),
+                None,
+            ));
+        };
+        let recomputed = self.ports.mac.sha256(&event.link_input(previous));
+        if !constant_time_eq(&recomputed, &link.link) {
+            // Edited, or swapped with another record: either way this record is not what was sealed here.
+            let problem = "the record differs from what was sealed here".to_owned();
+            return Err(broken(problem, Some(event.id.clone())));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_kit::{Kit, fake_mac, fold_hash as fold, sealed_link, stored_login};
+    use auth_domain::chain::{ChainLink, GENESIS, StoredEvent};
+    use std::sync::{Arc, Mutex};
+
+    fn event(seq: i64) -> StoredEvent {
+        stored_login(seq, "app_a", seq * 1_000_000)
+    }
+
+    /// Records 1–3 sealed at positions 1–3 as the sealer seals them.
+    fn sealed_chain() -> Vec<(ChainLink, Option<StoredEvent>)> {
+        let mut previous = GENESIS;
+        (1..=3)
+            .map(|seq| {
+                previous = fold(&event(seq).link_input(&previous));
+                (sealed_link("app_a", seq, seq, previous), Some(event(seq)))
+            })
+            .collect()
+    }
+
+    /// A kit whose app_a chain holds `links` from the genesis, with `waiting` records queued.
+    fn kit_over(links: Vec<(ChainLink, Option<StoredEvent>)>, waiting: u64) -> Kit {
+        let mut kit = Kit::new();
+        kit.mac.expect_sha256().returning(fold);
+        kit.mac.expect_mac().returning(fake_mac);
+        kit.chain.expect_links().returning(move |_, from, _| {
+            Ok(links
+                .iter()
+                .filter(|(link, _)| link.position >= from)
+                .cloned()
+                .collect())
+        });
+        kit.chain
+            .expect_outside_chain()
+            .returning(|_, _| Ok(vec![]));
+        kit.chain.expect_latest_checkpoint().returning(|_| Ok(None));
+        kit.chain.expect_waiting().returning(move |_| Ok(waiting));
+        kit
+    }
+
+    #[tokio::test]
+    async fn an_intact_chain_verifies_and_its_waiting_records_are_counted() {
+        // Arrange
+        let kit = kit_over(sealed_chain(), 4);
+
+        // Act
+        let report = kit.service().verify_chain("app_a").await.unwrap();
+
+        // Assert
+        assert_eq!(report.first_break, None);
+        assert_eq!((report.records, report.unsealed), (3, 4));
+    }
+
+    #[tokio::test]
+    async fn verifying_names_the_first_record_that_differs_from_its_link() {
+        // Arrange: the second record was edited after sealing.
+        let mut links = sealed_chain();
+        links[1].1.as_mut().unwrap().details = r#"{"forged":true}"#.into();
+        let kit = kit_over(links, 0);
+
+        // Act
+        let report = kit.service().verify_chain("app_a").await.unwrap();
+
+        // Assert
+        let broken = report.first_break.unwrap();
+        assert_eq!(report.records, 1);
+        assert_eq!(broken.position, Some(2));
+        assert_eq!(broken.event_id.as_deref(), Some("evt_2"));
+        assert!(broken.problem.contains("differs"), "{}", broken.problem);
+    }
+
+    #[tokio::test]
+    async fn a_chain_rewritten_with_every_link_recomputed_breaks_at_the_edit() {
+        // Arrange: record 2 edited and links 2 and 3 recomputed; the seals cannot be.
+        let mut links = sealed_chain();
+        links[1].1.as_mut().unwrap().details = r#"{"forged":true}"#.into();
+        let mut previous = links[0].0.link;
+        for (link, event) in &mut links[1..] {
+            previous = fold(&event.as_ref().unwrap().link_input(&previous));
+            link.link = previous;
+        }
+        let kit = kit_over(links, 0);
+
+        // Act
+        let report = kit.service().verify_chain("app_a").await.unwrap();
+
+        // Assert
+        let broken = report.first_break.unwrap();
+        assert_eq!(broken.position, Some(2));
+        assert!(broken.problem.contains("rewritten"), "{}", broken.problem);
+    }
+
+    #[tokio::test]
+    async fn a_link_without_its_seal_is_a_break() {
+        // Arrange
+        let mut links = sealed_chain();
+        links[2].0.seal = None;
+        let kit = kit_over(links, 0);
+
+        // Act
+        let report = kit.service().verify_chain("app_a").await.unwrap();
+
+        // Assert
+        let broken = report.first_break.unwrap();
+        assert_eq!(broken.position, Some(3));
+        assert!(broken.problem.contains("no seal"), "{}", broken.problem);
+    }
+
+    #[tokio::test]
+    async fn adopting_seals_the_links_before_the_first_sealed_one_and_no_stripped_link_after() {
+        // Arrange: links 1 and 2 predate seals, 3 is sealed, 4 was stripped of its seal.
+        let mut links = sealed_chain();
+        let mut previous = links[2].0.link;
+        previous = fold(&event(4).link_input(&previous));
+        links.push((sealed_link("app_a", 4, 4, previous), Some(event(4))));
+        let expected: Vec<(i64, [u8; 32])> = links[..2]
+            .iter()
+            .map(|(link, _)| (link.position, link.seal.unwrap()))
+            .collect();
+        for index in [0, 1, 3] {
+            links[index].0.seal = None;
+        }
+        let mut kit = kit_over(links, 0);
+        let given = Arc::new(Mutex::new(Vec::new()));
+        let keep = Arc::clone(&given);
+        kit.chain.expect_give_seals().returning(move |_, seals| {
+            let count = seals.len() as u64;
+            keep.lock().unwrap().extend(seals);
+            Ok(count)
+        });
+
+        // Act
+        let (adopted, broken) = kit.service().adopt_seals("app_a").await.unwrap();
+
+        // Assert
+        assert_eq!(adopted, 2);
+        assert_eq!(*given.lock().unwrap(), expected);
+        assert_eq!(broken.unwrap().position, Some(4));
+    }
+}

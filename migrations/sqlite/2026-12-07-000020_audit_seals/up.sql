@@ -1,0 +1,13 @@
+-- Each link's seal: an HMAC of the chain, the position and the link under a key derived from the
+-- data key, which only the master key opens. Whoever holds the database alone can recompute links
+-- but not seal them again. NULL only for links sealed before seals existed.
+ALTER TABLE audit_chain ADD COLUMN seal BLOB;
+
+-- The one update a link allows: being given the seal it lacks (`auth-engine audit adopt`).
+DROP TRIGGER audit_chain_no_update;
+CREATE TRIGGER audit_chain_no_update BEFORE UPDATE ON audit_chain
+WHEN NOT (OLD.seal IS NULL AND NEW.seal IS NOT NULL AND NEW.chain = OLD.chain
+          AND NEW.position = OLD.position AND NEW.event_seq = OLD.event_seq AND NEW.link = OLD.link)
+BEGIN
+    SELECT RAISE(ABORT, 'audit_chain is append-only: a link may only be given the seal it lacks');
+END;
