@@ -179,6 +179,28 @@ pub struct CheckpointClaims {
     pub before: i64,
 }
 
+/// The JOSE `typ` of the signed last line of an export.
+pub const EXPORT_TYP: &str = "audit-export+jwt";
+
+/// What the last line of an export vouches for, signed with the engine's audit key once every line
+/// before it was checked against its seal: positions `from_position..=position` of the app's chain
+/// followed `prev_link` and ended with `link`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportClaims {
+    pub iss: String,
+    /// The chain: the app's id.
+    pub app_id: String,
+    pub iat: i64,
+    pub from_position: i64,
+    /// Hex of the link before `from_position`.
+    pub prev_link: String,
+    pub position: i64,
+    /// Hex of the link at `position`.
+    pub link: String,
+    /// Records exported: `position - from_position + 1`.
+    pub records: i64,
+}
+
 /// A chain's archived prefix, as the database keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {

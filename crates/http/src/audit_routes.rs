@@ -1,4 +1,5 @@
-//! POST /audit/events: an app reads its own audit log.
+//! POST /audit/events: an app reads its own audit log; GET /audit/keys.json: the key anyone checks
+//! its checkpoints and exports with.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use auth_ports::EventFilter;
@@ -9,7 +10,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::AppState;
 use crate::app_call::{Answer, app_body, auth_fail, fail};
 use crate::body::Fields;
-use crate::dto::{EventBody, EventPage};
+use crate::dto::{AuditKeysBody, EventBody, EventPage};
 
 const DEFAULT_EVENTS_PAGE: u32 = 100;
 
@@ -69,4 +70,14 @@ pub(crate) async fn events(
             .collect(),
         next_cursor: page.next_cursor,
     }))
+}
+
+/// The audit key's public half: the same for every engine process of a database, and public.
+pub(crate) async fn keys(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((
+            actix_web::http::header::CACHE_CONTROL,
+            "public, max-age=300",
+        ))
+        .json(AuditKeysBody::from(state.service.audit_public_key()))
 }

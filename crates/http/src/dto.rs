@@ -4,7 +4,7 @@
 use auth_domain::chain::StoredEvent;
 use auth_domain::license::License;
 use auth_domain::{Membership, Tenant, User};
-use auth_ports::{Activation, PublicJwk};
+use auth_ports::{Activation, AuditPublicKey, PublicJwk};
 use auth_usecases::{MeView, OtpSent, TokenGrant};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -251,6 +251,45 @@ impl From<PublicJwk> for JwkBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JwksBody {
     pub keys: Vec<JwkBody>,
+}
+
+/// The engine's audit key (RFC 8037): what checkpoints and exports are signed with.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditJwkBody {
+    kid: String,
+    kty: &'static str,
+    crv: &'static str,
+    alg: &'static str,
+    #[serde(rename = "use")]
+    use_: &'static str,
+    x: String,
+}
+
+impl From<AuditPublicKey> for AuditJwkBody {
+    fn from(key: AuditPublicKey) -> Self {
+        Self {
+            kid: key.kid,
+            kty: "OKP",
+            crv: "Ed25519",
+            alg: "EdDSA",
+            use_: "sig",
+            x: key.x,
+        }
+    }
+}
+
+/// The JWK Set of the audit key: `GET /audit/keys.json` and `auth-engine audit key`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditKeysBody {
+    pub keys: Vec<AuditJwkBody>,
+}
+
+impl From<AuditPublicKey> for AuditKeysBody {
+    fn from(key: AuditPublicKey) -> Self {
+        Self {
+            keys: vec![key.into()],
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -8,9 +8,9 @@ use actix_web::{HttpRequest, HttpResponse, Route, web};
 use crate::app_call::{Answer, fail};
 use crate::body_shape::BodyShape;
 use crate::dto::{
-    ActivationReply, EventPage, JwksBody, LicenseCheckBody, LicensePage, LicenseReply, LogoutBody,
-    MeBody, MembershipPage, MembershipReply, NewLicenseReply, OtpSentBody, StatusBody, TenantPage,
-    TenantReply, TokenBody,
+    ActivationReply, AuditKeysBody, EventPage, JwksBody, LicenseCheckBody, LicensePage,
+    LicenseReply, LogoutBody, MeBody, MembershipPage, MembershipReply, NewLicenseReply,
+    OtpSentBody, StatusBody, TenantPage, TenantReply, TokenBody,
 };
 use crate::openapi::{SchemaOf, schema_of};
 use crate::{ApiError, audit_routes, license_routes, openapi, request_id, routes, tenant_routes};
@@ -283,6 +283,16 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         output: Output::Json(schema_of::<EventPage>),
         errors: &[],
         handler: || web::route().to(audit_routes::events),
+    },
+    Endpoint {
+        verb: Verb::Get,
+        path: "/audit/keys.json",
+        tag: "audit",
+        summary: "The engine's audit key (RFC 8037), which signs checkpoints and exports",
+        input: Input::Nothing,
+        output: Output::Json(schema_of::<AuditKeysBody>),
+        errors: &[],
+        handler: || web::route().to(audit_routes::keys),
     },
     Endpoint {
         verb: Verb::Get,

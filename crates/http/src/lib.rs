@@ -19,6 +19,7 @@ mod tenant_routes;
 pub use body::MAX_BODY_BYTES;
 pub use client_addr::TrustedProxies;
 pub use context::{RequestId, request_context, request_id};
+pub use dto::{AuditJwkBody, AuditKeysBody};
 pub use endpoints::Verb;
 pub use error::{ApiError, CATALOGUE, Failure};
 pub use metrics::Metrics;

@@ -46,6 +46,7 @@ fn state() -> PortalState {
         health: Arc::new(MockStoreHealth::new()),
         notifier: Arc::new(MockNotifier::new()),
         tokens: Arc::new(MockTokenCodec::new()),
+        audit_key: Arc::new(auth_ports::MockAuditSigner::new()),
         secrets: Arc::new(MockSecretHasher::new()),
         mac: Arc::new(MockKeyedHasher::new()),
         clock: Arc::new(MockClock::new()),

@@ -1,7 +1,7 @@
 //! Hashing, signing and key handling, as the use cases need them.
 
 use async_trait::async_trait;
-use auth_domain::chain::CheckpointClaims;
+use auth_domain::chain::{CheckpointClaims, ExportClaims};
 use auth_domain::claims::LicenseClaims;
 use auth_domain::{AccessClaims, SigningKey};
 
@@ -95,18 +95,34 @@ pub trait TokenCodec: Send + Sync {
     fn public_jwk(&self, key: &SigningKey) -> Result<PublicJwk, TokenError>;
     /// Signs license-token claims with the app's key (`typ: license+jwt`, `kid`).
     fn sign_license(&self, key: &SigningKey, claims: &LicenseClaims) -> Result<String, TokenError>;
-    /// Signs an audit checkpoint with the app's key (`typ: audit-checkpoint+jwt`, `kid`).
-    fn sign_checkpoint(
-        &self,
-        key: &SigningKey,
-        claims: &CheckpointClaims,
-    ) -> Result<String, TokenError>;
-    /// Verifies a checkpoint's signature, `alg` and `typ` with `key` and returns its claims.
+    /// Verifies the signature, `alg` and `typ` of a checkpoint signed with an app's key (as
+    /// checkpoints were before the audit key) with `key`, and returns its claims.
     fn verify_checkpoint(
         &self,
         token: &str,
         key: &SigningKey,
     ) -> Result<CheckpointClaims, TokenError>;
+}
+
+/// The public half of the engine's audit key: an Ed25519 JWK (RFC 8037), base64url without padding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditPublicKey {
+    pub kid: String,
+    pub x: String,
+}
+
+/// Signs what the audit log vouches for (checkpoints, the end of an export) with the engine's audit
+/// key: derived from the data key, never stored, its public half published so that anyone can
+/// check an archive or an export without the database (JWS, `alg: EdDSA`).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait AuditSigner: Send + Sync {
+    fn public_key(&self) -> AuditPublicKey;
+    /// Signs a checkpoint (`typ: audit-checkpoint+jwt`, `kid`).
+    fn sign_checkpoint(&self, claims: &CheckpointClaims) -> Result<String, TokenError>;
+    /// Verifies a checkpoint's signature, `alg`, `typ` and `kid` and returns its claims.
+    fn verify_checkpoint(&self, token: &str) -> Result<CheckpointClaims, TokenError>;
+    /// Signs the last line of an export (`typ: audit-export+jwt`, `kid`).
+    fn sign_export(&self, claims: &ExportClaims) -> Result<String, TokenError>;
 }
 
 /// The public members of an RSA signing key (RFC 7517/7518), base64url without padding.

@@ -11,7 +11,8 @@ mod tenants;
 
 pub use audit::{AuditChain, EventFilter};
 pub use crypto::{
-    Digest, KeyMaterial, KeyedHasher, MacPurpose, PublicJwk, SecretHasher, TokenCodec, TokenError,
+    AuditPublicKey, AuditSigner, Digest, KeyMaterial, KeyedHasher, MacPurpose, PublicJwk,
+    SecretHasher, TokenCodec, TokenError,
 };
 pub use licenses::{
     Activate, ActivateOutcome, Activation, CreateLicenseError, DeactivateOutcome, LicenseRef,
@@ -26,7 +27,7 @@ pub use tenants::{CreateTenantError, MembershipError, RoleChange, TenantStore, U
 #[cfg(feature = "mocks")]
 pub use audit::MockAuditChain;
 #[cfg(feature = "mocks")]
-pub use crypto::{MockKeyedHasher, MockSecretHasher, MockTokenCodec};
+pub use crypto::{MockAuditSigner, MockKeyedHasher, MockSecretHasher, MockTokenCodec};
 #[cfg(feature = "mocks")]
 pub use licenses::MockLicenseStore;
 #[cfg(feature = "mocks")]

@@ -1,5 +1,6 @@
 //! `auth-engine audit seal|verify|export|archive`, and the background sealer.
 
+use auth_http::{AuditJwkBody, AuditKeysBody};
 use auth_usecases::{AuthService, Caller, ChainReport};
 use std::io::Write as _;
 use std::path::Path;
@@ -40,6 +41,7 @@ pub async fn run(config: &Config, command: AuditCommand) -> Result<(), String> {
         }
         AuditCommand::Verify { app } => verify(&service, app.as_deref()).await,
         AuditCommand::Adopt { app } => adopt(&service, app.as_deref()).await,
+        AuditCommand::Key => key(&service),
         AuditCommand::Export { app, since } => export(&service, &app, since.as_deref()).await,
         AuditCommand::Archive { app, before, out } => archive(&service, &app, &before, &out).await,
     }
@@ -72,23 +74,11 @@ fn describe(report: &ChainReport) -> String {
             report.records,
             unsealed(report.unsealed)
         ),
-        Some(broken) => {
-            let position = broken
-                .position
-                .map(|p| format!(" at position {p}"))
-                .unwrap_or_default();
-            let record = broken
-                .event_id
-                .as_ref()
-                .map(|id| format!(" (record {id})"))
-                .unwrap_or_default();
-            format!(
-                "chain {chain}: BROKEN{position}{record}: {} ({} records verified before it){}",
-                broken.problem,
-                report.records,
-                unsealed(report.unsealed)
-            )
-        }
+        Some(broken) => format!(
+            "chain {chain}: BROKEN {broken} ({} records verified before it){}",
+            report.records,
+            unsealed(report.unsealed)
+        ),
     }
 }
 
@@ -145,14 +135,9 @@ async fn adopt(service: &AuthService, app: Option<&str>) -> Result<(), String> {
             ),
             Some(stop) => {
                 broken += 1;
-                let position = stop
-                    .position
-                    .map(|p| format!(" at position {p}"))
-                    .unwrap_or_default();
                 format!(
-                    "chain {}: sealed {adopted} link(s), then stopped{position}: {}",
-                    shown(&chain),
-                    stop.problem
+                    "chain {}: sealed {adopted} link(s), then stopped {stop}",
+                    shown(&chain)
                 )
             }
         };
@@ -177,6 +162,9 @@ fn micros(at: OffsetDateTime) -> i64 {
     i64::try_from(at.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX)
 }
 
+/// Writes the app's sealed records, each checked against its seal and link, from the first that
+/// occurred at or after `since`; then a last line signed with the audit key that vouches for them
+/// all. A break stops it, unsigned.
 async fn export(service: &AuthService, slug: &str, since: Option<&str>) -> Result<(), String> {
     let chain = service
         .audit_chain_of(slug)
@@ -187,31 +175,56 @@ async fn export(service: &AuthService, slug: &str, since: Option<&str>) -> Resul
         .transpose()?
         .map(micros);
     let origin = service
-        .chain_origin(&chain)
+        .export_origin(&chain)
         .await
         .map_err(|e| e.to_string())?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    if let Some(checkpoint) = &origin.checkpoint {
+    if let Some(checkpoint) = origin.checkpoint.as_ref().filter(|_| since.is_none()) {
         writeln!(out, "{}", checkpoint.to_line()).map_err(|e| e.to_string())?;
     }
     let (mut from, mut previous) = (origin.position, origin.previous);
+    let (mut first, mut last) = (None, None);
     loop {
-        let batch = service
-            .export_chain(&chain, from, previous)
-            .await
-            .map_err(|e| e.to_string())?;
-        let Some(last) = batch.last() else {
+        let written = service.export_chain(&chain, from, previous).await;
+        // What was written so far stays readable; it is just not signed.
+        let batch = match written {
+            Ok(batch) => batch,
+            Err(broken) => {
+                out.flush().map_err(|e| e.to_string())?;
+                return Err(broken.to_string());
+            }
+        };
+        let Some(end) = batch.last() else {
             break;
         };
-        (from, previous) = (last.link.position + 1, last.link.link);
-        for record in batch
-            .iter()
-            .filter(|r| since.is_none_or(|since| r.event.occurred_at >= since))
-        {
+        (from, previous) = (end.link.position + 1, end.link.link);
+        for record in batch {
+            if first.is_none() && since.is_some_and(|since| record.event.occurred_at < since) {
+                continue;
+            }
             writeln!(out, "{}", record.to_line()).map_err(|e| e.to_string())?;
+            if first.is_none() {
+                first = Some(record.clone());
+            }
+            last = Some(record);
         }
     }
+    if let (Some(first), Some(last)) = (first, last) {
+        let token = service
+            .seal_export(&chain, &first, &last)
+            .map_err(|e| e.to_string())?;
+        let key = AuditJwkBody::from(service.audit_public_key());
+        let line = serde_json::json!({ "export": token, "key": key });
+        writeln!(out, "{line}").map_err(|e| e.to_string())?;
+    }
     out.flush().map_err(|e| e.to_string())
+}
+
+/// Prints the audit key's public half as a JWK Set, for whoever checks archives and exports.
+fn key(service: &AuthService) -> Result<(), String> {
+    let keys = AuditKeysBody::from(service.audit_public_key());
+    let keys = serde_json::to_string(&keys).map_err(|e| e.to_string())?;
+    writeln!(std::io::stdout(), "{keys}").map_err(|e| e.to_string())
 }
 
 /// Writes chunk after chunk of the app's oldest records to `out`, each followed by its checkpoint

@@ -71,11 +71,15 @@ pub(crate) enum AuditCommand {
         #[arg(long)]
         app: Option<String>,
     },
-    /// Write one app's sealed records with their links as JSON Lines.
+    /// Print the public half of the audit key (a JWK Set), which checkpoints and exports are signed
+    /// with: what a third party needs to check them without the database.
+    Key,
+    /// Write one app's sealed records with their links as JSON Lines, each checked, and a last line
+    /// signed with the audit key.
     Export {
         #[arg(long)]
         app: String,
-        /// Only records that occurred at or after this RFC 3339 time.
+        /// Start at the first record that occurred at or after this RFC 3339 time.
         #[arg(long)]
         since: Option<String>,
     },

@@ -1,6 +1,8 @@
 //! Assembling the engine: adapters behind ports, once, with no globals.
 
-use auth_crypto::{Argon2Secrets, HmacKeys, KeyVault, MasterKey, OsRandom, RsaTokens};
+use auth_crypto::{
+    Argon2Secrets, Ed25519AuditKey, HmacKeys, KeyVault, MasterKey, OsRandom, RsaTokens,
+};
 use auth_notify::{ByChannel, ConsoleNotifier, WebhookNotifier};
 use auth_ports::{Clock, Notifier};
 use auth_sms::SmsGateway;
@@ -116,6 +118,9 @@ fn assemble(
         health: store,
         notifier: notifier(config)?,
         tokens: Arc::new(RsaTokens::new(KeyVault::new(master))),
+        audit_key: Arc::new(
+            Ed25519AuditKey::new(master).map_err(|e| format!("the audit key: {e}"))?,
+        ),
         secrets: Arc::new(Argon2Secrets),
         mac: Arc::new(HmacKeys::new(master)),
         clock: Arc::new(SystemClock),

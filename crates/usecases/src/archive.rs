@@ -1,5 +1,5 @@
 //! Retention: moving the oldest records of an app's chain out of the database, behind a checkpoint
-//! signed with the app's key, so what stays behind still verifies.
+//! signed with the engine's audit key, so what stays behind still verifies.
 
 use auth_domain::AuditKind;
 use auth_domain::chain::{Checkpoint, CheckpointClaims, ExportedRecord, hex};
@@ -96,13 +96,6 @@ impl AuthService {
         let Some(last) = records.last() else {
             return Ok(None);
         };
-        let app_id = AppId::from_trusted(chain.to_owned());
-        let key = self
-            .ports
-            .apps
-            .current_key(&app_id)
-            .await?
-            .ok_or(AuthError::Internal)?;
         let claims = CheckpointClaims {
             iss: self.settings.issuer.clone(),
             app_id: chain.to_owned(),
@@ -116,8 +109,8 @@ impl AuthService {
         };
         let token = self
             .ports
-            .tokens
-            .sign_checkpoint(&key, &claims)
+            .audit_key
+            .sign_checkpoint(&claims)
             .map_err(|_| AuthError::Internal)?;
         let checkpoint = Checkpoint {
             chain: chain.to_owned(),
@@ -168,7 +161,7 @@ impl AuthService {
 mod tests {
     use super::*;
     use crate::test_kit::{
-        Kit, NOW, app, caller, fake_mac, fold_hash as fold, key, sealed_link, stored_login,
+        Kit, NOW, app, caller, fold_hash as fold, key, sealed_link, stored_login,
     };
     use auth_domain::chain::{ChainLink, GENESIS, StoredEvent};
     use std::sync::{Arc, Mutex};
@@ -228,7 +221,6 @@ mod tests {
     ) -> (Kit, Arc<Mutex<Vec<CheckpointClaims>>>) {
         let mut kit = Kit::new();
         kit.mac.expect_sha256().returning(fold);
-        kit.mac.expect_mac().returning(fake_mac);
         kit.chain
             .expect_latest_checkpoint()
             .returning(move |_| Ok(checkpoint.clone()));
@@ -239,12 +231,11 @@ mod tests {
                 .cloned()
                 .collect())
         });
-        kit.apps.expect_current_key().returning(|_| Ok(Some(key())));
         let signed = Arc::new(Mutex::new(Vec::new()));
         let keep = Arc::clone(&signed);
-        kit.tokens
+        kit.audit_key
             .expect_sign_checkpoint()
-            .returning(move |_, claims| {
+            .returning(move |claims| {
                 keep.lock().unwrap().push(claims.clone());
                 Ok(format!("signed-{}", claims.position))
             });
@@ -301,12 +292,10 @@ mod tests {
             token: "cp".into(),
         };
         let (mut kit, _) = kit_with(Some(checkpoint.clone()), sealed(4, head, &[4, 5]));
-        kit.tokens.expect_peek_kid().returning(|_| Some(key().kid));
-        kit.apps.expect_find_key().returning(|_| Ok(Some(key())));
         let claims = claims_of(&checkpoint);
-        kit.tokens
+        kit.audit_key
             .expect_verify_checkpoint()
-            .returning(move |_, _| Ok(claims.clone()));
+            .returning(move |_| Ok(claims.clone()));
 
         // Act
         let chunk = kit
@@ -371,6 +360,9 @@ mod tests {
         };
         let claims = claims_of(&checkpoint);
         let (mut kit, signed) = kit_with(Some(checkpoint), sealed(4, [9; 32], &[4]));
+        kit.audit_key
+            .expect_verify_checkpoint()
+            .returning(|_| Err(auth_ports::TokenError::Invalid));
         kit.tokens
             .expect_peek_kid()
             .returning(|_| Some("kid-other".into()));

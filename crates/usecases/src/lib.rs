@@ -27,7 +27,7 @@ mod verify_otp;
 pub use app_auth::AppCredentials;
 pub use apps::CreatedApp;
 pub use archive::{ArchiveChunk, ArchiveError};
-pub use audit::{ChainBreak, ChainOrigin, ChainReport, MAX_EVENTS_PAGE};
+pub use audit::{ChainBreak, ChainOrigin, ChainReport, ExportError, MAX_EVENTS_PAGE};
 pub use error::{AuthError, FieldProblem};
 pub use licenses::{Activated, LicenseName, LicenseTerms, MAX_LICENSE_TOKEN_LIFETIME};
 pub use logout::LogoutRequest;

@@ -6,9 +6,9 @@ use auth_domain::otp::OtpPolicy;
 use auth_domain::session::TokenPolicy;
 use auth_domain::{AuditEvent, AuditKind};
 use auth_ports::{
-    AppStore, AuditChain, AuditLog, Clock, KeyedHasher, LicenseStore, MacPurpose, Notifier,
-    OtpStore, RandomSource, RateLimiter, SandboxStore, SecretHasher, SessionStore, StoreHealth,
-    TenantStore, TokenCodec,
+    AppStore, AuditChain, AuditLog, AuditSigner, Clock, KeyedHasher, LicenseStore, MacPurpose,
+    Notifier, OtpStore, RandomSource, RateLimiter, SandboxStore, SecretHasher, SessionStore,
+    StoreHealth, TenantStore, TokenCodec,
 };
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -30,6 +30,7 @@ pub struct Ports {
     pub health: Arc<dyn StoreHealth>,
     pub notifier: Arc<dyn Notifier>,
     pub tokens: Arc<dyn TokenCodec>,
+    pub audit_key: Arc<dyn AuditSigner>,
     pub secrets: Arc<dyn SecretHasher>,
     pub mac: Arc<dyn KeyedHasher>,
     pub clock: Arc<dyn Clock>,

@@ -5,10 +5,10 @@ use auth_domain::otp::OtpPolicy;
 use auth_domain::session::TokenPolicy;
 use auth_domain::{App, AppSlug, SigningKey};
 use auth_ports::{
-    MockAppStore, MockAuditChain, MockAuditLog, MockClock, MockKeyedHasher, MockLicenseStore,
-    MockNotifier, MockOtpStore, MockRandomSource, MockRateLimiter, MockSandboxStore,
-    MockSecretHasher, MockSessionStore, MockStoreHealth, MockTenantStore, MockTokenCodec,
-    RateDecision, RateLimit, RateRefusal,
+    MockAppStore, MockAuditChain, MockAuditLog, MockAuditSigner, MockClock, MockKeyedHasher,
+    MockLicenseStore, MockNotifier, MockOtpStore, MockRandomSource, MockRateLimiter,
+    MockSandboxStore, MockSecretHasher, MockSessionStore, MockStoreHealth, MockTenantStore,
+    MockTokenCodec, RateDecision, RateLimit, RateRefusal,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -144,6 +144,7 @@ pub struct Kit {
     pub health: MockStoreHealth,
     pub notifier: MockNotifier,
     pub tokens: MockTokenCodec,
+    pub audit_key: MockAuditSigner,
     pub secrets: MockSecretHasher,
     pub mac: MockKeyedHasher,
     pub clock: MockClock,
@@ -167,6 +168,7 @@ impl Kit {
             health: MockStoreHealth::new(),
             notifier: MockNotifier::new(),
             tokens: MockTokenCodec::new(),
+            audit_key: MockAuditSigner::new(),
             secrets: MockSecretHasher::new(),
             mac: MockKeyedHasher::new(),
             clock: MockClock::new(),
@@ -287,6 +289,7 @@ impl Kit {
             health: Arc::new(self.health),
             notifier: Arc::new(self.notifier),
             tokens: Arc::new(self.tokens),
+            audit_key: Arc::new(self.audit_key),
             secrets: Arc::new(self.secrets),
             mac: Arc::new(self.mac),
             clock: Arc::new(self.clock),

@@ -1,5 +1,5 @@
 //! `auth-engine audit archive`: the oldest records of an app move to a file that anyone can verify
-//! with SHA-256 and the app's JWKS, the database drops them behind a signed checkpoint, and what
+//! with SHA-256 and the engine's published audit key, the database drops them behind a signed checkpoint, and what
 //! stays behind still verifies; nothing is dropped that was not written out first.
 
 use std::path::Path;
@@ -13,7 +13,7 @@ use super::{
 };
 use crate::support::database::{open, sql};
 use crate::support::docs::AUDIT_LOG;
-use crate::support::jwt::{fetch_jwks, verify_checkpoint};
+use crate::support::jwt::{CHECKPOINT_TYP, fetch_audit_keys, verify_audit_statement};
 use crate::support::{Harness, TestServer, unique_phone};
 
 /// Runs `auth-engine audit archive --app SLUG --before T --out PATH`.
@@ -51,11 +51,12 @@ fn records(lines: &[Value]) -> Vec<Value> {
 }
 
 /// Checks an archive or an export as a third party would: the records chain from `start` with
-/// SHA-256 and the documented encoding, and each checkpoint line verifies with the app's JWKS and
+/// SHA-256 and the documented encoding, and each checkpoint line verifies with the engine's audit
+/// key set `keys` and
 /// vouches for exactly the link before it and the records since the previous checkpoint line.
 /// Returns the checkpoints' claims.
 #[track_caller]
-fn assert_archive_verifies(lines: &[Value], start: &str, jwks: &Value) -> Vec<Value> {
+fn assert_archive_verifies(lines: &[Value], start: &str, keys: &Value) -> Vec<Value> {
     let mut previous = start.to_owned();
     let mut segment: Vec<Value> = Vec::new();
     let mut checkpoints = Vec::new();
@@ -66,7 +67,7 @@ fn assert_archive_verifies(lines: &[Value], start: &str, jwks: &Value) -> Vec<Va
             segment.push(line.clone());
             continue;
         }
-        let claims = verify_checkpoint(text(line, "checkpoint"), jwks)
+        let claims = verify_audit_statement(text(line, "checkpoint"), CHECKPOINT_TYP, keys)
             .unwrap_or_else(|error| panic!("a checkpoint does not verify: {error}"));
         assert_eq!(text(&claims, "link"), previous, "{claims}");
         if let (Some(first), Some(last)) = (segment.first(), segment.last()) {
@@ -108,7 +109,7 @@ async fn archiving_moves_the_oldest_records_out_and_the_rest_still_verifies(back
     );
     let cut = text(first_kept, "occurred_at");
     let out = h.server.dir().join("first.jsonl");
-    let jwks = fetch_jwks(&h.server, &h.app).await;
+    let jwks = fetch_audit_keys(&h.server).await;
 
     // Act
     let run = archive(&h.server, &h.app.app_slug, cut, &out).await;
@@ -368,7 +369,7 @@ async fn two_archives_at_once_drop_each_record_once_and_lose_none(backend: Backe
             run.output
         );
     }
-    let jwks = fetch_jwks(&h.server, &h.app).await;
+    let jwks = fetch_audit_keys(&h.server).await;
     let lines = read_lines(file);
     assert_archive_verifies(&lines, GENESIS, &jwks);
     assert_eq!(texts(&records(&lines), "id"), texts(&all, "id"));

@@ -3,13 +3,16 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
+use super::backend::{Backend, Deployment};
 use super::{
-    GENESIS, Reader, assert_export_verifies, export, int, ints, micros, occurred_at, one_to,
-    rfc3339_of_micros, subset, text, texts, verify, whole_session,
+    GENESIS, Reader, assert_export_verifies, canonical, export, export_file, int, ints, micros,
+    occurred_at, one_to, rfc3339_of_micros, subset, text, texts, verify, whole_session,
 };
 use crate::support::docs::AUDIT_LOG;
+use crate::support::jwt::{EXPORT_TYP, fetch_audit_keys, verify_audit_statement};
+use crate::support::sha256::{hex, sha256, unhex};
 use crate::support::{Harness, unique_phone, wrong_code};
 
 /// An end user's browser as a backend might forward it: quotes, a backslash and non-ASCII text,
@@ -130,4 +133,130 @@ async fn an_export_since_an_instant_starts_mid_chain_and_still_verifies() {
     assert_eq!(tail[0]["prev_link"], before["link"]);
     assert_export_verifies(&tail, text(before, "link"));
     assert_export_verifies(&full, GENESIS);
+}
+
+/// The documented offline check of an export file (audit-log.md, "Checking an export offline"),
+/// with nothing but the file, the audit key set kept from the engine, SHA-256 and an EdDSA JWS
+/// library: the signed last line vouches for the first `prev_link`, the last `link` and the count,
+/// and the records chain between them.
+fn offline_check(lines: &[Value], keys: &Value, app_id: &str) -> Result<(), String> {
+    let (last, body) = lines.split_last().ok_or("an empty export")?;
+    let token = last["export"].as_str().ok_or("no signed last line")?;
+    let claims = verify_audit_statement(token, EXPORT_TYP, keys)?;
+    let records: Vec<&Value> = body
+        .iter()
+        .filter(|l| l.get("position").is_some())
+        .collect();
+    let (first, end) = match (records.first(), records.last()) {
+        (Some(first), Some(end)) => (*first, *end),
+        _ => return Err("no record line".into()),
+    };
+    let vouched = [
+        ("app_id", json!(app_id)),
+        ("from_position", first["position"].clone()),
+        ("prev_link", first["prev_link"].clone()),
+        ("position", end["position"].clone()),
+        ("link", end["link"].clone()),
+        ("records", json!(records.len())),
+    ];
+    for (claim, expected) in vouched {
+        if claims[claim] != expected {
+            return Err(format!(
+                "`{claim}` is {} but the file says {expected}",
+                claims[claim]
+            ));
+        }
+    }
+    let mut previous = text(first, "prev_link").to_owned();
+    for (line, position) in records.iter().zip(int(first, "position")..) {
+        if int(line, "position") != position || text(line, "prev_link") != previous {
+            return Err(format!(
+                "position {position} does not follow the line before"
+            ));
+        }
+        let mut input = unhex(&previous).ok_or("prev_link is not hex")?;
+        input.extend_from_slice(canonical(line).as_bytes());
+        previous = hex(&sha256(&input));
+        if text(line, "link") != previous {
+            return Err(format!(
+                "position {position}: the link does not cover the record"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `lines` with the record at `index` edited and every link from it on recomputed, as whoever
+/// holds the file (or the database) can.
+fn rewritten(lines: &[Value], index: usize) -> Vec<Value> {
+    let mut lines = lines.to_vec();
+    lines[index]["details"] = json!({ "tampered": true });
+    let mut previous = text(&lines[index], "prev_link").to_owned();
+    for line in lines[index..]
+        .iter_mut()
+        .filter(|l| l.get("position").is_some())
+    {
+        line["prev_link"] = json!(previous);
+        let mut input = unhex(&previous).unwrap_or_default();
+        input.extend_from_slice(canonical(line).as_bytes());
+        previous = hex(&sha256(&input));
+        line["link"] = json!(previous);
+    }
+    lines
+}
+
+async fn an_export_verifies_offline_with_the_published_audit_key(backend: Backend) {
+    // Arrange: the audit key set kept from the engine, and an export of a few sessions.
+    let Some(mut deployment) = Deployment::start(backend).await else {
+        return;
+    };
+    let h = &deployment.h;
+    let keys = fetch_audit_keys(&h.server).await;
+    let by_cli = h.server.run_cli(&["audit", "key"]).await;
+    for _ in 0..2 {
+        h.login(&unique_phone()).await;
+    }
+    Reader::of(h).all(json!({})).await;
+    let app_id = h.app.app_id.clone();
+    let app_id = app_id.as_str();
+
+    // Act
+    let lines = export_file(&h.server, &h.app.app_slug, None).await;
+    deployment.h.server.stop().await;
+
+    // Assert: the file checks out offline, and neither a rewrite nor another key does.
+    let printed: Value = serde_json::from_slice(&by_cli.stdout).unwrap_or_default();
+    assert_eq!(printed, keys, "the CLI prints the published key set");
+    offline_check(&lines, &keys, app_id).unwrap_or_else(|error| panic!("{error}"));
+    AUDIT_LOG.assert_same_shape("audit-keys", &keys);
+    AUDIT_LOG.assert_same_shape("audit-export-seal-line", &lines[lines.len() - 1]);
+    assert_eq!(lines.last().map(|l| &l["key"]), keys["keys"].get(0));
+    let second = rewritten(&lines, 1);
+    assert_export_verifies(&second[..second.len() - 1], GENESIS);
+    let refused = offline_check(&second, &keys, app_id);
+    assert!(
+        refused.is_err_and(|e| e.contains("link")),
+        "a rewrite passed"
+    );
+    let shortened = [&lines[..lines.len() - 2], &lines[lines.len() - 1..]].concat();
+    assert!(
+        offline_check(&shortened, &keys, app_id).is_err(),
+        "a cut passed"
+    );
+    let mut other = keys.clone();
+    other["keys"][0]["x"] = json!("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo");
+    assert!(
+        offline_check(&lines, &other, app_id).is_err(),
+        "another key passed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_export_verifies_offline_with_the_published_audit_key_on_sqlite() {
+    an_export_verifies_offline_with_the_published_audit_key(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_export_verifies_offline_with_the_published_audit_key_on_postgres() {
+    an_export_verifies_offline_with_the_published_audit_key(Backend::Postgres).await;
 }

@@ -272,8 +272,9 @@ fn mentions_position(line: &str, position: i64) -> bool {
         .any(|(at, _)| !line[at + needle.len()..].starts_with(|c: char| c.is_ascii_digit()))
 }
 
-/// Runs `auth-engine audit export --app SLUG [--since T]`: one JSON object a line.
-async fn export(server: &TestServer, slug: &str, since: Option<&str>) -> Vec<Value> {
+/// Runs `auth-engine audit export --app SLUG [--since T]`: one JSON object a line, the signed last
+/// line included.
+async fn export_file(server: &TestServer, slug: &str, since: Option<&str>) -> Vec<Value> {
     let mut args = vec!["audit", "export", "--app", slug];
     if let Some(since) = since {
         args.extend(["--since", since]);
@@ -294,6 +295,20 @@ async fn export(server: &TestServer, slug: &str, since: Option<&str>) -> Vec<Val
             _ => panic!("an export line is not a JSON object: {line}"),
         })
         .collect()
+}
+
+/// The lines of an export before its signed last line: records, and a checkpoint first when part
+/// of the chain was archived. Asserts the signed line ends every export that holds a record.
+async fn export(server: &TestServer, slug: &str, since: Option<&str>) -> Vec<Value> {
+    let mut lines = export_file(server, slug, since).await;
+    if lines.iter().any(|line| line.get("position").is_some()) {
+        let last = lines.pop().unwrap_or_default();
+        assert!(
+            last.get("export").is_some(),
+            "an export ends with its signed line: {last}"
+        );
+    }
+    lines
 }
 
 /// The documented canonical encoding of an exported record, built here from its fields: the 12

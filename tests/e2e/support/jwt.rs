@@ -99,28 +99,44 @@ pub async fn verified_license_claims(server: &TestServer, app: &AppCreds, token:
 /// The JOSE `typ` of the checkpoints `auth-engine audit archive` signs.
 pub const CHECKPOINT_TYP: &str = "audit-checkpoint+jwt";
 
-/// Verifies an audit checkpoint as a third party would, with the app's JWKS: RS256, `typ:
-/// audit-checkpoint+jwt`, the key its `kid` names, and the engine as `iss`. A checkpoint is a
-/// statement, not a credential: it has no `exp` or `aud`.
-pub fn verify_checkpoint(token: &str, jwks: &Value) -> Result<Value, String> {
+/// The JOSE `typ` of the signed last line of an export.
+pub const EXPORT_TYP: &str = "audit-export+jwt";
+
+/// The engine's audit key set (`GET /audit/keys.json`); asserts the endpoint answered 200.
+pub async fn fetch_audit_keys(server: &TestServer) -> Value {
+    let reply = server.get("/audit/keys.json").await;
+    reply.assert_ok();
+    reply.body
+}
+
+/// Verifies a statement of the audit log (a checkpoint or the last line of an export) the way a
+/// third party does offline: the header must say EdDSA and `typ`, its `kid` must name a key of the
+/// engine's audit key set `keys`, whose Ed25519 key must verify it; `iss` must be the engine.
+pub fn verify_audit_statement(token: &str, typ: &str, keys: &Value) -> Result<Value, String> {
     let header = decode_header(token).map_err(|error| format!("undecodable header: {error}"))?;
-    if header.alg != Algorithm::RS256 {
-        return Err(format!("alg is {:?}, not RS256", header.alg));
+    if header.alg != Algorithm::EdDSA {
+        return Err(format!("alg is {:?}, not EdDSA", header.alg));
     }
-    if header.typ.as_deref() != Some(CHECKPOINT_TYP) {
-        return Err(format!("typ is {:?}, not {CHECKPOINT_TYP}", header.typ));
+    if header.typ.as_deref() != Some(typ) {
+        return Err(format!("typ is {:?}, not {typ}", header.typ));
     }
-    let kid = header.kid.ok_or("checkpoint header has no kid")?;
-    let jwk = jwks_keys(jwks)
+    let kid = header.kid.ok_or("the header has no kid")?;
+    let jwk = jwks_keys(keys)
         .iter()
         .find(|key| key["kid"] == kid.as_str())
-        .ok_or_else(|| format!("kid {kid} is not in the JWKS {jwks}"))?;
-    let mut validation = Validation::new(Algorithm::RS256);
+        .ok_or_else(|| format!("kid {kid} is not in the audit key set {keys}"))?;
+    if jwk["kty"] != "OKP" || jwk["crv"] != "Ed25519" {
+        return Err(format!("not an Ed25519 key: {jwk}"));
+    }
+    let x = jwk["x"].as_str().ok_or("the key has no x")?;
+    let key =
+        DecodingKey::from_ed_components(x).map_err(|error| format!("bad key {jwk}: {error}"))?;
+    let mut validation = Validation::new(Algorithm::EdDSA);
     validation.set_issuer(&[PUBLIC_URL]);
     validation.set_required_spec_claims(&["iss"]);
     validation.validate_exp = false;
     validation.validate_aud = false;
-    decode::<Value>(token, &decoding_key(jwk)?, &validation)
+    decode::<Value>(token, &key, &validation)
         .map(|data| data.claims)
         .map_err(|error| format!("verification failed: {error}"))
 }

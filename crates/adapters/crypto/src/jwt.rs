@@ -134,12 +134,33 @@ impl RsaTokens {
         Ok(token)
     }
 
-    /// The claims of an RS256 JWS signed by `key` with header `typ`.
+    /// The claims of an RS256 JWS signed by `key` with header `typ`, checked with the key's
+    /// stored public half.
     fn verify<T: serde::de::DeserializeOwned>(
         &self,
         token: &str,
         key: &SigningKey,
         typ: &str,
+    ) -> Result<T, TokenError> {
+        self.verify_with(token, key, typ, |signed, signature| {
+            let public = self.public_parts(key)?;
+            RsaPublicKeyComponents {
+                n: &public.n,
+                e: &public.e,
+            }
+            .verify(&signature::RSA_PKCS1_2048_8192_SHA256, signed, signature)
+            .map_err(|_| TokenError::Invalid)
+        })
+    }
+
+    /// The claims of an RS256 JWS with header `typ` and `key`'s kid whose signature `check`
+    /// accepts (given the signed bytes and the signature).
+    fn verify_with<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        key: &SigningKey,
+        typ: &str,
+        check: impl FnOnce(&[u8], &[u8]) -> Result<(), TokenError>,
     ) -> Result<T, TokenError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Invalid);
@@ -160,18 +181,8 @@ impl RsaTokens {
         if parsed.alg != "RS256" || parsed.typ != typ || parsed.kid != key.kid {
             return Err(TokenError::Invalid);
         }
-        let public = self.public_parts(key)?;
         let signed = &token[..header.len() + 1 + claims.len()];
-        RsaPublicKeyComponents {
-            n: &public.n,
-            e: &public.e,
-        }
-        .verify(
-            &signature::RSA_PKCS1_2048_8192_SHA256,
-            signed.as_bytes(),
-            &decode(signature)?,
-        )
-        .map_err(|_| TokenError::Invalid)?;
+        check(signed.as_bytes(), &decode(signature)?)?;
         serde_json::from_slice(&decode(claims)?).map_err(|_| TokenError::Invalid)
     }
 }
@@ -237,20 +248,22 @@ impl TokenCodec for RsaTokens {
         self.verify(token, key, ACCESS_TOKEN_TYP)
     }
 
-    fn sign_checkpoint(
-        &self,
-        key: &SigningKey,
-        claims: &CheckpointClaims,
-    ) -> Result<String, TokenError> {
-        self.sign(key, CHECKPOINT_TYP, claims)
-    }
-
     fn verify_checkpoint(
         &self,
         token: &str,
         key: &SigningKey,
     ) -> Result<CheckpointClaims, TokenError> {
-        self.verify(token, key, CHECKPOINT_TYP)
+        // Checked with the public half of the sealed private key, not the stored public key:
+        // whoever holds the database alone can add a key row, but not seal its private half.
+        let pair = self.signer(key)?;
+        self.verify_with(token, key, CHECKPOINT_TYP, |signed, signature| {
+            signature::UnparsedPublicKey::new(
+                &signature::RSA_PKCS1_2048_8192_SHA256,
+                pair.public().as_ref(),
+            )
+            .verify(signed, signature)
+            .map_err(|_| TokenError::Invalid)
+        })
     }
 
     fn public_jwk(&self, key: &SigningKey) -> Result<PublicJwk, TokenError> {
@@ -302,7 +315,7 @@ mod tests {
     #[tokio::test]
     async fn a_signed_checkpoint_verifies_and_an_altered_one_does_not() {
         let (tokens, key) = tokens_and_key().await;
-        let token = tokens.sign_checkpoint(&key, &checkpoint()).unwrap();
+        let token = tokens.sign(&key, CHECKPOINT_TYP, &checkpoint()).unwrap();
         assert_eq!(tokens.verify_checkpoint(&token, &key), Ok(checkpoint()));
 
         let mut forged = checkpoint();
@@ -317,9 +330,40 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_checkpoint_counts_only_with_the_key_whose_private_half_the_engine_sealed() {
+        // Arrange: someone with the database puts their own public key in an app's key row and
+        // signs a checkpoint with its private half under that row's kid.
+        let (tokens, key) = tokens_and_key().await;
+        let theirs = tokens.generate_key().await;
+        let their_pkcs8 = tokens
+            .vault
+            .open(&theirs.kid, &theirs.encrypted_private_key)
+            .unwrap();
+        let signer = SigningKey {
+            encrypted_private_key: tokens.vault.seal(&key.kid, &their_pkcs8),
+            public_key_der: theirs.public_key_der.clone(),
+            ..key.clone()
+        };
+        let forged = RsaTokens::new(KeyVault::new(&MasterKey::from_bytes([5; 32])))
+            .sign(&signer, CHECKPOINT_TYP, &checkpoint())
+            .unwrap();
+        let row = SigningKey {
+            public_key_der: theirs.public_key_der,
+            ..key.clone()
+        };
+
+        // Act
+        let verified = RsaTokens::new(KeyVault::new(&MasterKey::from_bytes([5; 32])))
+            .verify_checkpoint(&forged, &row);
+
+        // Assert
+        assert_eq!(verified, Err(TokenError::Invalid));
+    }
+
+    #[tokio::test]
     async fn a_checkpoint_is_not_an_access_token_nor_the_other_way_round() {
         let (tokens, key) = tokens_and_key().await;
-        let token = tokens.sign_checkpoint(&key, &checkpoint()).unwrap();
+        let token = tokens.sign(&key, CHECKPOINT_TYP, &checkpoint()).unwrap();
         assert_eq!(tokens.verify_access(&token, &key), Err(TokenError::Invalid));
         let license = LicenseClaims {
             iss: "https://auth.example".into(),

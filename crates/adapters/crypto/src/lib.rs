@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod audit_key;
 mod jwt;
 mod keys;
 mod mac;
@@ -7,6 +8,7 @@ mod random;
 mod secrets;
 mod vault;
 
+pub use audit_key::Ed25519AuditKey;
 pub use jwt::RsaTokens;
 pub use keys::MasterKey;
 pub use mac::HmacKeys;

@@ -4,8 +4,10 @@
 mod verify;
 
 use auth_domain::App;
-use auth_domain::chain::{ChainLink, Checkpoint, ExportedRecord, GENESIS, StoredEvent};
-use auth_ports::EventFilter;
+use auth_domain::chain::{
+    ChainLink, Checkpoint, ExportClaims, ExportedRecord, GENESIS, StoredEvent, hex,
+};
+use auth_ports::{AuditPublicKey, EventFilter, StoreError};
 
 use crate::tenants::Page;
 use crate::{AppCredentials, AuthError, AuthService, Caller};
@@ -18,6 +20,24 @@ const READ_BATCH: u32 = 2_000;
 pub const MAX_EVENTS_PAGE: u32 = 1000;
 
 pub use verify::{ChainBreak, ChainReport};
+
+/// Why an export stopped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExportError {
+    /// Nothing from the break on is exported, and the export is not signed.
+    #[error(
+        "the chain is broken {0}; nothing from there on was exported (run `auth-engine audit verify`)"
+    )]
+    Broken(ChainBreak),
+    #[error(transparent)]
+    Failed(#[from] AuthError),
+}
+
+impl From<StoreError> for ExportError {
+    fn from(error: StoreError) -> Self {
+        Self::Failed(error.into())
+    }
+}
 
 /// Where the links a chain still holds begin: after its newest checkpoint, or at the genesis.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,17 +192,33 @@ impl AuthService {
         })
     }
 
-    /// Sealed records of a chain from `from_position` on, with their links, for export.
+    /// Where an export of `chain` starts: its origin, once the checkpoint it starts from (if any)
+    /// verifies.
     ///
     /// # Errors
-    /// Store failures; `internal_error` for a link whose record is gone (verify names it).
+    /// [`ExportError::Broken`] for a checkpoint that does not verify; store failures.
+    pub async fn export_origin(&self, chain: &str) -> Result<ChainOrigin, ExportError> {
+        let origin = self.chain_origin(chain).await?;
+        if let Some(checkpoint) = &origin.checkpoint
+            && let Some(broken) = self.checkpoint_break(checkpoint).await?
+        {
+            return Err(ExportError::Broken(broken));
+        }
+        Ok(origin)
+    }
+
+    /// The next sealed records of a chain from `from_position` on (empty at its end), each checked
+    /// against its seal and its link, with `previous` the link before `from_position`.
+    ///
+    /// # Errors
+    /// [`ExportError::Broken`] at the first record that does not verify; store failures.
     pub async fn export_chain(
         &self,
         chain: &str,
         from_position: i64,
         previous: [u8; 32],
-    ) -> Result<Vec<ExportedRecord>, AuthError> {
-        let mut previous = previous;
+    ) -> Result<Vec<ExportedRecord>, ExportError> {
+        let (mut expected, mut previous) = (from_position, previous);
         let mut records = Vec::new();
         for (link, event) in self
             .ports
@@ -190,22 +226,57 @@ impl AuthService {
             .links(chain, from_position, READ_BATCH)
             .await?
         {
+            self.check_link(chain, &link, event.as_ref(), expected, &previous)
+                .map_err(ExportError::Broken)?;
             let event = event.ok_or(AuthError::Internal)?;
+            let next = link.link;
             records.push(ExportedRecord {
                 previous,
                 event,
-                link: link.clone(),
+                link,
             });
-            previous = link.link;
+            (expected, previous) = (expected + 1, next);
         }
         Ok(records)
+    }
+
+    /// The signed last line of an export whose records ran from `first` to `last`, all checked.
+    ///
+    /// # Errors
+    /// `internal_error` when signing fails.
+    pub fn seal_export(
+        &self,
+        chain: &str,
+        first: &ExportedRecord,
+        last: &ExportedRecord,
+    ) -> Result<String, AuthError> {
+        let claims = ExportClaims {
+            iss: self.settings.issuer.clone(),
+            app_id: chain.to_owned(),
+            iat: self.now().unix_timestamp(),
+            from_position: first.link.position,
+            prev_link: hex(&first.previous),
+            position: last.link.position,
+            link: hex(&last.link.link),
+            records: last.link.position - first.link.position + 1,
+        };
+        self.ports
+            .audit_key
+            .sign_export(&claims)
+            .map_err(|_| AuthError::Internal)
+    }
+
+    /// The public half of the engine's audit key, which checkpoints and exports are signed with.
+    #[must_use]
+    pub fn audit_public_key(&self) -> AuditPublicKey {
+        self.ports.audit_key.public_key()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::SEAL_BATCH;
-    use crate::test_kit::{Kit, fake_mac, fold_hash as fold, sealed_link, stored_login};
+    use crate::test_kit::{Kit, fold_hash as fold, sealed_link, stored_login};
     use auth_domain::chain::StoredEvent;
     use std::sync::{Arc, Mutex};
 
@@ -218,7 +289,6 @@ mod tests {
         // Arrange
         let mut kit = Kit::new();
         kit.mac.expect_sha256().returning(fold);
-        kit.mac.expect_mac().returning(fake_mac);
         let head = sealed_link("app_a", 4, 3, [1; 32]);
         kit.chain
             .expect_chain_head()
@@ -263,7 +333,6 @@ mod tests {
         // sealed would be served next.
         let mut kit = Kit::new();
         kit.mac.expect_sha256().returning(fold);
-        kit.mac.expect_mac().returning(fake_mac);
         kit.chain.expect_chain_head().returning(|_| Ok(None));
         kit.chain.expect_latest_checkpoint().returning(|_| Ok(None));
         let full: Vec<StoredEvent> = (1..=i64::from(SEAL_BATCH)).map(event).collect();
@@ -287,7 +356,6 @@ mod tests {
         // Arrange: no link is held; positions 1–7 are behind a checkpoint.
         let mut kit = Kit::new();
         kit.mac.expect_sha256().returning(fold);
-        kit.mac.expect_mac().returning(fake_mac);
         kit.chain.expect_chain_head().returning(|_| Ok(None));
         kit.chain.expect_latest_checkpoint().returning(|_| {
             Ok(Some(auth_domain::chain::Checkpoint {
@@ -331,7 +399,6 @@ mod tests {
         // Arrange: the first append loses to another process, which moved the head.
         let mut kit = Kit::new();
         kit.mac.expect_sha256().returning(fold);
-        kit.mac.expect_mac().returning(fake_mac);
         kit.chain.expect_latest_checkpoint().returning(|_| Ok(None));
         let heads = Arc::new(Mutex::new(vec![
             Some(sealed_link("app_a", 1, 1, [2; 32])),

@@ -1,7 +1,7 @@
 //! Verifying a chain: every link's seal, every record against its link, the checkpoint it starts
 //! from, and what waits or was slipped in beside it; and adopting links sealed before seals existed.
 
-use auth_domain::chain::{ChainLink, Checkpoint, StoredEvent, seal_input};
+use auth_domain::chain::{ChainLink, Checkpoint, CheckpointClaims, StoredEvent, seal_input};
 use auth_domain::ct::constant_time_eq;
 use auth_ports::MacPurpose;
 
@@ -14,6 +14,23 @@ pub struct ChainBreak {
     pub position: Option<i64>,
     pub event_id: Option<String>,
     pub problem: String,
+}
+
+impl std::fmt::Display for ChainBreak {
+    /// `at position P (record evt_…): what is wrong`, leaving out what is not known.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut place = Vec::new();
+        if let Some(position) = self.position {
+            place.push(format!("at position {position}"));
+        }
+        if let Some(record) = &self.event_id {
+            place.push(format!("(record {record})"));
+        }
+        match place.is_empty() {
+            true => f.write_str(&self.problem),
+            false => write!(f, "{}: {}", place.join(" "), self.problem),
+        }
+    }
 }
 
 /// What verifying one chain found.
@@ -32,25 +49,20 @@ pub struct ChainReport {
 
 impl AuthService {
     /// Why the chain's checkpoint cannot be trusted, if it cannot: it must carry a valid signature
-    /// of one of the chain's app's own keys over exactly what the database says.
+    /// of the engine's audit key (or, made before the audit key, of one of the chain's app's own
+    /// keys) over exactly what the database says.
     pub(crate) async fn checkpoint_break(
         &self,
         checkpoint: &Checkpoint,
     ) -> Result<Option<ChainBreak>, AuthError> {
-        let key = match self.ports.tokens.peek_kid(&checkpoint.token) {
-            Some(kid) => self.ports.apps.find_key(&kid).await?,
-            None => None,
+        let claims = match self.ports.audit_key.verify_checkpoint(&checkpoint.token) {
+            Ok(claims) => Some(claims),
+            Err(_) => self.app_signed_checkpoint(checkpoint).await?,
         };
-        let claims = key
-            .filter(|key| key.app_id.as_str() == checkpoint.chain)
-            .and_then(|key| {
-                self.ports
-                    .tokens
-                    .verify_checkpoint(&checkpoint.token, &key)
-                    .ok()
-            });
         let problem = match claims {
-            None => "the checkpoint here does not carry a valid signature of this app's key",
+            None => {
+                "the checkpoint here does not carry a valid signature of the engine's audit key (nor, from before it, of this app's key)"
+            }
             Some(claims) if !checkpoint.matches(&claims) => {
                 "the checkpoint here says something other than what its signature covers"
             }
@@ -61,6 +73,26 @@ impl AuthService {
             event_id: None,
             problem: problem.to_owned(),
         }))
+    }
+
+    /// The claims of a checkpoint made before the audit key, signed with one of the chain's app's
+    /// keys, if it verifies with one.
+    async fn app_signed_checkpoint(
+        &self,
+        checkpoint: &Checkpoint,
+    ) -> Result<Option<CheckpointClaims>, AuthError> {
+        let key = match self.ports.tokens.peek_kid(&checkpoint.token) {
+            Some(kid) => self.ports.apps.find_key(&kid).await?,
+            None => None,
+        };
+        Ok(key
+            .filter(|key| key.app_id.as_str() == checkpoint.chain)
+            .and_then(|key| {
+                self.ports
+                    .tokens
+                    .verify_checkpoint(&checkpoint.token, &key)
+                    .ok()
+            }))
     }
 
     /// Recomputes a chain from its newest checkpoint (or its first link) and reports the first
@@ -254,7 +286,7 @@ impl AuthService {
 
 #[cfg(test)]
 mod tests {
-    use crate::test_kit::{Kit, fake_mac, fold_hash as fold, sealed_link, stored_login};
+    use crate::test_kit::{Kit, fold_hash as fold, sealed_link, stored_login};
     use auth_domain::chain::{ChainLink, GENESIS, StoredEvent};
     use std::sync::{Arc, Mutex};
 
@@ -277,7 +309,6 @@ mod tests {
     fn kit_over(links: Vec<(ChainLink, Option<StoredEvent>)>, waiting: u64) -> Kit {
         let mut kit = Kit::new();
         kit.mac.expect_sha256().returning(fold);
-        kit.mac.expect_mac().returning(fake_mac);
         kit.chain.expect_links().returning(move |_, from, _| {
             Ok(links
                 .iter()
