@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::config::Config;
-use crate::{AuditCommand, master_key, migrate, wiring};
+use crate::{AuditCommand, master_key, migrate, migrate_as_owner, wiring};
 
 /// Records archived per transaction, so a large archive never holds the database for long.
 const ARCHIVE_CHUNK: u32 = 10_000;
@@ -27,7 +27,13 @@ pub async fn seal_periodically(service: Arc<AuthService>, every: std::time::Dura
 }
 
 pub async fn run(config: &Config, command: AuditCommand) -> Result<(), String> {
-    let store = migrate(config).await?;
+    // Archiving drops records and adopting seals links: rights only the tables' owner holds.
+    let store = match command {
+        AuditCommand::Archive { .. } | AuditCommand::Adopt { .. } => {
+            migrate_as_owner(config).await?
+        }
+        _ => migrate(config).await?,
+    };
     let data_key = master_key::data_key(config, &store).await?;
     let issuer = config
         .public_url

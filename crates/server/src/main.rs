@@ -3,6 +3,7 @@
 mod apps;
 mod audit;
 mod config;
+mod db;
 mod master_key;
 mod serve_lock;
 mod wiring;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 
 use crate::apps::AppsCommand;
 use crate::config::{Config, Environment};
+use crate::db::DbCommand;
 use crate::master_key::MasterKeyCommand;
 
 /// Auth Engine: OTP login, rotating tokens and RS256 JWTs for your backend.
@@ -34,8 +36,13 @@ struct Cli {
 enum Command {
     /// Run the server (the default).
     Serve,
-    /// Apply database migrations and exit.
+    /// Apply database migrations and exit, as the schema's owner (AUTH_MIGRATION_DATABASE_URL).
     Migrate,
+    /// Database roles (PostgreSQL).
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
     /// Manage apps.
     Apps {
         #[command(subcommand)]
@@ -126,7 +133,8 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(config).await,
-            Command::Migrate => migrate(&config).await.map(|_| ()),
+            Command::Migrate => migrate_as_owner(&config).await.map(|_| ()),
+            Command::Db { command } => db::run(&config, command).await,
             Command::Apps { command } => apps::run(&config, command).await,
             Command::Audit { command } => audit::run(&config, command).await,
             Command::MasterKey {
@@ -172,13 +180,25 @@ const OPERATOR_DB_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 
 /// The store, migrated, for an operator command.
 pub(crate) async fn migrate(config: &Config) -> Result<Store, String> {
-    open_store(config, config.db_timeout.max(OPERATOR_DB_TIMEOUT)).await
+    let timeout = config.db_timeout.max(OPERATOR_DB_TIMEOUT);
+    open_store(config, &config.database_url, timeout).await
 }
 
-/// The store with every call bounded by `timeout`, migrated.
-async fn open_store(config: &Config, timeout: std::time::Duration) -> Result<Store, String> {
-    let store = Store::connect(&config.database_url, config.pool_size, timeout)
-        .map_err(|e| format!("database: {e}"))?;
+/// The store connected as the schema's owner (`AUTH_MIGRATION_DATABASE_URL`), migrated, for the
+/// operator commands that change the schema, grants or the audit log's history.
+pub(crate) async fn migrate_as_owner(config: &Config) -> Result<Store, String> {
+    let timeout = config.db_timeout.max(OPERATOR_DB_TIMEOUT);
+    open_store(config, &config.migration_database_url, timeout).await
+}
+
+/// The store at `url` with every call bounded by `timeout`, migrated.
+async fn open_store(
+    config: &Config,
+    url: &DatabaseUrl,
+    timeout: std::time::Duration,
+) -> Result<Store, String> {
+    let store =
+        Store::connect(url, config.pool_size, timeout).map_err(|e| format!("database: {e}"))?;
     store
         .migrate()
         .await
@@ -192,7 +212,7 @@ async fn serve(config: Config) -> Result<(), String> {
         DatabaseUrl::Sqlite(path) => Some(serve_lock::claim(std::path::Path::new(path))?),
         DatabaseUrl::Postgres(_) => None,
     };
-    let store = open_store(&config, config.db_timeout).await?;
+    let store = open_store(&config, &config.database_url, config.db_timeout).await?;
     let data_key = master_key::data_key(&config, &store).await?;
     let listener = TcpListener::bind(config.listen_addr)
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen_addr))?;

@@ -8,6 +8,7 @@ mod encoding;
 mod export;
 mod listing;
 mod processes;
+mod roles;
 mod tamper;
 mod unsealed;
 

@@ -18,6 +18,7 @@ mod otps;
 mod outages;
 mod postgres;
 mod private_files;
+mod roles;
 mod rotation;
 mod sandbox;
 mod schema;
@@ -26,6 +27,8 @@ mod statements;
 mod tenants;
 #[cfg(feature = "test-support")]
 pub mod test_support;
+
+pub use roles::{GrantError, RuntimeGrants};
 
 use auth_ports::StoreError;
 use conn::Pools;

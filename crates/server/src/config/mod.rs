@@ -30,6 +30,10 @@ pub enum Environment {
 pub struct Config {
     pub environment: Environment,
     pub database_url: DatabaseUrl,
+    /// The schema owner's connection (`AUTH_MIGRATION_DATABASE_URL`, by default the same): what
+    /// `migrate`, `db grant-runtime`, `audit archive` and `audit adopt` connect as. The server never
+    /// uses it.
+    pub migration_database_url: DatabaseUrl,
     pub pool_size: usize,
     /// The most any one database call may take (`AUTH_DB_TIMEOUT_MS`): connecting, waiting for a
     /// pooled connection, a lock or a statement. Past it the answer is `503 service_unavailable`.
@@ -84,6 +88,19 @@ impl Config {
                 .unwrap_or("sqlite://./data/auth-engine.db"),
         )
         .map_err(|problem| error("AUTH_DATABASE_URL", problem))?;
+        let migration_database_url = match env.get("AUTH_MIGRATION_DATABASE_URL") {
+            None => database_url.clone(),
+            Some(raw) => match (DatabaseUrl::parse(raw), &database_url) {
+                (Ok(url @ DatabaseUrl::Postgres(_)), DatabaseUrl::Postgres(_)) => url,
+                (Err(problem), _) => return Err(error("AUTH_MIGRATION_DATABASE_URL", problem)),
+                _ => {
+                    return Err(error(
+                        "AUTH_MIGRATION_DATABASE_URL",
+                        "names the PostgreSQL role that owns the schema, beside a PostgreSQL AUTH_DATABASE_URL (SQLite has no roles)",
+                    ));
+                }
+            },
+        };
         let listen_addr = env
             .get("AUTH_LISTEN_ADDR")
             .unwrap_or("127.0.0.1:8080")
@@ -116,6 +133,7 @@ impl Config {
         let config = Self {
             environment,
             database_url,
+            migration_database_url,
             pool_size: env.number("AUTH_DATABASE_POOL_SIZE", 16, 1, 1024)?,
             db_timeout: std::time::Duration::from_millis(env.number(
                 "AUTH_DB_TIMEOUT_MS",

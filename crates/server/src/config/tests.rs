@@ -22,6 +22,24 @@ fn defaults_run_a_development_engine_on_sqlite() {
     assert_eq!(config.notifier, NotifierKind::Console);
     assert_eq!(config.tokens.reuse_grace, Duration::seconds(10));
     assert_eq!(config.otp.ttl, Duration::seconds(300));
+    assert_eq!(config.migration_database_url, config.database_url);
+}
+
+#[test]
+fn the_schema_owner_connects_apart_from_the_runtime_role() {
+    let config = Config::from_vars(vars(&[
+        ("AUTH_DATABASE_URL", "postgres://runtime@db/auth"),
+        ("AUTH_MIGRATION_DATABASE_URL", "postgres://owner@db/auth"),
+    ]))
+    .unwrap();
+    assert_eq!(
+        config.migration_database_url,
+        DatabaseUrl::Postgres("postgres://owner@db/auth".into())
+    );
+    assert_eq!(
+        config.database_url,
+        DatabaseUrl::Postgres("postgres://runtime@db/auth".into())
+    );
 }
 
 /// base64 of 32 bytes with 32 distinct values.
@@ -142,6 +160,11 @@ fn out_of_range_settings_name_their_variable() {
     assert_eq!(
         refused(&[("AUTH_DATABASE_URL", "mysql://x")]),
         "AUTH_DATABASE_URL"
+    );
+    assert_eq!(
+        refused(&[("AUTH_MIGRATION_DATABASE_URL", "postgres://owner@db/auth")]),
+        "AUTH_MIGRATION_DATABASE_URL",
+        "beside SQLite"
     );
     assert_eq!(refused(&[("AUTH_NOTIFIER", "webhook")]), "AUTH_WEBHOOK_URL");
     assert_eq!(
