@@ -6,6 +6,8 @@
 #[cfg(test)]
 mod audit;
 #[cfg(test)]
+mod cutoffs;
+#[cfg(test)]
 mod docs;
 #[cfg(test)]
 mod errors;

@@ -151,15 +151,21 @@ pub struct SigningKey {
     pub created_at: OffsetDateTime,
     /// When a newer key replaced it; `None` while it is the key tokens are signed with.
     pub retired_at: Option<OffsetDateTime>,
+    /// When an operator or the app's developer withdrew it (a leak): out of the JWKS at once, and
+    /// no token it signed is accepted any more.
+    pub withdrawn_at: Option<OffsetDateTime>,
 }
 
 impl SigningKey {
-    /// Whether the key belongs in the JWKS at `now`: it signs, or tokens it signed may still be
-    /// live, none living longer than `longest_token`.
+    /// Whether the key belongs in the JWKS at `now`, and tokens it signed are accepted: it was not
+    /// withdrawn, and it signs, or tokens it signed may still be live, none living longer than
+    /// `longest_token`.
     #[must_use]
     pub fn is_published(&self, now: OffsetDateTime, longest_token: time::Duration) -> bool {
-        self.retired_at
-            .is_none_or(|retired| now < retired + longest_token)
+        self.withdrawn_at.is_none()
+            && self
+                .retired_at
+                .is_none_or(|retired| now < retired + longest_token)
     }
 }
 
@@ -224,12 +230,18 @@ mod tests {
             public_key_der: Vec::new(),
             created_at: at,
             retired_at,
+            withdrawn_at: None,
         };
         let day = time::Duration::days(1);
 
         assert!(key(None).is_published(at + day * 365, day));
         assert!(key(Some(at)).is_published(at + day - time::Duration::SECOND, day));
         assert!(!key(Some(at)).is_published(at + day, day));
+        let withdrawn = SigningKey {
+            withdrawn_at: Some(at),
+            ..key(Some(at))
+        };
+        assert!(!withdrawn.is_published(at, day), "withdrawn at once");
     }
 
     #[test]

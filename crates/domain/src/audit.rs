@@ -9,7 +9,10 @@ pub enum AuditKind {
     AppCreated,
     AppSecretRotated,
     AppKeyRotated,
+    AppKeyRevoked,
     AppSettingsChanged,
+    AppDisabled,
+    AppEnabled,
     AppAuthFailed,
     AppApproved,
     AppSandboxed,
@@ -50,6 +53,9 @@ impl AuditKind {
             Self::AppCreated => "app_created",
             Self::AppSecretRotated => "app_secret_rotated",
             Self::AppKeyRotated => "app_key_rotated",
+            Self::AppKeyRevoked => "app_key_revoked",
+            Self::AppDisabled => "app_disabled",
+            Self::AppEnabled => "app_enabled",
             Self::AppSettingsChanged => "app_settings_changed",
             Self::AppAuthFailed => "app_auth_failed",
             Self::AppApproved => "app_approved",
@@ -90,6 +96,9 @@ impl AuditKind {
             Self::AppCreated
             | Self::AppSecretRotated
             | Self::AppKeyRotated
+            | Self::AppKeyRevoked
+            | Self::AppDisabled
+            | Self::AppEnabled
             | Self::AppSettingsChanged
             | Self::AppApproved
             | Self::AppSandboxed
@@ -224,10 +233,13 @@ impl AuditEvent {
 
 impl AuditKind {
     /// Every event the engine writes: the catalogue, which docs/audit-log.md documents.
-    pub const ALL: [Self; 34] = [
+    pub const ALL: [Self; 37] = [
         Self::AppCreated,
         Self::AppSecretRotated,
         Self::AppKeyRotated,
+        Self::AppKeyRevoked,
+        Self::AppDisabled,
+        Self::AppEnabled,
         Self::AppSettingsChanged,
         Self::AppAuthFailed,
         Self::AppApproved,
@@ -274,6 +286,9 @@ mod tests {
             AuditKind::AppCreated
             | AuditKind::AppSecretRotated
             | AuditKind::AppKeyRotated
+            | AuditKind::AppKeyRevoked
+            | AuditKind::AppDisabled
+            | AuditKind::AppEnabled
             | AuditKind::AppSettingsChanged
             | AuditKind::AppAuthFailed
             | AuditKind::AppApproved

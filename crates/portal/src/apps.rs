@@ -1,16 +1,16 @@
 //! The developer's apps: the list, creating one and copying its credentials once, an app's
-//! details, and rotating its secret and signing key.
+//! details, and rotating its secret (its keys are in [`crate::keys`]).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use auth_domain::{App, SigningKey};
+use auth_domain::App;
 use auth_usecases::{AuthError, CreatedApp};
 use serde::Deserialize;
 
 use crate::PortalState;
-use crate::access::{CsrfOnly, genuine, own_app, own_app_posted, page_token, signed_in};
+use crate::access::{genuine, own_app, own_app_posted, page_token, signed_in};
 use crate::html::{SignedIn, csrf_field, error, esc, page, when};
-use crate::responses::{failure, forged, not_found_page, redirect, respond, status_of};
+use crate::responses::{failure, forged, respond, status_of};
 use crate::session::caller;
 
 pub(crate) async fn apps_page(request: HttpRequest, state: web::Data<PortalState>) -> HttpResponse {
@@ -207,38 +207,6 @@ fn rotate_form(app: &App, token: &str) -> String {
     )
 }
 
-fn keys_section(app: &App, keys: &[(SigningKey, bool)], token: &str) -> String {
-    let rows: String = keys
-        .iter()
-        .map(|(key, published)| {
-            let state = match (key.retired_at, published) {
-                (None, _) => "signs new tokens".to_owned(),
-                (Some(at), true) => {
-                    format!("replaced {}; in the JWKS until its tokens expire", when(at))
-                }
-                (Some(at), false) => format!("replaced {}; no longer published", when(at)),
-            };
-            format!(
-                r#"<tr><td><code>{kid}</code></td><td>{created}</td><td>{state}</td></tr>"#,
-                kid = esc(&key.kid),
-                created = esc(&when(key.created_at)),
-                state = esc(&state),
-            )
-        })
-        .collect();
-    format!(
-        r#"<h2>Signing keys</h2>
-<div class="scroll"><table id="keys"><thead><tr><th scope="col">kid</th><th scope="col">Created</th><th scope="col">State</th></tr></thead><tbody>{rows}</tbody></table></div>
-<form method="post" action="/portal/apps/{slug}/key" class="stack">
-{csrf}
-<p class="hint">A new key signs every token from now on. The old key stays in the JWKS until the tokens it signed have expired, so nothing breaks.</p>
-<button type="submit">Rotate signing key</button>
-</form>"#,
-        slug = esc(app.slug.as_str()),
-        csrf = csrf_field(token),
-    )
-}
-
 fn app_details(app: &App) -> String {
     format!(
         r#"<dl>
@@ -293,7 +261,7 @@ pub(crate) async fn app_page(
         app_details(&app),
         crate::sandbox::section(&app, &identifiers, &token, None),
         rotate_form(&app, &token),
-        keys_section(&app, &keys, &token)
+        crate::keys::section(&app, &keys, &token)
     );
     respond(StatusCode::OK, page(&app.name, Some(&who), &content), &set)
 }
@@ -369,29 +337,5 @@ pub(crate) async fn rotate_secret(
                 &developer.set_cookies,
             )
         }
-    }
-}
-
-pub(crate) async fn rotate_key(
-    request: HttpRequest,
-    state: web::Data<PortalState>,
-    slug: web::Path<String>,
-    form: web::Form<CsrfOnly>,
-) -> HttpResponse {
-    if !genuine(&request, &state, &form.csrf) {
-        return forged();
-    }
-    let developer = match signed_in(&request, &state).await {
-        Ok(developer) => developer,
-        Err(response) => return response,
-    };
-    let rotated = state
-        .service
-        .rotate_developer_signing_key(&developer.user.id, &slug, &caller(&request))
-        .await;
-    match rotated {
-        Ok(_) => redirect(&format!("/portal/apps/{slug}"), &developer.set_cookies),
-        Err(AuthError::InvalidRequest(_)) => not_found_page(),
-        Err(error) => failure(&error),
     }
 }

@@ -6,6 +6,7 @@ mod audit;
 mod cookies;
 mod csrf;
 mod html;
+mod keys;
 mod licenses;
 mod malformed;
 mod pages;

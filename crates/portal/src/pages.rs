@@ -102,7 +102,19 @@ pub static PAGES: &[Page] = &[
         Verb::Post,
         "/apps/{slug}/key",
         "Rotate the signing key",
-        || web::route().to(crate::apps::rotate_key),
+        || web::route().to(crate::keys::rotate_key),
+    ),
+    page_of(
+        Verb::Get,
+        "/apps/{slug}/key/withdraw",
+        "Confirm withdrawing the earlier signing keys",
+        || web::route().to(crate::keys::withdraw_page),
+    ),
+    page_of(
+        Verb::Post,
+        "/apps/{slug}/key/withdraw",
+        "Withdraw every earlier signing key at once",
+        || web::route().to(crate::keys::withdraw_keys),
     ),
     page_of(
         Verb::Get,

@@ -60,12 +60,14 @@ pub trait AppStore: Send + Sync {
         audit: AuditEvent,
     ) -> Result<bool, StoreError>;
     /// Makes `key` the app's signing key: every key still signing gets `retired_at = key.created_at`,
-    /// `key` is stored and `audit` appended, in one transaction that holds the app's row, so racing
-    /// rotations leave exactly one key signing. Returns the kids retired.
+    /// each of the app's keys named in `withdraw` that is not withdrawn yet gets `withdrawn_at =
+    /// key.created_at`, `key` is stored and `audit` appended, in one transaction that holds the
+    /// app's row, so racing rotations leave exactly one key signing. Returns the kids retired.
     async fn rotate_signing_key(
         &self,
         key: SigningKey,
-        audit: AuditEvent,
+        withdraw: Vec<String>,
+        audit: Vec<AuditEvent>,
     ) -> Result<Vec<String>, StoreError>;
     /// Replaces the app's tunable settings in one statement and appends `audit`; `false` when no
     /// such app exists.

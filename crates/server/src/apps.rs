@@ -33,10 +33,14 @@ pub(crate) enum AppsCommand {
         json: bool,
     },
     /// Give an app a new signing key. The replaced key stays in the app's JWKS until every token
-    /// it signed has expired.
+    /// it signed has expired, unless --revoke-previous.
     RotateKey {
         #[arg(long)]
         slug: String,
+        /// After a leak: withdraw every earlier key at once. It leaves the JWKS now, and no token it
+        /// signed is accepted any more (its users' apps refresh to get new ones).
+        #[arg(long)]
+        revoke_previous: bool,
     },
     /// Lift an app out of the sandbox: it may then send codes to anyone. Apps made in the
     /// developer portal start in the sandbox; apps made with `apps create` are approved.
@@ -83,7 +87,10 @@ pub(crate) async fn run(config: &Config, command: AppsCommand) -> Result<(), Str
             overlap_hours,
             json,
         } => rotate_secret(config, &slug, overlap_hours, json).await,
-        AppsCommand::RotateKey { slug } => rotate_key(config, &slug).await,
+        AppsCommand::RotateKey {
+            slug,
+            revoke_previous,
+        } => rotate_key(config, &slug, revoke_previous).await,
         AppsCommand::Approve { slug } => set_sandboxed(config, &slug, false).await,
         AppsCommand::Sandbox { slug } => set_sandboxed(config, &slug, true).await,
     }
@@ -172,17 +179,28 @@ async fn rotate_secret(
     writeln!(std::io::stdout(), "{output}").map_err(|e| e.to_string())
 }
 
-async fn rotate_key(config: &Config, slug: &str) -> Result<(), String> {
+async fn rotate_key(config: &Config, slug: &str, revoke_previous: bool) -> Result<(), String> {
     let (service, caller) = operator(config).await?;
-    let kid = service
-        .rotate_app_signing_key(slug, &caller)
+    let rotated = service
+        .rotate_app_signing_key(slug, revoke_previous, &caller)
         .await
         .map_err(flag_problems)?;
-    writeln!(
-        std::io::stdout(),
-        "{slug}: new tokens are signed with kid {kid}; the replaced key stays in the JWKS until its tokens have expired."
-    )
-    .map_err(|e| e.to_string())
+    let kid = &rotated.kid;
+    let line = if revoke_previous {
+        let withdrawn = match rotated.withdrawn.as_slice() {
+            [] => "no earlier key was still published".to_owned(),
+            kids => format!(
+                "withdrew {} (out of the JWKS now; tokens they signed are refused)",
+                kids.join(", ")
+            ),
+        };
+        format!("{slug}: new tokens are signed with kid {kid}; {withdrawn}.")
+    } else {
+        format!(
+            "{slug}: new tokens are signed with kid {kid}; the replaced key stays in the JWKS until its tokens have expired."
+        )
+    };
+    writeln!(std::io::stdout(), "{line}").map_err(|e| e.to_string())
 }
 
 async fn configure_app(config: &Config, command: AppsCommand) -> Result<(), String> {

@@ -112,6 +112,7 @@ impl AuthService {
             public_key_der: material.public_key_der,
             created_at: now,
             retired_at: None,
+            withdrawn_at: None,
         };
         let event = self
             .event(Some(&app_id), AuditKind::AppCreated, caller, now)

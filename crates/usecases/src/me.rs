@@ -60,6 +60,8 @@ impl AuthService {
             .apps
             .find_key(&kid)
             .await?
+            // A withdrawn key, or one retired so long that no token it signed can be live.
+            .filter(|key| key.is_published(self.now(), self.longest_token_lifetime()))
             .ok_or(AuthError::TokenInvalid)?;
         let claims = self
             .ports
@@ -71,6 +73,8 @@ impl AuthService {
             .apps
             .find_app(&key.app_id)
             .await?
+            // A disabled app's tokens speak for nobody until it is enabled again.
+            .filter(|app| !app.disabled)
             .ok_or(AuthError::TokenInvalid)?;
         let issued_for_this_app =
             claims.app_id == app.id.as_str() && claims.aud == app.slug.as_str();
@@ -265,6 +269,56 @@ mod tests {
         );
         assert_eq!(
             unknown_key.service().me("token").await.unwrap_err(),
+            AuthError::TokenInvalid
+        );
+    }
+
+    #[tokio::test]
+    async fn a_token_of_a_withdrawn_or_long_retired_key_is_invalid() {
+        for changed in [
+            auth_domain::SigningKey {
+                withdrawn_at: Some(NOW - Duration::seconds(1)),
+                ..key()
+            },
+            auth_domain::SigningKey {
+                retired_at: Some(NOW - Duration::days(400)),
+                ..key()
+            },
+        ] {
+            let mut kit = Kit::new();
+            kit.tokens
+                .expect_peek_kid()
+                .returning(|_| Some("kid-1".into()));
+            kit.apps
+                .expect_find_key()
+                .returning(move |_| Ok(Some(changed.clone())));
+            kit.tokens
+                .expect_verify_access()
+                .returning(|_, _| Ok(claims()));
+            assert_eq!(
+                kit.service().me("token").await.unwrap_err(),
+                AuthError::TokenInvalid
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_disabled_apps_tokens_are_invalid() {
+        let mut kit = kit(claims(), false);
+        // Forget the live app `Kit::new` serves, and serve it disabled.
+        kit.apps.checkpoint();
+        kit.apps
+            .expect_find_key()
+            .returning(|kid| Ok((kid == "kid-1").then(key)));
+        kit.apps.expect_find_app().returning(|_| {
+            Ok(Some(auth_domain::App {
+                disabled: true,
+                ..app()
+            }))
+        });
+
+        assert_eq!(
+            kit.service().me("token").await.unwrap_err(),
             AuthError::TokenInvalid
         );
     }

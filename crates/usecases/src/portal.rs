@@ -7,7 +7,7 @@ use auth_domain::chain::StoredEvent;
 use auth_domain::delivery::DeliveryPolicy;
 use auth_domain::ids::{LicenseId, UserId};
 use auth_domain::license::{License, LicenseAction, LicenseKey};
-use auth_domain::{App, AppSlug, AuditKind, SigningKey};
+use auth_domain::{App, AppSlug, AuditKind};
 use auth_ports::{EventFilter, MacPurpose};
 use time::{Duration, OffsetDateTime};
 
@@ -192,62 +192,6 @@ impl AuthService {
         }))
     }
 
-    /// Gives `developer`'s app a new signing key; otherwise as
-    /// [`AuthService::rotate_app_signing_key`].
-    ///
-    /// # Errors
-    /// `invalid_request` for an app that is not theirs; store failures.
-    pub async fn rotate_developer_signing_key(
-        &self,
-        developer: &UserId,
-        slug: &str,
-        caller: &Caller,
-    ) -> Result<String, AuthError> {
-        let app = self.owned_app(developer, slug).await?;
-        self.rotate_key_of(&app, "developer", caller).await
-    }
-
-    /// Gives the app `slug` a new RS256 signing key (operator CLI); new tokens carry its `kid`.
-    /// The replaced key stays in the app's JWKS until every token it signed has expired. Returns
-    /// the new kid.
-    ///
-    /// # Errors
-    /// `invalid_request` for an unknown slug; store failures.
-    pub async fn rotate_app_signing_key(
-        &self,
-        slug: &str,
-        caller: &Caller,
-    ) -> Result<String, AuthError> {
-        let app = self.app_named(slug).await?;
-        self.rotate_key_of(&app, "operator", caller).await
-    }
-
-    async fn rotate_key_of(
-        &self,
-        app: &App,
-        actor: &str,
-        caller: &Caller,
-    ) -> Result<String, AuthError> {
-        let material = self.ports.tokens.generate_key().await;
-        let now = self.now();
-        let key = SigningKey {
-            kid: material.kid,
-            app_id: app.id.clone(),
-            encrypted_private_key: material.encrypted_private_key,
-            public_key_der: material.public_key_der,
-            created_at: now,
-            retired_at: None,
-        };
-        let kid = key.kid.clone();
-        let event = self
-            .event(Some(&app.id), AuditKind::AppKeyRotated, caller, now)
-            .actor(actor)
-            .subject(app.id.as_str())
-            .details(serde_json::json!({ "kid": kid }));
-        self.ports.apps.rotate_signing_key(key, event).await?;
-        Ok(kid)
-    }
-
     /// The app called `slug`, or the `invalid_request` the operator's commands answer.
     pub(crate) async fn app_named(&self, slug: &str) -> Result<App, AuthError> {
         self.ports
@@ -255,22 +199,6 @@ impl AuthService {
             .find_app_by_slug(slug)
             .await?
             .ok_or_else(no_such_app)
-    }
-
-    /// The app's signing keys, newest first, each with whether it is still published in the JWKS.
-    ///
-    /// # Errors
-    /// Store failures.
-    pub async fn app_keys(&self, app: &App) -> Result<Vec<(SigningKey, bool)>, AuthError> {
-        let (now, longest) = (self.now(), self.longest_token_lifetime());
-        let keys = self.ports.apps.verification_keys(&app.id).await?;
-        Ok(keys
-            .into_iter()
-            .map(|key| {
-                let published = key.is_published(now, longest);
-                (key, published)
-            })
-            .collect())
     }
 
     /// A page of the audit records of `developer`'s app, as the API's `/audit/events` lists them;
@@ -630,18 +558,20 @@ mod tests {
             .returning(|_, _, _, _| Ok(true));
         kit.apps
             .expect_rotate_signing_key()
-            .withf(|key, event| {
-                key.app_id == app().id && event.actor.as_deref() == Some("operator")
+            .withf(|key, _, events| {
+                key.app_id == app().id && events[0].actor.as_deref() == Some("operator")
             })
             .times(1)
-            .returning(|_, _| Ok(Vec::new()));
+            .returning(|_, _, _| Ok(Vec::new()));
         let service = kit.service();
 
         // Act
         let secret = service
             .rotate_app_secret("demo-app", time::Duration::hours(1), &caller())
             .await;
-        let key = service.rotate_app_signing_key("demo-app", &caller()).await;
+        let key = service
+            .rotate_app_signing_key("demo-app", false, &caller())
+            .await;
         let unknown = service
             .rotate_app_secret("nope", time::Duration::ZERO, &caller())
             .await;
@@ -651,7 +581,7 @@ mod tests {
 
         // Assert
         assert!(secret.unwrap().old_valid_until.is_some());
-        assert!(!key.unwrap().is_empty());
+        assert!(!key.unwrap().kid.is_empty());
         for refused in [unknown, too_long] {
             assert!(
                 matches!(refused, Err(AuthError::InvalidRequest(_))),

@@ -111,6 +111,7 @@ pub fn key() -> SigningKey {
         public_key_der: vec![4, 5, 6],
         created_at: NOW,
         retired_at: None,
+        withdrawn_at: None,
     }
 }
 

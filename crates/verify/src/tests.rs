@@ -65,6 +65,7 @@ impl Engine {
             public_key_der: material.public_key_der,
             created_at: time::OffsetDateTime::UNIX_EPOCH,
             retired_at: None,
+            withdrawn_at: None,
         };
         Self { tokens, key, pem }
     }

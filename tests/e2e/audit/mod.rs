@@ -4,6 +4,7 @@
 
 mod archive;
 mod backend;
+mod catalogue;
 mod encoding;
 mod export;
 mod listing;

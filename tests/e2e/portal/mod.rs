@@ -651,6 +651,40 @@ async fn a_developer_rotates_the_secret_and_the_signing_key_without_breaking_liv
         "{}",
         detail.body
     );
+
+    // A leaked key: a confirmation step, then every earlier key is withdrawn at once.
+    let confirm = visitor.get("/portal/apps/mine-app/key/withdraw").await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    assert!(confirm.body.contains("Only do this if a key has leaked"));
+    let forged = visitor
+        .post("/portal/apps/mine-app/key/withdraw", &[("csrf", "forged")])
+        .await;
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    let withdrawn = visitor
+        .post(
+            "/portal/apps/mine-app/key/withdraw",
+            &[("csrf", &confirm.field("csrf"))],
+        )
+        .await;
+    assert_eq!(withdrawn.status, 303, "{}", withdrawn.body);
+    let latest = after.str("access_token");
+    crate::support::me(&h.server, &latest)
+        .await
+        .assert_error(401, "token_invalid");
+    let jwks = crate::support::jwt::fetch_jwks(&h.server, &third_secret).await;
+    let published: Vec<&str> = crate::support::jwt::jwks_keys(&jwks)
+        .iter()
+        .filter_map(|key| key["kid"].as_str())
+        .collect();
+    assert_eq!(published.len(), 1, "{jwks}");
+    assert_ne!(published[0], kid(&latest));
+    let detail = visitor.get("/portal/apps/mine-app").await;
+    assert_eq!(
+        detail.body.matches("withdrawn ").count(),
+        2,
+        "both earlier keys show withdrawn: {}",
+        detail.body
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

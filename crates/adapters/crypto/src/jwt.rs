@@ -294,6 +294,7 @@ mod tests {
             public_key_der: material.public_key_der,
             created_at: OffsetDateTime::UNIX_EPOCH,
             retired_at: None,
+            withdrawn_at: None,
         };
         (tokens, key)
     }

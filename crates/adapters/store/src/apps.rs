@@ -109,7 +109,8 @@ impl AppStore for Store {
     async fn rotate_signing_key(
         &self,
         key: SigningKey,
-        audit: AuditEvent,
+        withdraw: Vec<String>,
+        audit: Vec<AuditEvent>,
     ) -> Result<Vec<String>, StoreError> {
         let row = KeyRow::from_domain(&key);
         let retired = transaction!(self, |conn| {
@@ -127,11 +128,24 @@ impl AppStore for Store {
                 .set(signing_keys::retired_at.eq(Some(row.created_at)))
                 .execute(conn)
                 .await?;
+            if !withdraw.is_empty() {
+                diesel::update(
+                    signing_keys::table
+                        .filter(signing_keys::app_id.eq(&row.app_id))
+                        .filter(signing_keys::kid.eq_any(&withdraw))
+                        .filter(signing_keys::withdrawn_at.is_null()),
+                )
+                .set(signing_keys::withdrawn_at.eq(Some(row.created_at)))
+                .execute(conn)
+                .await?;
+            }
             diesel::insert_into(signing_keys::table)
                 .values(&row)
                 .execute(conn)
                 .await?;
-            append!(conn, audit)?;
+            for audit in audit {
+                append!(conn, audit)?;
+            }
             Ok(retired)
         });
         self.forget_config();

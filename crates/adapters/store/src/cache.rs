@@ -152,6 +152,7 @@ mod tests {
             public_key_der: vec![2],
             created_at: OffsetDateTime::UNIX_EPOCH,
             retired_at: None,
+            withdrawn_at: None,
         }
     }
 

@@ -190,6 +190,7 @@ pub(crate) struct KeyRow {
     pub public_key_der: Vec<u8>,
     pub created_at: i64,
     pub retired_at: Option<i64>,
+    pub withdrawn_at: Option<i64>,
 }
 
 impl KeyRow {
@@ -201,6 +202,7 @@ impl KeyRow {
             public_key_der: key.public_key_der.clone(),
             created_at: micros(key.created_at),
             retired_at: key.retired_at.map(micros),
+            withdrawn_at: key.withdrawn_at.map(micros),
         }
     }
 
@@ -212,6 +214,7 @@ impl KeyRow {
             public_key_der: self.public_key_der,
             created_at: from_micros(self.created_at)?,
             retired_at: self.retired_at.map(from_micros).transpose()?,
+            withdrawn_at: self.withdrawn_at.map(from_micros).transpose()?,
         })
     }
 }

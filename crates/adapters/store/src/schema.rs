@@ -41,6 +41,7 @@ diesel::table! {
         public_key_der -> Binary,
         created_at -> BigInt,
         retired_at -> Nullable<BigInt>,
+        withdrawn_at -> Nullable<BigInt>,
     }
 }
 

@@ -348,6 +348,7 @@ async fn a_new_signing_key_retires_the_old_one_and_racing_rotations_leave_one_si
         kid: kid(n),
         created_at: t0() + Duration::seconds(seconds),
         retired_at: None,
+        withdrawn_at: None,
         ..first.clone()
     };
     let rotated = |seconds: i64| {
@@ -358,11 +359,13 @@ async fn a_new_signing_key_retires_the_old_one_and_racing_rotations_leave_one_si
         )
     };
 
-    let retired = store.rotate_signing_key(key(2, 10), rotated(10)).await;
+    let retired = store
+        .rotate_signing_key(key(2, 10), vec![], vec![rotated(10)])
+        .await;
     let after = store.verification_keys(&app.id).await.unwrap();
     let (a, b) = tokio::join!(
-        store.rotate_signing_key(key(3, 20), rotated(20)),
-        store.rotate_signing_key(key(4, 20), rotated(20)),
+        store.rotate_signing_key(key(3, 20), vec![], vec![rotated(20)]),
+        store.rotate_signing_key(key(4, 20), vec![], vec![rotated(20)]),
     );
     let keys = store.verification_keys(&app.id).await.unwrap();
 
@@ -453,6 +456,75 @@ async fn settings_are_replaced_in_one_write_with_their_record(store: Store) {
             "app_created",
             "app_settings_changed",
             "app_settings_changed"
+        ]
+    );
+}
+
+contract!(a_rotation_withdraws_exactly_the_keys_it_names_with_a_record_each);
+async fn a_rotation_withdraws_exactly_the_keys_it_names_with_a_record_each(store: Store) {
+    use auth_domain::SigningKey;
+    let app = app(&store).await;
+    let first = store.current_key(&app.id).await.unwrap().unwrap();
+    let key = |suffix: &str, seconds: i64| SigningKey {
+        kid: format!("{}-{suffix}", first.kid),
+        created_at: t0() + Duration::seconds(seconds),
+        retired_at: None,
+        withdrawn_at: None,
+        ..first.clone()
+    };
+    let at = |seconds: i64| t0() + Duration::seconds(seconds);
+    store
+        .rotate_signing_key(
+            key("second", 10),
+            vec![],
+            vec![event(&app.id, AuditKind::AppKeyRotated, at(10))],
+        )
+        .await
+        .unwrap();
+
+    let third = key("third", 20);
+    store
+        .rotate_signing_key(
+            third.clone(),
+            vec![first.kid.clone(), "kid-of-nobody".to_owned()],
+            vec![
+                event(&app.id, AuditKind::AppKeyRotated, at(20)),
+                event(&app.id, AuditKind::AppKeyRevoked, at(20)),
+            ],
+        )
+        .await
+        .unwrap();
+    let keys = store.verification_keys(&app.id).await.unwrap();
+
+    let withdrawn: Vec<(&str, Option<time::OffsetDateTime>)> = keys
+        .iter()
+        .map(|k| (k.kid.as_str(), k.withdrawn_at))
+        .collect();
+    assert_eq!(
+        withdrawn,
+        [
+            (third.kid.as_str(), None),
+            (key("second", 10).kid.as_str(), None),
+            (first.kid.as_str(), Some(at(20))),
+        ]
+    );
+    assert_eq!(
+        store
+            .find_key(&first.kid)
+            .await
+            .unwrap()
+            .unwrap()
+            .withdrawn_at,
+        Some(at(20)),
+        "a withdrawn key is read back withdrawn, cache or not"
+    );
+    assert_eq!(
+        audit_events(&store, app.id.as_str()).await,
+        [
+            "app_created",
+            "app_key_rotated",
+            "app_key_rotated",
+            "app_key_revoked"
         ]
     );
 }

@@ -209,6 +209,7 @@ pub(crate) fn new_app(slug: &str) -> NewApp {
             public_key_der: vec![4, 5, 6],
             created_at: t0(),
             retired_at: None,
+            withdrawn_at: None,
         },
     }
 }
