@@ -11,11 +11,17 @@ pub const ACCESS_TTL_RANGE: (Duration, Duration) = (Duration::minutes(1), Durati
 /// The longest refresh reuse grace window an app may choose (API.md: 0 to 60 s).
 pub const MAX_REUSE_GRACE: Duration = Duration::seconds(60);
 
+/// The shortest and longest time a refresh token may go unused that an app may choose: a minute
+/// to a year.
+pub const REFRESH_IDLE_RANGE: (Duration, Duration) =
+    (Duration::seconds(60), Duration::seconds(31_536_000));
+
 /// An app's own token lifetimes; `None` uses the engine's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TokenOverrides {
     pub access_ttl: Option<Duration>,
     pub reuse_grace: Option<Duration>,
+    pub refresh_idle: Option<Duration>,
 }
 
 impl TokenOverrides {
@@ -37,6 +43,24 @@ impl TokenOverrides {
         Ok(Self {
             access_ttl,
             reuse_grace,
+            refresh_idle: None,
+        })
+    }
+
+    /// These lifetimes with `refresh_idle` as the app's idle timeout.
+    ///
+    /// # Errors
+    /// [`ParseError`] for a timeout outside 60 to 31536000 seconds.
+    pub fn with_refresh_idle(self, refresh_idle: Option<Duration>) -> Result<Self, ParseError> {
+        let (shortest, longest) = REFRESH_IDLE_RANGE;
+        if refresh_idle.is_some_and(|idle| idle < shortest || idle > longest) {
+            return Err(ParseError(
+                "refresh idle timeout must be 60 to 31536000 seconds",
+            ));
+        }
+        Ok(Self {
+            refresh_idle,
+            ..self
         })
     }
 
@@ -47,6 +71,7 @@ impl TokenOverrides {
             access_ttl: self.access_ttl.unwrap_or(engine.access_ttl),
             reuse_grace: self.reuse_grace.unwrap_or(engine.reuse_grace),
             session_ttl: engine.session_ttl,
+            refresh_idle: self.refresh_idle.unwrap_or(engine.refresh_idle),
         }
     }
 }
@@ -100,6 +125,28 @@ impl Channels {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_idle_timeout_is_a_minute_to_a_year_and_fourteen_days_by_default() {
+        let engine = TokenPolicy::default();
+        assert_eq!(engine.refresh_idle, Duration::days(14));
+        let none = TokenOverrides::default();
+        for (seconds, ok) in [
+            (59, false),
+            (60, true),
+            (31_536_000, true),
+            (31_536_001, false),
+        ] {
+            let chosen = none.with_refresh_idle(Some(Duration::seconds(seconds)));
+            assert_eq!(chosen.is_ok(), ok, "{seconds}");
+            if let Ok(chosen) = chosen {
+                assert_eq!(
+                    chosen.apply(&engine).refresh_idle,
+                    Duration::seconds(seconds)
+                );
+            }
+        }
+    }
 
     #[test]
     fn an_app_tunes_lifetimes_only_within_bounds() {

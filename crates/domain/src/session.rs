@@ -5,6 +5,9 @@ use crate::ids::{AppId, SessionId, UserId, base32};
 use std::fmt;
 use time::{Duration, OffsetDateTime};
 
+/// How long a refresh token may go unused unless its app chooses otherwise: 14 days.
+pub const DEFAULT_REFRESH_IDLE: Duration = Duration::days(14);
+
 /// Lifetimes and the reuse rule for tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenPolicy {
@@ -13,6 +16,9 @@ pub struct TokenPolicy {
     pub session_ttl: Duration,
     /// How long a just-rotated refresh token may be presented again as an idempotent retry.
     pub reuse_grace: Duration,
+    /// How long a refresh token may go unused: one older than this is expired, whatever the
+    /// session's own lifetime.
+    pub refresh_idle: Duration,
 }
 
 impl Default for TokenPolicy {
@@ -21,6 +27,7 @@ impl Default for TokenPolicy {
             access_ttl: Duration::seconds(900),
             session_ttl: Duration::days(30),
             reuse_grace: Duration::seconds(10),
+            refresh_idle: DEFAULT_REFRESH_IDLE,
         }
     }
 }

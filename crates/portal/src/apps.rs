@@ -27,9 +27,10 @@ pub(crate) async fn apps_page(request: HttpRequest, state: web::Data<PortalState
         .iter()
         .map(|app| {
             format!(
-                r#"<tr><td><a href="/portal/apps/{slug}">{name}</a></td><td><code>{slug}</code></td><td><code>{id}</code></td><td>{created}</td></tr>"#,
+                r#"<tr><td><a href="/portal/apps/{slug}">{name}</a>{disabled}</td><td><code>{slug}</code></td><td><code>{id}</code></td><td>{created}</td></tr>"#,
                 slug = esc(app.slug.as_str()),
                 name = esc(&app.name),
+                disabled = if app.disabled { " (disabled)" } else { "" },
                 id = esc(app.id.as_str()),
                 created = esc(&when(app.created_at)),
             )
@@ -208,8 +209,14 @@ fn rotate_form(app: &App, token: &str) -> String {
 }
 
 fn app_details(app: &App) -> String {
+    let disabled = if app.disabled {
+        r#"<p class="warning" role="alert" id="app-disabled"><strong>This app is disabled by the engine's operator.</strong> Every call it makes answers <code>403 app_disabled</code> and its users' access tokens fail <code>/auth/me</code>, until the operator enables it again.</p>
+"#
+    } else {
+        ""
+    };
     format!(
-        r#"<dl>
+        r#"{disabled}<dl>
 <dt>Name</dt><dd>{name}</dd>
 <dt>APP_SLUG</dt><dd><code id="app-slug">{slug}</code></dd>
 <dt>APP_ID</dt><dd><code id="app-id">{id}</code></dd>

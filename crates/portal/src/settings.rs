@@ -29,6 +29,8 @@ fn form(app: &App, token: &str, problem: Option<&AuthError>, saved: bool) -> Str
 {csrf}
 <label for="access_ttl_secs">Access-token lifetime in seconds (60 to 3600; empty: the engine's)</label>
 <input id="access_ttl_secs" name="access_ttl_secs" type="number" min="60" max="3600" value="{ttl}">
+<label for="refresh_idle_secs">Refresh idle timeout in seconds: a refresh token unused for longer is expired (60 to 31536000; empty: the engine's, 14 days)</label>
+<input id="refresh_idle_secs" name="refresh_idle_secs" type="number" min="60" max="31536000" value="{idle}">
 <label for="reuse_grace_secs">Refresh reuse grace window in seconds (0 to 60; empty: the engine's)</label>
 <input id="reuse_grace_secs" name="reuse_grace_secs" type="number" min="0" max="60" value="{grace}">
 <fieldset><legend>Sign-in channels</legend>
@@ -53,6 +55,7 @@ fn form(app: &App, token: &str, problem: Option<&AuthError>, saved: bool) -> Str
         csrf = csrf_field(token),
         ttl = seconds(app.tokens.access_ttl),
         grace = seconds(app.tokens.reuse_grace),
+        idle = seconds(app.tokens.refresh_idle),
         sms = checked(app.channels.sms),
         email = checked(app.channels.email),
         countries = esc(&countries),
@@ -85,6 +88,9 @@ pub struct SettingsForm {
     csrf: String,
     access_ttl_secs: String,
     reuse_grace_secs: String,
+    /// Absent from forms made before the setting existed: the engine's.
+    #[serde(default)]
+    refresh_idle_secs: String,
     sms: Option<String>,
     email: Option<String>,
     sms_countries: String,
@@ -113,6 +119,7 @@ impl SettingsForm {
     fn request(&self) -> Result<SettingsRequest<'_>, AuthError> {
         Ok(SettingsRequest {
             access_ttl_secs: optional_seconds("access_ttl_secs", &self.access_ttl_secs)?,
+            refresh_idle_secs: optional_seconds("refresh_idle_secs", &self.refresh_idle_secs)?,
             reuse_grace_secs: optional_seconds("reuse_grace_secs", &self.reuse_grace_secs)?,
             sms: self.sms.is_some(),
             email: self.email.is_some(),

@@ -77,6 +77,14 @@ pub trait AppStore: Send + Sync {
         settings: &auth_domain::app_settings::AppSettings,
         audit: AuditEvent,
     ) -> Result<bool, StoreError>;
+    /// Sets whether the app is disabled and appends `audit`, in one transaction; `false` when no
+    /// such app exists.
+    async fn set_disabled(
+        &self,
+        app_id: &AppId,
+        disabled: bool,
+        audit: AuditEvent,
+    ) -> Result<bool, StoreError>;
     /// The apps `owner` created in the portal, oldest first.
     async fn apps_owned_by(&self, owner: &UserId) -> Result<Vec<App>, StoreError>;
     /// The key tokens are signed with now: the newest.
@@ -209,6 +217,8 @@ pub struct RotateRefresh {
     pub successor_hash: Digest,
     pub now: OffsetDateTime,
     pub reuse_grace: Duration,
+    /// A token issued (last used) at or before this instant went unused too long: expired.
+    pub idle_since: OffsetDateTime,
     /// The tenant the token is to be scoped to: the user must be a member, or nothing rotates.
     pub tenant: Option<TenantSlug>,
 }

@@ -54,6 +54,17 @@ pub(crate) enum AppsCommand {
         #[arg(long)]
         slug: String,
     },
+    /// Disable an app: every call answers 403 app_disabled and its access tokens fail /auth/me,
+    /// until it is enabled again.
+    Disable {
+        #[arg(long)]
+        slug: String,
+    },
+    /// Enable a disabled app again; tokens issued before then follow their own expiry.
+    Enable {
+        #[arg(long)]
+        slug: String,
+    },
     /// Change an app's settings; what is not given stays as it is.
     Configure {
         #[arg(long)]
@@ -74,6 +85,10 @@ pub(crate) enum AppsCommand {
         /// or `default` for the engine's own.
         #[arg(long, value_name = "DIR|default")]
         email_template: Option<PathBuf>,
+        /// How long the app's refresh tokens may go unused, in seconds (60 to 31536000; default
+        /// 14 days): one unused for longer answers 401 refresh_token_expired.
+        #[arg(long)]
+        refresh_idle_secs: Option<i64>,
     },
 }
 
@@ -93,6 +108,8 @@ pub(crate) async fn run(config: &Config, command: AppsCommand) -> Result<(), Str
         } => rotate_key(config, &slug, revoke_previous).await,
         AppsCommand::Approve { slug } => set_sandboxed(config, &slug, false).await,
         AppsCommand::Sandbox { slug } => set_sandboxed(config, &slug, true).await,
+        AppsCommand::Disable { slug } => set_disabled(config, &slug, true).await,
+        AppsCommand::Enable { slug } => set_disabled(config, &slug, false).await,
     }
 }
 
@@ -211,11 +228,12 @@ async fn configure_app(config: &Config, command: AppsCommand) -> Result<(), Stri
         sms_per_day,
         emails_per_day,
         email_template,
+        refresh_idle_secs,
     } = command
     else {
         return Err("not an apps configure command".into());
     };
-    let (service, _) = operator(config).await?;
+    let (service, caller) = operator(config).await?;
     let refused = |error: AuthError| match error {
         AuthError::InvalidRequest(problems) => problems
             .iter()
@@ -238,6 +256,16 @@ async fn configure_app(config: &Config, command: AppsCommand) -> Result<(), Stri
         }
         None => None,
     };
+    let (shortest, longest) = auth_domain::app_settings::REFRESH_IDLE_RANGE;
+    if let Some(seconds) = refresh_idle_secs
+        && !(shortest.whole_seconds()..=longest.whole_seconds()).contains(&seconds)
+    {
+        return Err(format!(
+            "--refresh-idle-secs must be {} to {} seconds, got {seconds}",
+            shortest.whole_seconds(),
+            longest.whole_seconds()
+        ));
+    }
     if sms_countries.is_some() || sms_per_day.is_some() || emails_per_day.is_some() {
         let policy = service
             .configure_delivery(&slug, sms_countries.as_deref(), sms_per_day, emails_per_day)
@@ -273,6 +301,13 @@ async fn configure_app(config: &Config, command: AppsCommand) -> Result<(), Stri
             .map_err(refused)?;
         writeln!(stdout, "{slug}: revoke_sessions_on_role_change = {on}")
             .map_err(|e| e.to_string())?;
+    }
+    if let Some(seconds) = refresh_idle_secs {
+        service
+            .configure_refresh_idle(&slug, seconds, &caller)
+            .await
+            .map_err(refused)?;
+        writeln!(stdout, "{slug}: refresh_idle_secs = {seconds}").map_err(|e| e.to_string())?;
     }
     Ok(())
 }
@@ -317,6 +352,20 @@ async fn set_sandboxed(config: &Config, slug: &str, sandboxed: bool) -> Result<(
         "is in the sandbox: it sends codes only to its owner and its test identifiers"
     } else {
         "is approved: it may send codes to anyone"
+    };
+    writeln!(std::io::stdout(), "{slug} {state}").map_err(|e| e.to_string())
+}
+
+async fn set_disabled(config: &Config, slug: &str, disabled: bool) -> Result<(), String> {
+    let (service, caller) = operator(config).await?;
+    service
+        .set_app_disabled(slug, disabled, &caller)
+        .await
+        .map_err(flag_problems)?;
+    let state = if disabled {
+        "is disabled: its calls answer 403 app_disabled and its access tokens fail /auth/me"
+    } else {
+        "is enabled"
     };
     writeln!(std::io::stdout(), "{slug} {state}").map_err(|e| e.to_string())
 }

@@ -1,7 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod app_auth;
-mod app_keys;
+mod app_controls;
 mod apps;
 mod archive;
 mod audit;
@@ -26,7 +26,7 @@ mod users;
 mod verify_otp;
 
 pub use app_auth::AppCredentials;
-pub use app_keys::RotatedKey;
+pub use app_controls::RotatedKey;
 pub use apps::CreatedApp;
 pub use archive::{ArchiveChunk, ArchiveError};
 pub use audit::{ChainBreak, ChainOrigin, ChainReport, ExportError, MAX_EVENTS_PAGE};

@@ -24,6 +24,8 @@ pub const PORTAL_APP_NAME: &str = "Auth Engine Developer Portal";
 pub struct SettingsRequest<'a> {
     /// `None`: the engine's lifetime.
     pub access_ttl_secs: Option<i64>,
+    /// How long refresh tokens may go unused; `None`: the engine's (14 days).
+    pub refresh_idle_secs: Option<i64>,
     /// `None`: the engine's window.
     pub reuse_grace_secs: Option<i64>,
     pub sms: bool,
@@ -63,6 +65,22 @@ fn check_overlap(overlap: Duration) -> Result<(), AuthError> {
         ));
     }
     Ok(())
+}
+
+/// The `details` of an `app_settings_changed` record: the settings now in force (`null`: the
+/// engine's).
+pub(crate) fn settings_record(settings: &AppSettings) -> serde_json::Value {
+    let seconds = |value: Option<Duration>| value.map(|d| d.whole_seconds());
+    serde_json::json!({
+        "access_ttl_secs": seconds(settings.tokens.access_ttl),
+        "reuse_grace_secs": seconds(settings.tokens.reuse_grace),
+        "refresh_idle_secs": seconds(settings.tokens.refresh_idle),
+        "sms": settings.channels.sms,
+        "email": settings.channels.email,
+        "sms_countries": settings.delivery.sms_countries,
+        "sms_per_day": settings.delivery.sms_per_day,
+        "emails_per_day": settings.delivery.emails_per_day,
+    })
 }
 
 impl AuthService {
@@ -239,7 +257,9 @@ impl AuthService {
         TokenOverrides::new(access_ttl, None)
             .map_err(|e| AuthError::invalid_field("access_ttl_secs", e.0))?;
         let tokens = TokenOverrides::new(access_ttl, reuse_grace)
-            .map_err(|e| AuthError::invalid_field("reuse_grace_secs", e.0))?;
+            .map_err(|e| AuthError::invalid_field("reuse_grace_secs", e.0))?
+            .with_refresh_idle(request.refresh_idle_secs.map(Duration::seconds))
+            .map_err(|e| AuthError::invalid_field("refresh_idle_secs", e.0))?;
         if !request.sms && !request.email {
             return Err(AuthError::invalid_field(
                 "channels",
@@ -274,15 +294,7 @@ impl AuthService {
             )
             .actor("developer")
             .subject(app.id.as_str())
-            .details(serde_json::json!({
-                "access_ttl_secs": request.access_ttl_secs,
-                "reuse_grace_secs": request.reuse_grace_secs,
-                "sms": request.sms,
-                "email": request.email,
-                "sms_countries": settings.delivery.sms_countries,
-                "sms_per_day": request.sms_per_day,
-                "emails_per_day": request.emails_per_day,
-            }));
+            .details(settings_record(&settings));
         if !self
             .ports
             .apps
@@ -632,6 +644,7 @@ mod tests {
         let service = kit.service();
         let valid = crate::SettingsRequest {
             access_ttl_secs: Some(120),
+            refresh_idle_secs: Some(3600),
             reuse_grace_secs: None,
             sms: false,
             email: true,
@@ -663,6 +676,11 @@ mod tests {
             })
             .await,
             change(crate::SettingsRequest {
+                refresh_idle_secs: Some(59),
+                ..valid
+            })
+            .await,
+            change(crate::SettingsRequest {
                 sms_countries: "India",
                 ..valid
             })
@@ -672,6 +690,10 @@ mod tests {
         // Assert
         let saved = saved.unwrap();
         assert_eq!(saved.tokens.access_ttl, Some(time::Duration::seconds(120)));
+        assert_eq!(
+            saved.tokens.refresh_idle,
+            Some(time::Duration::seconds(3600))
+        );
         assert_eq!(saved.delivery.emails_per_day, 7);
         let fields: Vec<String> = refused
             .iter()
@@ -686,6 +708,7 @@ mod tests {
                 "access_ttl_secs",
                 "reuse_grace_secs",
                 "channels",
+                "refresh_idle_secs",
                 "sms_countries"
             ]
         );

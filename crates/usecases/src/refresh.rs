@@ -42,6 +42,7 @@ impl AuthService {
             successor_hash: self.refresh_hash(&successor),
             now,
             reuse_grace: self.retry_grace(&app),
+            idle_since: now - self.token_policy(&app).refresh_idle,
             tenant: tenant.clone(),
         };
         let event = self.event(Some(&app.id), AuditKind::Refresh, &caller, now);

@@ -685,6 +685,23 @@ async fn a_developer_rotates_the_secret_and_the_signing_key_without_breaking_liv
         "both earlier keys show withdrawn: {}",
         detail.body
     );
+
+    // The operator disables the app: its page and the list say so.
+    let disabled = h
+        .server
+        .run_cli(&["apps", "disable", "--slug", "mine-app"])
+        .await;
+    assert!(disabled.status.success());
+    let detail = visitor.get("/portal/apps/mine-app").await;
+    assert!(
+        detail
+            .body
+            .contains("This app is disabled by the engine's operator"),
+        "{}",
+        detail.body
+    );
+    let list = visitor.get("/portal/apps").await;
+    assert!(list.body.contains("(disabled)"), "{}", list.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

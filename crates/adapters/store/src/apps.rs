@@ -152,6 +152,27 @@ impl AppStore for Store {
         retired.map_err(query_error)
     }
 
+    async fn set_disabled(
+        &self,
+        app_id: &AppId,
+        disabled: bool,
+        audit: AuditEvent,
+    ) -> Result<bool, StoreError> {
+        let changed = transaction!(self, |conn| {
+            let updated = diesel::update(apps::table.find(app_id.as_str()))
+                .set(apps::disabled.eq(disabled))
+                .execute(conn)
+                .await?;
+            if updated == 0 {
+                return Ok(false);
+            }
+            append!(conn, audit)?;
+            Ok(true)
+        });
+        self.forget_config();
+        changed.map_err(query_error)
+    }
+
     async fn replace_settings(
         &self,
         app_id: &AppId,

@@ -48,6 +48,7 @@ pub(crate) struct AppRow {
     pub sms_enabled: bool,
     pub email_enabled: bool,
     pub sandboxed: bool,
+    pub refresh_idle_secs: Option<i64>,
 }
 
 impl AppRow {
@@ -77,6 +78,7 @@ impl AppRow {
             sms_enabled: app.channels.sms,
             email_enabled: app.channels.email,
             sandboxed: app.sandboxed,
+            refresh_idle_secs: app.tokens.refresh_idle.map(|idle| idle.whole_seconds()),
             created_at: micros(app.created_at),
         }
     }
@@ -115,6 +117,9 @@ impl AppRow {
                 self.access_ttl_secs.map(time::Duration::seconds),
                 self.reuse_grace_secs.map(time::Duration::seconds),
             )
+            .and_then(|tokens| {
+                tokens.with_refresh_idle(self.refresh_idle_secs.map(time::Duration::seconds))
+            })
             .map_err(|_| corrupt("token lifetimes"))?,
             channels: Channels {
                 sms: self.sms_enabled,
@@ -136,6 +141,7 @@ pub(crate) struct SettingsChangeset {
     pub sms_countries: Option<String>,
     pub sms_per_day: i64,
     pub emails_per_day: i64,
+    pub refresh_idle_secs: Option<i64>,
 }
 
 impl SettingsChangeset {
@@ -155,6 +161,10 @@ impl SettingsChangeset {
                 .map(|c| c.join(",")),
             sms_per_day: i64::from(settings.delivery.sms_per_day),
             emails_per_day: i64::from(settings.delivery.emails_per_day),
+            refresh_idle_secs: settings
+                .tokens
+                .refresh_idle
+                .map(|idle| idle.whole_seconds()),
         }
     }
 }

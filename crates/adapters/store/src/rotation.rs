@@ -76,7 +76,7 @@ static STATEMENT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH rotated AS (\
            UPDATE refresh_tokens SET rotated_at = GREATEST($1, {clock}), successor_hash = $2 \
-           WHERE token_hash = $3 AND app_id = $4 AND rotated_at IS NULL \
+           WHERE token_hash = $3 AND app_id = $4 AND rotated_at IS NULL AND created_at > $15 \
            AND EXISTS (SELECT 1 FROM sessions \
              WHERE sessions.id = refresh_tokens.session_id \
              AND sessions.app_id = refresh_tokens.app_id \
@@ -130,7 +130,8 @@ impl RotateAtOnce for AsyncPgConnection {
                 .bind::<Nullable<Text>, _>(record.user_agent)
                 .bind::<Nullable<Text>, _>(record.request_id)
                 .bind::<Text, _>(record.details)
-                .bind::<BigInt, _>(record.occurred_at),
+                .bind::<BigInt, _>(record.occurred_at)
+                .bind::<BigInt, _>(micros(cmd.idle_since)),
         )
         .load(self)
         .await?;

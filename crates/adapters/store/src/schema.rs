@@ -21,6 +21,7 @@ diesel::table! {
         sms_enabled -> Bool,
         email_enabled -> Bool,
         sandboxed -> Bool,
+        refresh_idle_secs -> Nullable<BigInt>,
     }
 }
 

@@ -39,12 +39,13 @@ enum Verdict {
 /// `EXISTS`, answered by the sessions' primary key; an `IN (SELECT …)` of the live sessions would be
 /// planned by SQLite as a scan of every session.
 macro_rules! rotation {
-    ($presented:expr, $app_id:expr, $now:expr) => {
+    ($presented:expr, $app_id:expr, $now:expr, $idle_since:expr) => {
         diesel::update(
             refresh_tokens::table
                 .filter(refresh_tokens::token_hash.eq($presented))
                 .filter(refresh_tokens::app_id.eq($app_id))
                 .filter(refresh_tokens::rotated_at.is_null())
+                .filter(refresh_tokens::created_at.gt($idle_since))
                 .filter(
                     diesel::dsl::sql::<diesel::sql_types::Bool>(
                         "EXISTS (SELECT 1 FROM sessions \
@@ -126,6 +127,7 @@ impl SessionStore for Store {
         audit: AuditEvent,
     ) -> Result<RotateOutcome, StoreError> {
         let now = micros(cmd.now);
+        let idle_since = micros(cmd.idle_since);
         let grace = i64::try_from(cmd.reuse_grace.whole_microseconds()).unwrap_or(0);
         let verdict = with_conn!(self, |conn| {
             // A clean rotation needs no transaction of its own where one statement can do it all.
@@ -135,15 +137,20 @@ impl SessionStore for Store {
             diesel_async::AsyncConnection::transaction(conn, async move |conn| {
                 // The one rotation: a conditional update that only the first presenter can win.
                 let rotated: Option<String> = Prepared(
-                    rotation!(cmd.presented_hash.as_slice(), cmd.app_id.as_str(), now)
-                        // The grace window opens when the rotation takes effect, not when the request
-                        // arrived: a retry after a database stall must still find its successor. (Postgres
-                        // moves it once more to the commit itself, by a deferred trigger.)
-                        .set((
-                            refresh_tokens::rotated_at.eq(no_earlier_than_now(&*conn, now)),
-                            refresh_tokens::successor_hash.eq(cmd.successor_hash.as_slice()),
-                        ))
-                        .returning(refresh_tokens::session_id),
+                    rotation!(
+                        cmd.presented_hash.as_slice(),
+                        cmd.app_id.as_str(),
+                        now,
+                        idle_since
+                    )
+                    // The grace window opens when the rotation takes effect, not when the request
+                    // arrived: a retry after a database stall must still find its successor. (Postgres
+                    // moves it once more to the commit itself, by a deferred trigger.)
+                    .set((
+                        refresh_tokens::rotated_at.eq(no_earlier_than_now(&*conn, now)),
+                        refresh_tokens::successor_hash.eq(cmd.successor_hash.as_slice()),
+                    ))
+                    .returning(refresh_tokens::session_id),
                 )
                 .get_result(conn)
                 .await
@@ -162,19 +169,20 @@ impl SessionStore for Store {
                     return Ok(Verdict::Rotated(session, user, tenants));
                 }
 
-                let presented: Option<(String, Option<i64>, Option<Vec<u8>>)> =
+                let presented: Option<(String, i64, Option<i64>, Option<Vec<u8>>)> =
                     refresh_tokens::table
                         .filter(refresh_tokens::token_hash.eq(cmd.presented_hash.as_slice()))
                         .filter(refresh_tokens::app_id.eq(cmd.app_id.as_str()))
                         .select((
                             refresh_tokens::session_id,
+                            refresh_tokens::created_at,
                             refresh_tokens::rotated_at,
                             refresh_tokens::successor_hash,
                         ))
                         .first(conn)
                         .await
                         .optional()?;
-                let Some((session_id, rotated_at, successor)) = presented else {
+                let Some((session_id, issued_at, rotated_at, successor)) = presented else {
                     return Ok(Verdict::Invalid);
                 };
                 let (session, user, tenants) =
@@ -183,7 +191,9 @@ impl SessionStore for Store {
                 if session.revoked_at.is_some() {
                     return Ok(Verdict::Revoked);
                 }
-                if session.expires_at <= now {
+                // Past the session's lifetime, or a current token unused for longer than the app's
+                // idle timeout (a rotated one is judged by its rotation, below).
+                if session.expires_at <= now || (rotated_at.is_none() && issued_at <= idle_since) {
                     return Ok(Verdict::Expired);
                 }
                 let rotated_at = rotated_at.unwrap_or(now);

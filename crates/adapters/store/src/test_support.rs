@@ -145,7 +145,7 @@ pub async fn audit_events(store: &Store, app_id: &str) -> Vec<String> {
 /// When `store` is not SQLite or the plan cannot be read.
 pub async fn sqlite_rotation_plan(store: &Store) -> Vec<String> {
     use crate::schema::refresh_tokens;
-    let statement = crate::sessions::rotation!(&[0_u8; 32][..], "app", 0_i64)
+    let statement = crate::sessions::rotation!(&[0_u8; 32][..], "app", 0_i64, 0_i64)
         .set(refresh_tokens::rotated_at.eq(0_i64))
         .returning(refresh_tokens::session_id);
     let rendered = diesel::debug_query::<diesel::sqlite::Sqlite, _>(&statement).to_string();

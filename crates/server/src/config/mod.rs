@@ -129,6 +129,7 @@ impl Config {
             access_ttl: env.seconds("AUTH_ACCESS_TOKEN_TTL_SECS", 900, 60, 3600)?,
             session_ttl: env.seconds("AUTH_SESSION_TTL_SECS", 2_592_000, 300, 31_536_000)?,
             reuse_grace: env.seconds("AUTH_REFRESH_REUSE_GRACE_SECS", 10, 0, 60)?,
+            refresh_idle: env.seconds("AUTH_REFRESH_IDLE_SECS", 1_209_600, 60, 31_536_000)?,
         };
         let config = Self {
             environment,

@@ -36,9 +36,13 @@ fn rotate(
         successor_hash: successor,
         now,
         reuse_grace: GRACE,
+        idle_since: now - IDLE,
         tenant: None,
     }
 }
+
+/// How long a token may go unused in these cases.
+const IDLE: Duration = Duration::days(14);
 
 async fn rotate_at(
     store: &Store,
@@ -331,6 +335,59 @@ async fn an_expired_session_cannot_refresh(store: Store) {
 
     assert_eq!(outcomes, [RotateOutcome::Expired, RotateOutcome::Expired]);
     assert_eq!(count_events(&store, &app.id, "refresh").await, 0);
+}
+
+contract!(a_token_unused_past_the_idle_timeout_is_expired_and_its_session_stays);
+async fn a_token_unused_past_the_idle_timeout_is_expired_and_its_session_stays(store: Store) {
+    let app = app(&store).await;
+    let (session, _) = login(&store, &app.id, &phone(1), digest(FIRST), t0()).await;
+    let used = t0() + Duration::days(1);
+    let rotated = rotate_at(&store, &app.id, digest(FIRST), digest(SUCCESSOR), used).await;
+
+    let idle = rotate_at(&store, &app.id, digest(SUCCESSOR), digest(12), used + IDLE).await;
+    let shorter = store
+        .rotate_refresh(
+            RotateRefresh {
+                idle_since: used,
+                ..rotate(
+                    &app.id,
+                    digest(SUCCESSOR),
+                    digest(12),
+                    used + Duration::hours(1),
+                )
+            },
+            event(&app.id, AuditKind::Refresh, used),
+        )
+        .await
+        .unwrap();
+    let within = rotate_at(
+        &store,
+        &app.id,
+        digest(SUCCESSOR),
+        digest(12),
+        used + IDLE - Duration::seconds(1),
+    )
+    .await;
+
+    assert!(
+        matches!(rotated, RotateOutcome::Rotated { .. }),
+        "{rotated:?}"
+    );
+    assert_eq!(idle, RotateOutcome::Expired, "idle as long as the timeout");
+    assert_eq!(
+        shorter,
+        RotateOutcome::Expired,
+        "idle past a shorter timeout"
+    );
+    assert!(
+        matches!(within, RotateOutcome::Rotated { .. }),
+        "an idle token expires, its session does not: {within:?}"
+    );
+    assert!(session.expires_at > used + IDLE);
+    assert_eq!(
+        count_events(&store, &app.id, "refresh_reuse_detected").await,
+        0
+    );
 }
 
 contract!(logout_revokes_the_session_and_is_idempotent);

@@ -138,6 +138,7 @@ async fn rotate_scoped(
         successor_hash: successor,
         now,
         reuse_grace: GRACE,
+        idle_since: now - Duration::days(14),
         tenant: scope.map(slug),
     };
     store

@@ -1,10 +1,13 @@
-//! An app's signing keys: rotating them on a schedule, withdrawing the earlier ones at once after a
-//! leak, and which of them the JWKS publishes.
+//! Cutting an app off: rotating its signing keys on a schedule or withdrawing the earlier ones at
+//! once after a leak (and which of them the JWKS publishes), and disabling the app altogether.
 
 use auth_domain::ids::UserId;
 use auth_domain::{App, AuditKind, SigningKey};
 
+use crate::apps::no_such_app;
+use crate::portal::settings_record;
 use crate::{AuthError, AuthService, Caller};
+use auth_domain::app_settings::AppSettings;
 
 /// A rotation: the new key's kid, and the kids it withdrew.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +105,88 @@ impl AuthService {
         Ok(RotatedKey { kid, withdrawn })
     }
 
+    /// Disables the app `slug` (every call answers `403 app_disabled`, its access tokens fail
+    /// `/auth/me`) or enables it again, recorded as `app_disabled` or `app_enabled` each time; an
+    /// operator's command. Takes effect on the next request of every engine process.
+    ///
+    /// # Errors
+    /// `invalid_request` for an unknown slug or the portal's own app (disabling it would lock every
+    /// developer out); store failures.
+    pub async fn set_app_disabled(
+        &self,
+        slug: &str,
+        disabled: bool,
+        caller: &Caller,
+    ) -> Result<(), AuthError> {
+        let app = self.app_named(slug).await?;
+        if disabled && app.slug.is_reserved() {
+            return Err(AuthError::invalid_field(
+                "slug",
+                "is the developer portal's own app, which cannot be disabled",
+            ));
+        }
+        let kind = if disabled {
+            AuditKind::AppDisabled
+        } else {
+            AuditKind::AppEnabled
+        };
+        let event = self
+            .event(Some(&app.id), kind, caller, self.now())
+            .actor("operator")
+            .subject(app.id.as_str());
+        if self
+            .ports
+            .apps
+            .set_disabled(&app.id, disabled, event)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(no_such_app())
+        }
+    }
+
+    /// Sets how long the app `slug`'s refresh tokens may go unused (operator CLI): one older
+    /// answers `401 refresh_token_expired`. Recorded as `app_settings_changed`; takes effect on the
+    /// next refresh in every engine process.
+    ///
+    /// # Errors
+    /// `invalid_request` naming `refresh-idle-secs` outside 60 to 31536000, or for an unknown slug;
+    /// store failures.
+    pub async fn configure_refresh_idle(
+        &self,
+        slug: &str,
+        seconds: i64,
+        caller: &Caller,
+    ) -> Result<(), AuthError> {
+        let app = self.app_named(slug).await?;
+        let mut settings = AppSettings::of(&app);
+        settings.tokens = settings
+            .tokens
+            .with_refresh_idle(Some(time::Duration::seconds(seconds)))
+            .map_err(|e| AuthError::invalid_field("refresh-idle-secs", e.0))?;
+        let event = self
+            .event(
+                Some(&app.id),
+                AuditKind::AppSettingsChanged,
+                caller,
+                self.now(),
+            )
+            .actor("operator")
+            .subject(app.id.as_str())
+            .details(settings_record(&settings));
+        if self
+            .ports
+            .apps
+            .replace_settings(&app.id, &settings, event)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(no_such_app())
+        }
+    }
+
     /// The app's signing keys, newest first, each with whether it is still published in the JWKS
     /// (and tokens it signed accepted).
     ///
@@ -179,6 +264,35 @@ mod tests {
         // Assert
         assert_eq!(rotated.kid, "kid-new");
         assert_eq!(rotated.withdrawn, [key().kid, "kid-replaced".to_owned()]);
+    }
+
+    #[tokio::test]
+    async fn disabling_and_enabling_are_recorded_each_time_and_spare_the_portal() {
+        // Arrange
+        let mut kit = kit_with_keys(vec![]);
+        kit.apps
+            .expect_set_disabled()
+            .withf(|_, disabled, event| {
+                event.kind
+                    == if *disabled {
+                        AuditKind::AppDisabled
+                    } else {
+                        AuditKind::AppEnabled
+                    }
+                    && event.actor.as_deref() == Some("operator")
+            })
+            .times(2)
+            .returning(|_, _, _| Ok(true));
+        let service = kit.service();
+
+        // Act
+        let disabled = service.set_app_disabled("demo-app", true, &caller()).await;
+        let enabled = service.set_app_disabled("demo-app", false, &caller()).await;
+        let unknown = service.set_app_disabled("nope", true, &caller()).await;
+
+        // Assert
+        assert_eq!((disabled, enabled), (Ok(()), Ok(())));
+        assert!(matches!(unknown, Err(crate::AuthError::InvalidRequest(_))));
     }
 
     #[tokio::test]
