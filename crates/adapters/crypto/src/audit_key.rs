@@ -9,9 +9,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair as _, UnparsedPublicKey};
 
 use crate::MasterKey;
+use crate::jws::{self, Header};
 
-/// Tokens longer than this are refused before any parsing.
-const MAX_TOKEN_LEN: usize = 8 * 1024;
 const ALG: &str = "EdDSA";
 
 /// Signs and verifies with the audit key.
@@ -19,13 +18,6 @@ const ALG: &str = "EdDSA";
 pub struct Ed25519AuditKey {
     pair: Ed25519KeyPair,
     public: AuditPublicKey,
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Header {
-    alg: String,
-    typ: String,
-    kid: String,
 }
 
 impl Ed25519AuditKey {
@@ -44,22 +36,19 @@ impl Ed25519AuditKey {
         Ok(Self { pair, public })
     }
 
+    fn header<'a>(&'a self, typ: &'a str) -> Header<'a> {
+        Header {
+            alg: ALG,
+            typ,
+            kid: &self.public.kid,
+        }
+    }
+
     /// A JWS of `claims` with header `{alg: EdDSA, typ, kid}`.
     fn sign(&self, typ: &str, claims: &impl serde::Serialize) -> Result<String, TokenError> {
-        let header = Header {
-            alg: ALG.into(),
-            typ: typ.into(),
-            kid: self.public.kid.clone(),
-        };
-        let header = serde_json::to_vec(&header).map_err(|_| TokenError::Invalid)?;
-        let claims = serde_json::to_vec(claims).map_err(|_| TokenError::Invalid)?;
-        let mut token = URL_SAFE_NO_PAD.encode(header);
-        token.push('.');
-        token.push_str(&URL_SAFE_NO_PAD.encode(claims));
-        let signature = self.pair.sign(token.as_bytes());
-        token.push('.');
-        token.push_str(&URL_SAFE_NO_PAD.encode(signature.as_ref()));
-        Ok(token)
+        jws::encode(&self.header(typ), claims, |input| {
+            Ok(self.pair.sign(input).as_ref().to_vec())
+        })
     }
 
     /// The claims of a JWS this key signed with header `typ`.
@@ -68,30 +57,11 @@ impl Ed25519AuditKey {
         token: &str,
         typ: &str,
     ) -> Result<T, TokenError> {
-        if token.len() > MAX_TOKEN_LEN {
-            return Err(TokenError::Invalid);
-        }
-        let mut parts = token.split('.');
-        let (Some(header), Some(claims), Some(signature), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TokenError::Invalid);
-        };
-        let decode = |part: &str| {
-            URL_SAFE_NO_PAD
-                .decode(part)
+        jws::decode(token, &self.header(typ), |signed, signature| {
+            UnparsedPublicKey::new(&ED25519, self.pair.public_key().as_ref())
+                .verify(signed, signature)
                 .map_err(|_| TokenError::Invalid)
-        };
-        let parsed: Header =
-            serde_json::from_slice(&decode(header)?).map_err(|_| TokenError::Invalid)?;
-        if parsed.alg != ALG || parsed.typ != typ || parsed.kid != self.public.kid {
-            return Err(TokenError::Invalid);
-        }
-        let signed = &token[..header.len() + 1 + claims.len()];
-        UnparsedPublicKey::new(&ED25519, self.pair.public_key().as_ref())
-            .verify(signed.as_bytes(), &decode(signature)?)
-            .map_err(|_| TokenError::Invalid)?;
-        serde_json::from_slice(&decode(claims)?).map_err(|_| TokenError::Invalid)
+        })
     }
 }
 

@@ -15,9 +15,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::KeyVault;
+use crate::jws::{self, Header};
 
-/// Tokens longer than this are refused before any parsing.
-const MAX_TOKEN_LEN: usize = 8 * 1024;
 const RSA_BITS: usize = 2048;
 
 /// A public key as ring verifies it: big-endian modulus and exponent without leading zeros.
@@ -37,12 +36,7 @@ pub struct RsaTokens {
     verifiers: Mutex<HashMap<String, Arc<PublicParts>>>,
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Header {
-    alg: String,
-    typ: String,
-    kid: String,
-}
+const ALG: &str = "RS256";
 
 fn minimal(bytes: &[u8]) -> Vec<u8> {
     let first = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
@@ -110,28 +104,23 @@ impl RsaTokens {
         typ: &str,
         claims: &impl serde::Serialize,
     ) -> Result<String, TokenError> {
-        let header = Header {
-            alg: "RS256".into(),
-            typ: typ.into(),
-            kid: key.kid.clone(),
-        };
-        let header = serde_json::to_vec(&header).map_err(|_| TokenError::Invalid)?;
-        let claims = serde_json::to_vec(claims).map_err(|_| TokenError::Invalid)?;
-        let mut token = URL_SAFE_NO_PAD.encode(header);
-        token.push('.');
-        token.push_str(&URL_SAFE_NO_PAD.encode(claims));
         let pair = self.signer(key)?;
-        let mut signature = vec![0u8; pair.public().modulus_len()];
-        pair.sign(
-            &signature::RSA_PKCS1_SHA256,
-            &self.rng,
-            token.as_bytes(),
-            &mut signature,
-        )
-        .map_err(|_| TokenError::Invalid)?;
-        token.push('.');
-        token.push_str(&URL_SAFE_NO_PAD.encode(signature));
-        Ok(token)
+        let header = Header {
+            alg: ALG,
+            typ,
+            kid: &key.kid,
+        };
+        jws::encode(&header, claims, |input| {
+            let mut signature = vec![0u8; pair.public().modulus_len()];
+            pair.sign(
+                &signature::RSA_PKCS1_SHA256,
+                &self.rng,
+                input,
+                &mut signature,
+            )
+            .map_err(|_| TokenError::Invalid)?;
+            Ok(signature)
+        })
     }
 
     /// The claims of an RS256 JWS signed by `key` with header `typ`, checked with the key's
@@ -142,7 +131,12 @@ impl RsaTokens {
         key: &SigningKey,
         typ: &str,
     ) -> Result<T, TokenError> {
-        self.verify_with(token, key, typ, |signed, signature| {
+        let header = Header {
+            alg: ALG,
+            typ,
+            kid: &key.kid,
+        };
+        jws::decode(token, &header, |signed, signature| {
             let public = self.public_parts(key)?;
             RsaPublicKeyComponents {
                 n: &public.n,
@@ -151,39 +145,6 @@ impl RsaTokens {
             .verify(&signature::RSA_PKCS1_2048_8192_SHA256, signed, signature)
             .map_err(|_| TokenError::Invalid)
         })
-    }
-
-    /// The claims of an RS256 JWS with header `typ` and `key`'s kid whose signature `check`
-    /// accepts (given the signed bytes and the signature).
-    fn verify_with<T: serde::de::DeserializeOwned>(
-        &self,
-        token: &str,
-        key: &SigningKey,
-        typ: &str,
-        check: impl FnOnce(&[u8], &[u8]) -> Result<(), TokenError>,
-    ) -> Result<T, TokenError> {
-        if token.len() > MAX_TOKEN_LEN {
-            return Err(TokenError::Invalid);
-        }
-        let mut parts = token.split('.');
-        let (Some(header), Some(claims), Some(signature), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TokenError::Invalid);
-        };
-        let decode = |part: &str| {
-            URL_SAFE_NO_PAD
-                .decode(part)
-                .map_err(|_| TokenError::Invalid)
-        };
-        let parsed: Header =
-            serde_json::from_slice(&decode(header)?).map_err(|_| TokenError::Invalid)?;
-        if parsed.alg != "RS256" || parsed.typ != typ || parsed.kid != key.kid {
-            return Err(TokenError::Invalid);
-        }
-        let signed = &token[..header.len() + 1 + claims.len()];
-        check(signed.as_bytes(), &decode(signature)?)?;
-        serde_json::from_slice(&decode(claims)?).map_err(|_| TokenError::Invalid)
     }
 }
 
@@ -236,12 +197,7 @@ impl TokenCodec for RsaTokens {
     }
 
     fn peek_kid(&self, token: &str) -> Option<String> {
-        if token.len() > MAX_TOKEN_LEN {
-            return None;
-        }
-        let header = token.split('.').next()?;
-        let header: Header = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
-        Some(header.kid)
+        jws::kid(token)
     }
 
     fn verify_access(&self, token: &str, key: &SigningKey) -> Result<AccessClaims, TokenError> {
@@ -256,7 +212,12 @@ impl TokenCodec for RsaTokens {
         // Checked with the public half of the sealed private key, not the stored public key:
         // whoever holds the database alone can add a key row, but not seal its private half.
         let pair = self.signer(key)?;
-        self.verify_with(token, key, CHECKPOINT_TYP, |signed, signature| {
+        let header = Header {
+            alg: ALG,
+            typ: CHECKPOINT_TYP,
+            kid: &key.kid,
+        };
+        jws::decode(token, &header, |signed, signature| {
             signature::UnparsedPublicKey::new(
                 &signature::RSA_PKCS1_2048_8192_SHA256,
                 pair.public().as_ref(),

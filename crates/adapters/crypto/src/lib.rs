@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod audit_key;
+mod jws;
 mod jwt;
 mod keys;
 mod mac;
