@@ -26,6 +26,24 @@ pub async fn seal_periodically(service: Arc<AuthService>, every: std::time::Dura
     }
 }
 
+/// How long a stopping server may take to seal what its last requests wrote.
+const FINAL_SEAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Seals what the last requests wrote, once the server has stopped taking requests (SIGTERM or
+/// SIGINT): those records join the chain now rather than at the next start. Bounded, so a database
+/// that stalls cannot hold the exit.
+pub async fn seal_before_exit(service: &AuthService) {
+    match tokio::time::timeout(FINAL_SEAL, service.seal_all()).await {
+        Ok(Ok(sealed)) => tracing::info!(sealed, "sealed the last audit records before exiting"),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "sealing before exit failed; the next start seals them")
+        }
+        Err(_) => {
+            tracing::warn!("sealing before exit took too long; the next start seals the rest")
+        }
+    }
+}
+
 pub async fn run(config: &Config, command: AuditCommand) -> Result<(), String> {
     // Archiving drops records and adopting seals links: rights only the tables' owner holds.
     let store = match command {

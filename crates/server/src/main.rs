@@ -238,6 +238,7 @@ async fn serve(config: Config) -> Result<(), String> {
         Arc::clone(&service),
         config.seal_every,
     ));
+    let sealer = Arc::clone(&service);
     let pages: Vec<HtmlPage> = auth_portal::PAGES
         .iter()
         .map(|page| HtmlPage {
@@ -276,7 +277,9 @@ async fn serve(config: Config) -> Result<(), String> {
     );
     let _ = stdout.flush();
     tracing::info!(%bound, database = ?store, "serving");
-    server.await.map_err(|e| format!("server: {e}"))
+    let served = server.await.map_err(|e| format!("server: {e}"));
+    audit::seal_before_exit(&sealer).await;
+    served
 }
 
 /// How often expired counters and codes are deleted.

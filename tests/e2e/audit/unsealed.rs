@@ -52,6 +52,36 @@ async fn unsealed_records_are_reported_after_a_kill_9(backend: Backend) {
     assert_eq!(unsealed_in(&after.output), 0, "{}", after.output);
 }
 
+/// A server asked to stop (SIGTERM) seals what its last requests wrote before it exits.
+async fn a_stopped_server_leaves_nothing_unsealed(backend: Backend) {
+    // Arrange
+    let builder = TestServer::builder().env("AUTH_AUDIT_SEAL_INTERVAL_MS", "60000");
+    let Some(mut deployment) = Deployment::start_with(backend, builder).await else {
+        return;
+    };
+    let h = &mut deployment.h;
+    h.login(&unique_phone()).await.assert_ok();
+
+    // Act
+    let exit = h.server.terminate().await;
+    let verdict = verify(&h.server, None).await;
+
+    // Assert
+    assert!(exit.is_some_and(|status| status.success()), "{exit:?}");
+    verdict.assert_intact();
+    assert_eq!(unsealed_in(&verdict.output), 0, "{}", verdict.output);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stopped_server_leaves_nothing_unsealed_on_sqlite() {
+    a_stopped_server_leaves_nothing_unsealed(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stopped_server_leaves_nothing_unsealed_on_postgres() {
+    a_stopped_server_leaves_nothing_unsealed(Backend::Postgres).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn unsealed_records_are_reported_after_a_kill_9_on_sqlite() {
     unsealed_records_are_reported_after_a_kill_9(Backend::Sqlite).await;

@@ -220,6 +220,16 @@ impl TestServer {
         }
     }
 
+    /// Asks the process to stop (SIGTERM), as a service manager does, and waits for it to exit by
+    /// itself: its exit status, or `None` if it was still running after 30 s (it is killed then).
+    pub async fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        let pid = self.pid().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status().await;
+        let exited = tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await;
+        self.stop().await;
+        exited.ok().and_then(Result::ok)
+    }
+
     /// The process id of the engine.
     pub fn pid(&self) -> u32 {
         self.child.id().unwrap_or_default()
