@@ -104,8 +104,21 @@ pub struct ChainLink {
 /// big-endian), the chain, the position (8 bytes, big-endian) and the link.
 #[must_use]
 pub fn seal_input(chain: &str, position: i64, link: &[u8; 32]) -> Vec<u8> {
-    let mut input = Vec::with_capacity(SEAL_LABEL.len() + 4 + chain.len() + 8 + 32);
-    input.extend_from_slice(SEAL_LABEL);
+    labelled(SEAL_LABEL, chain, position, link)
+}
+
+/// What the seal of a chain's **legacy head** covers: the last link written before seals existed,
+/// sealed by the engine run that added seals, so that it vouches (through its link) for every link
+/// before it. Laid out as [`seal_input`], under another label, so neither seal can pass for the
+/// other.
+#[must_use]
+pub fn legacy_head_input(chain: &str, position: i64, link: &[u8; 32]) -> Vec<u8> {
+    labelled(LEGACY_HEAD_LABEL, chain, position, link)
+}
+
+fn labelled(label: &[u8], chain: &str, position: i64, link: &[u8; 32]) -> Vec<u8> {
+    let mut input = Vec::with_capacity(label.len() + 4 + chain.len() + 8 + 32);
+    input.extend_from_slice(label);
     input.extend_from_slice(&u32::try_from(chain.len()).unwrap_or(u32::MAX).to_be_bytes());
     input.extend_from_slice(chain.as_bytes());
     input.extend_from_slice(&position.to_be_bytes());
@@ -114,6 +127,7 @@ pub fn seal_input(chain: &str, position: i64, link: &[u8; 32]) -> Vec<u8> {
 }
 
 const SEAL_LABEL: &[u8] = b"auth-engine audit seal v1\0";
+const LEGACY_HEAD_LABEL: &[u8] = b"auth-engine audit legacy head v1\0";
 
 /// The chain of an app, or `""` for records of no app (credential failures for unknown apps).
 #[must_use]
@@ -388,6 +402,7 @@ mod tests {
             assert_ne!(base, other);
         }
         assert!(base.ends_with(&[1; 32]));
+        assert_ne!(base, legacy_head_input("app_a", 3, &[1; 32]));
     }
 
     #[test]

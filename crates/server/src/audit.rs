@@ -1,6 +1,7 @@
 //! `auth-engine audit seal|verify|export|archive`, and the background sealer.
 
 use auth_http::{AuditJwkBody, AuditKeysBody};
+use auth_store::Store;
 use auth_usecases::{AuthService, Caller, ChainReport};
 use std::io::Write as _;
 use std::path::Path;
@@ -44,27 +45,46 @@ pub async fn seal_before_exit(service: &AuthService) {
     }
 }
 
+/// Vouches for the audit links written before seals existed: called by the run that applied the
+/// migration adding seals, right after it, and never again.
+pub async fn vouch_for_legacy_links(config: &Config, store: &Store) -> Result<(), String> {
+    let data_key = master_key::data_key(config, store).await?;
+    let service = wiring::service(config, store, &data_key, issuer(config)).await?;
+    let vouched = service
+        .seal_legacy_heads()
+        .await
+        .map_err(|e| format!("sealing the audit chains' legacy heads: {e}"))?;
+    if !vouched.is_empty() {
+        tracing::info!(
+            chains = vouched.len(),
+            "sealed the legacy heads of the audit chains"
+        );
+    }
+    Ok(())
+}
+
+/// The engine's `iss`: its public URL, else its listening address.
+fn issuer(config: &Config) -> String {
+    config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.listen_addr))
+}
+
 pub async fn run(config: &Config, command: AuditCommand) -> Result<(), String> {
-    // Archiving drops records and adopting seals links: rights only the tables' owner holds.
+    // Archiving drops records: a right only the tables' owner holds.
     let store = match command {
-        AuditCommand::Archive { .. } | AuditCommand::Adopt { .. } => {
-            migrate_as_owner(config).await?
-        }
+        AuditCommand::Archive { .. } => migrate_as_owner(config).await?,
         _ => migrate(config).await?,
     };
     let data_key = master_key::data_key(config, &store).await?;
-    let issuer = config
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", config.listen_addr));
-    let service = wiring::service(config, &store, &data_key, issuer).await?;
+    let service = wiring::service(config, &store, &data_key, issuer(config)).await?;
     match command {
         AuditCommand::Seal => {
             let sealed = service.seal_all().await.map_err(|e| e.to_string())?;
             writeln!(std::io::stdout(), "sealed {sealed} records").map_err(|e| e.to_string())
         }
         AuditCommand::Verify { app } => verify(&service, app.as_deref()).await,
-        AuditCommand::Adopt { app } => adopt(&service, app.as_deref()).await,
         AuditCommand::Key => key(&service),
         AuditCommand::Export { app, since } => export(&service, &app, since.as_deref()).await,
         AuditCommand::Archive { app, before, out } => archive(&service, &app, &before, &out).await,
@@ -142,38 +162,6 @@ async fn verify(service: &AuthService, app: Option<&str>) -> Result<(), String> 
         unsealed(waiting)
     )
     .map_err(|e| e.to_string())
-}
-
-async fn adopt(service: &AuthService, app: Option<&str>) -> Result<(), String> {
-    let mut stdout = std::io::stdout();
-    let mut broken = 0;
-    for chain in chains(service, app).await? {
-        let (adopted, stopped) = service
-            .adopt_seals(&chain)
-            .await
-            .map_err(|e| e.to_string())?;
-        let line = match stopped {
-            None => format!(
-                "chain {}: sealed {adopted} link(s) written before seals existed",
-                shown(&chain)
-            ),
-            Some(stop) => {
-                broken += 1;
-                format!(
-                    "chain {}: sealed {adopted} link(s), then stopped {stop}",
-                    shown(&chain)
-                )
-            }
-        };
-        writeln!(stdout, "{line}").map_err(|e| e.to_string())?;
-    }
-    if broken == 0 {
-        Ok(())
-    } else {
-        Err(format!(
-            "{broken} audit chain(s) could not be adopted to their end: run `auth-engine audit verify`"
-        ))
-    }
 }
 
 /// An RFC 3339 time given as `--flag`, in microseconds since the epoch.

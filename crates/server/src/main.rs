@@ -71,13 +71,6 @@ pub(crate) enum AuditCommand {
         #[arg(long)]
         app: Option<String>,
     },
-    /// Once, after upgrading from a version without seals: seal the links written before seals
-    /// existed, each after checking it against its record.
-    Adopt {
-        /// Only this app's chain.
-        #[arg(long)]
-        app: Option<String>,
-    },
     /// Print the public half of the audit key (a JWK Set), which checkpoints and exports are signed
     /// with: what a third party needs to check them without the database.
     Key,
@@ -199,10 +192,16 @@ async fn open_store(
 ) -> Result<Store, String> {
     let store =
         Store::connect(url, config.pool_size, timeout).map_err(|e| format!("database: {e}"))?;
-    store
+    let applied = store
         .migrate()
         .await
         .map_err(|e| format!("database: {e}"))?;
+    if applied
+        .iter()
+        .any(|version| version == auth_store::SEALS_MIGRATION)
+    {
+        audit::vouch_for_legacy_links(config, &store).await?;
+    }
     Ok(store)
 }
 

@@ -3,7 +3,8 @@
 -- but not seal them again. NULL only for links sealed before seals existed.
 ALTER TABLE audit_chain ADD COLUMN seal BYTEA;
 
--- The one update a link allows: being given the seal it lacks (`auth-engine audit adopt`).
+-- The one update a link allows: being given the seal it lacks (the engine run that applies this
+-- migration seals each chain's last link as its legacy head, vouching for the links before it).
 DROP TRIGGER audit_chain_no_update ON audit_chain;
 CREATE FUNCTION audit_chain_seal_once() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -3,7 +3,8 @@
 -- but not seal them again. NULL only for links sealed before seals existed.
 ALTER TABLE audit_chain ADD COLUMN seal BLOB;
 
--- The one update a link allows: being given the seal it lacks (`auth-engine audit adopt`).
+-- The one update a link allows: being given the seal it lacks (the engine run that applies this
+-- migration seals each chain's last link as its legacy head, vouching for the links before it).
 DROP TRIGGER audit_chain_no_update;
 CREATE TRIGGER audit_chain_no_update BEFORE UPDATE ON audit_chain
 WHEN NOT (OLD.seal IS NULL AND NEW.seal IS NOT NULL AND NEW.chain = OLD.chain

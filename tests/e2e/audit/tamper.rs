@@ -298,49 +298,76 @@ async fn the_database_refuses_to_rewrite_the_log_on_postgres() {
     the_database_refuses_to_rewrite_the_log(Backend::Postgres).await;
 }
 
-/// A log from before seals (its links have none) fails verify until `audit adopt` seals it.
-async fn links_from_before_seals_are_adopted(backend: Backend) {
-    // Arrange: a sealed log whose seals are taken away, as an older engine left it.
+/// Takes the database back to before seals: the migrations from seals on, undone.
+async fn back_to_before_seals(backend: Backend, store: &Store) {
+    let undo: &[&str] = match backend {
+        Backend::Sqlite => &[
+            "DROP TRIGGER audit_chain_no_update",
+            "ALTER TABLE audit_chain DROP COLUMN seal",
+            "CREATE TRIGGER audit_chain_no_update BEFORE UPDATE ON audit_chain \
+             BEGIN SELECT RAISE(ABORT, 'audit_chain is append-only'); END",
+        ],
+        Backend::Postgres => &[
+            "DROP TRIGGER audit_chain_no_update ON audit_chain",
+            "DROP FUNCTION audit_chain_seal_once()",
+            "CREATE TRIGGER audit_chain_no_update BEFORE UPDATE ON audit_chain \
+             FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()",
+            "ALTER TABLE audit_chain DROP COLUMN seal",
+        ],
+    };
+    for statement in undo.iter().chain(&[
+        "ALTER TABLE signing_keys DROP COLUMN withdrawn_at",
+        "ALTER TABLE apps DROP COLUMN refresh_idle_secs",
+        "DELETE FROM __diesel_schema_migrations WHERE version >= '20261207000020'",
+    ]) {
+        sql(store, statement).await;
+    }
+}
+
+/// A log from before seals: the engine run that adds seals vouches for its links with each
+/// chain's sealed legacy head; the same log stripped of its seals later is refused.
+async fn links_from_before_seals_are_vouched_for_by_the_upgrade(backend: Backend) {
+    // Arrange: a sealed log, taken back to before seals, the engine stopped.
     let Some(mut deployment) = Deployment::start(backend).await else {
         return;
     };
+    deployment.h.login(&unique_phone()).await;
+    Reader::of(&deployment.h).all(json!({})).await;
+    deployment.h.server.stop().await;
     let h = &deployment.h;
-    h.login(&unique_phone()).await;
-    let events = Reader::of(h).all(json!({})).await;
     let store = open(&h.server);
-    backend.lift_chain_append_only(&store).await;
-    let stripped = sql(&store, "UPDATE audit_chain SET seal = NULL").await;
-    assert!(stripped >= events.len(), "{stripped} links stripped");
+    back_to_before_seals(backend, &store).await;
     let slug = h.app.app_slug.as_str();
 
-    // Act
-    let before = verify(&h.server, Some(slug)).await;
-    let adopted = h.server.run_cli(&["audit", "adopt", "--app", slug]).await;
-    let after = verify(&h.server, Some(slug)).await;
+    // Act: the upgrade (its migrations, as `serve` or `migrate` applies them), then the attack.
+    let upgraded = h.server.run_cli(&["migrate"]).await;
+    let after_upgrade = verify(&h.server, Some(slug)).await;
+    backend.lift_chain_append_only(&store).await;
+    sql(&store, "UPDATE audit_chain SET seal = NULL").await;
+    let stripped = verify(&h.server, Some(slug)).await;
 
     // Assert
     assert!(
-        mentions_position(before.broken_line(), 1) && before.output.contains("no seal"),
+        upgraded.status.success(),
         "{}",
-        before.output
+        crate::support::output_text(&upgraded)
     );
-    let said = crate::support::output_text(&adopted);
-    assert!(adopted.status.success(), "{said}");
+    after_upgrade.assert_intact();
+    let line = stripped.broken_line();
     assert!(
-        said.contains(&format!("sealed {} link(s)", events.len())),
-        "{said}"
+        mentions_position(line, 1) && line.contains("stripped"),
+        "{}",
+        stripped.output
     );
-    after.assert_intact();
     drop(store);
-    deployment.h.server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn links_from_before_seals_are_adopted_on_sqlite() {
-    links_from_before_seals_are_adopted(Backend::Sqlite).await;
+async fn links_from_before_seals_are_vouched_for_by_the_upgrade_on_sqlite() {
+    links_from_before_seals_are_vouched_for_by_the_upgrade(Backend::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn links_from_before_seals_are_adopted_on_postgres() {
-    links_from_before_seals_are_adopted(Backend::Postgres).await;
+async fn links_from_before_seals_are_vouched_for_by_the_upgrade_on_postgres() {
+    links_from_before_seals_are_vouched_for_by_the_upgrade(Backend::Postgres).await;
 }

@@ -28,6 +28,7 @@ mod tenants;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
+pub use migrate::SEALS_MIGRATION;
 pub use roles::{GrantError, RuntimeGrants};
 
 use auth_ports::StoreError;

@@ -38,16 +38,21 @@ where
         .collect()
 }
 
+/// The migration that gave audit links their seals: the run that applies it vouches for the links
+/// written before (see `AuthService::seal_legacy_heads`).
+pub const SEALS_MIGRATION: &str = "20261207000020";
+
 impl Store {
-    /// Applies every pending migration. Needs a multi-threaded Tokio runtime.
+    /// Applies every pending migration; the versions it applied. Needs a multi-threaded Tokio
+    /// runtime.
     ///
     /// # Errors
     /// [`StoreError`] when the database is unreachable or a migration fails (saying so when the
     /// role cannot change the schema).
-    pub async fn migrate(&self) -> Result<(), StoreError> {
+    pub async fn migrate(&self) -> Result<Vec<String>, StoreError> {
         let pending = self.pending_migrations().await?;
         if pending.is_empty() {
-            return Ok(());
+            return Ok(pending);
         }
         if self.read_only {
             return Err(StoreError::Unavailable(
@@ -65,19 +70,21 @@ impl Store {
                 pending.len()
             ))
         };
-        match &self.pools {
+        let applied: Vec<String> = match &self.pools {
             Pools::Postgres(pool) => {
                 let connection = pool.get().await.map_err(pool_error)?;
                 let mut harness = AsyncMigrationHarness::new(connection);
-                harness.run_pending_migrations(POSTGRES).map_err(failed)?;
+                let applied = harness.run_pending_migrations(POSTGRES).map_err(failed)?;
+                applied.iter().map(ToString::to_string).collect()
             }
             Pools::Sqlite(pool) => {
                 let connection = pool.get().await.map_err(pool_error)?;
                 let mut harness = AsyncMigrationHarness::new(connection);
-                harness.run_pending_migrations(SQLITE).map_err(failed)?;
+                let applied = harness.run_pending_migrations(SQLITE).map_err(failed)?;
+                applied.iter().map(ToString::to_string).collect()
             }
-        }
-        Ok(())
+        };
+        Ok(applied)
     }
 
     /// The versions of this engine's migrations the database has not applied: all of them when it
@@ -90,8 +97,14 @@ impl Store {
         });
         let applied: BTreeSet<String> = match read {
             Ok(rows) => rows.into_iter().map(|row| row.version).collect(),
-            // No table: a new database (an unreachable one fails below, when migrating).
-            Err(diesel::result::Error::DatabaseError(..)) => BTreeSet::new(),
+            // No table yet: a new database. (Any other failure, say a role not granted to read
+            // it, is reported as it is.)
+            Err(diesel::result::Error::DatabaseError(_, info))
+                if info.message().contains("does not exist")
+                    || info.message().contains("no such table") =>
+            {
+                BTreeSet::new()
+            }
             Err(error) => return Err(crate::conn::query_error(error)),
         };
         Ok(match &self.pools {

@@ -13,11 +13,11 @@ use crate::Store;
 use crate::conn::{Pools, pool_error, query_error};
 
 /// Tables whose rows are history: the runtime role may read and append, never change or remove.
-const APPEND_ONLY: [&str; 3] = ["audit_events", "audit_chain", "audit_checkpoints"];
+const APPEND_ONLY: [&str; 2] = ["audit_events", "audit_chain"];
+/// Checkpoints are written only by `audit archive`, as the owner: the runtime role only reads them.
+const READ_ONLY: [&str; 2] = ["audit_checkpoints", "__diesel_schema_migrations"];
 /// The sealing queue: appended with each record, drained by the sealer.
 const QUEUE: &str = "audit_pending";
-/// Diesel's list of applied migrations: read at start to see whether the schema is current.
-const MIGRATIONS: &str = "__diesel_schema_migrations";
 
 #[derive(QueryableByName)]
 struct Name {
@@ -29,8 +29,11 @@ struct Name {
 struct RoleFacts {
     #[diesel(sql_type = Bool)]
     exists: bool,
+    /// A superuser, or a role that may create roles (and so, before PostgreSQL 16, grant itself
+    /// the owner's).
     #[diesel(sql_type = Bool)]
     superuser: bool,
+    /// It owns a table of the schema, or is a member of a role that does.
     #[diesel(sql_type = Bool)]
     owns_tables: bool,
 }
@@ -69,7 +72,7 @@ fn privileges(table: &str) -> &'static str {
         "SELECT, INSERT"
     } else if table == QUEUE {
         "SELECT, INSERT, DELETE"
-    } else if table == MIGRATIONS {
+    } else if READ_ONLY.contains(&table) {
         "SELECT"
     } else {
         "SELECT, INSERT, UPDATE, DELETE"
@@ -98,9 +101,11 @@ impl Store {
         let mut conn = pool.get().await.map_err(pool_error)?;
         let facts: RoleFacts = diesel::sql_query(
             "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists, \
-                    COALESCE((SELECT rolsuper FROM pg_roles WHERE rolname = $1), false) AS superuser, \
+                    COALESCE((SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = $1), \
+                             false) AS superuser, \
                     EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() \
-                            AND tablename = 'audit_events' AND tableowner = $1) AS owns_tables",
+                            AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) \
+                            AND pg_has_role($1, tableowner, 'MEMBER')) AS owns_tables",
         )
         .bind::<Text, _>(role)
         .get_result(&mut *conn)
@@ -113,7 +118,7 @@ impl Store {
         }
         if facts.superuser || facts.owns_tables {
             return Err(GrantError::Refused(format!(
-                "--role {role}: a superuser or the tables' owner can lift every guard; the runtime role must be neither"
+                "--role {role}: a superuser, a role that may create roles, or the tables' owner (or a member of its role) can lift every guard; the runtime role must be none of them"
             )));
         }
         Ok(grant(&mut conn, role).await.map_err(query_error)?)
@@ -180,6 +185,7 @@ mod tests {
         for table in APPEND_ONLY {
             assert_eq!(privileges(table), "SELECT, INSERT");
         }
+        assert_eq!(privileges("audit_checkpoints"), "SELECT");
         assert_eq!(privileges("audit_pending"), "SELECT, INSERT, DELETE");
         assert_eq!(privileges("sessions"), "SELECT, INSERT, UPDATE, DELETE");
     }

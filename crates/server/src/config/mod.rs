@@ -31,7 +31,7 @@ pub struct Config {
     pub environment: Environment,
     pub database_url: DatabaseUrl,
     /// The schema owner's connection (`AUTH_MIGRATION_DATABASE_URL`, by default the same): what
-    /// `migrate`, `db grant-runtime`, `audit archive` and `audit adopt` connect as. The server never
+    /// `migrate`, `db grant-runtime` and `audit archive` connect as. The server never
     /// uses it.
     pub migration_database_url: DatabaseUrl,
     pub pool_size: usize,

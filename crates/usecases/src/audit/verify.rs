@@ -1,7 +1,9 @@
 //! Verifying a chain: every link's seal, every record against its link, the checkpoint it starts
-//! from, and what waits or was slipped in beside it; and adopting links sealed before seals existed.
+//! from, and what waits or was slipped in beside it; and vouching, once, for links from before seals.
 
-use auth_domain::chain::{ChainLink, Checkpoint, CheckpointClaims, StoredEvent, seal_input};
+use auth_domain::chain::{
+    ChainLink, Checkpoint, CheckpointClaims, StoredEvent, legacy_head_input, seal_input,
+};
 use auth_domain::ct::constant_time_eq;
 use auth_ports::MacPurpose;
 
@@ -47,6 +49,24 @@ pub struct ChainReport {
     pub first_break: Option<ChainBreak>,
 }
 
+/// Where a walk stands with links from before seals.
+#[derive(Debug, Default)]
+struct Legacy {
+    /// The first of the links seen without a seal and not yet vouched for by a legacy head.
+    unvouched_from: Option<i64>,
+    /// Past the legacy head, or past the first sealed link: every link from here is sealed.
+    closed: bool,
+}
+
+/// The break of links without a seal that no legacy head vouches for.
+fn unvouched(from: i64) -> ChainBreak {
+    ChainBreak {
+        position: Some(from),
+        event_id: None,
+        problem: "the links from here carry no seal, and no head sealed by the engine that added seals vouches for them: their seals were stripped".to_owned(),
+    }
+}
+
 impl AuthService {
     /// Why the chain's checkpoint cannot be trusted, if it cannot: it must carry a valid signature
     /// of the engine's audit key (or, made before the audit key, of one of the chain's app's own
@@ -85,8 +105,9 @@ impl AuthService {
             Some(kid) => self.ports.apps.find_key(&kid).await?,
             None => None,
         };
+        // A withdrawn key may have leaked: nothing it signed counts any more.
         Ok(key
-            .filter(|key| key.app_id.as_str() == checkpoint.chain)
+            .filter(|key| key.app_id.as_str() == checkpoint.chain && key.withdrawn_at.is_none())
             .and_then(|key| {
                 self.ports
                     .tokens
@@ -116,13 +137,21 @@ impl AuthService {
             }
         }
         let (mut expected, mut previous) = (origin.position, origin.previous);
+        let mut legacy = Legacy::default();
         loop {
             let batch = self.ports.chain.links(chain, expected, READ_BATCH).await?;
             if batch.is_empty() {
                 break;
             }
             for (link, event) in batch {
-                let checked = self.check_link(chain, &link, event.as_ref(), expected, &previous);
+                let checked = self.check_in_order(
+                    chain,
+                    &mut legacy,
+                    &link,
+                    event.as_ref(),
+                    expected,
+                    &previous,
+                );
                 if let Err(broken) = checked {
                     report.first_break = Some(broken);
                     return Ok(report);
@@ -131,6 +160,10 @@ impl AuthService {
                 expected += 1;
                 report.records += 1;
             }
+        }
+        if let Some(from) = legacy.unvouched_from {
+            report.first_break = Some(unvouched(from));
+            return Ok(report);
         }
         if let Some(stray) = self
             .ports
@@ -152,57 +185,91 @@ impl AuthService {
         Ok(report)
     }
 
-    /// Gives the links of `chain` that were sealed before seals existed their seals, each after
-    /// checking it against its record: what an operator runs once after upgrading. Only links
-    /// before the chain's first sealed one are adopted (a link after it that lacks its seal was
-    /// stripped of it); the walk stops at the first link that does not verify. How many links were
-    /// given seals, and the break that stopped it, if one did.
+    /// Vouches for the links written before seals existed: for each chain whose links carry no
+    /// seal, once they all check out against their records, seals its last link as the chain's
+    /// **legacy head** (through its link it covers every link before it). Run by the engine run
+    /// that added seals to the schema, and only then: anything the database says later could have
+    /// been arranged by whoever holds it. A chain that does not check out is left as it is, and
+    /// verify reports where it breaks. Returns the chains vouched for.
     ///
     /// # Errors
     /// Store failures.
-    pub async fn adopt_seals(&self, chain: &str) -> Result<(u64, Option<ChainBreak>), AuthError> {
-        let origin = self.chain_origin(chain).await?;
-        if let Some(checkpoint) = &origin.checkpoint
-            && let Some(broken) = self.checkpoint_break(checkpoint).await?
-        {
-            return Ok((0, Some(broken)));
-        }
-        let (mut expected, mut previous) = (origin.position, origin.previous);
-        let (mut adopted, mut sealed_seen) = (0, false);
-        loop {
-            let batch = self.ports.chain.links(chain, expected, READ_BATCH).await?;
-            if batch.is_empty() {
-                return Ok((adopted, None));
+    pub async fn seal_legacy_heads(&self) -> Result<Vec<String>, AuthError> {
+        let mut vouched = Vec::new();
+        for chain in self.audit_chains().await? {
+            let origin = self.chain_origin(&chain).await?;
+            if let Some(checkpoint) = &origin.checkpoint
+                && self.checkpoint_break(checkpoint).await?.is_some()
+            {
+                continue;
             }
-            let mut seals = Vec::new();
-            let mut stop = None;
-            for (link, event) in &batch {
-                let checked = if link.seal.is_some() || sealed_seen {
-                    sealed_seen = true;
-                    self.check_link(chain, link, event.as_ref(), expected, &previous)
-                } else {
-                    self.check_record(link, event.as_ref(), expected, &previous)
-                        .map(|()| {
-                            seals.push((
-                                link.position,
-                                self.seal_of(chain, link.position, &link.link),
-                            ))
-                        })
-                };
-                if let Err(broken) = checked {
-                    stop = Some(broken);
+            let (mut expected, mut previous) = (origin.position, origin.previous);
+            let mut head = None;
+            'walk: loop {
+                let batch = self.ports.chain.links(&chain, expected, READ_BATCH).await?;
+                if batch.is_empty() {
                     break;
                 }
-                previous = link.link;
-                expected += 1;
+                for (link, event) in batch {
+                    let legacy = link.seal.is_none()
+                        && self
+                            .check_record(&link, event.as_ref(), expected, &previous)
+                            .is_ok();
+                    if !legacy {
+                        head = None;
+                        break 'walk;
+                    }
+                    (previous, expected) = (link.link, expected + 1);
+                    head = Some(link);
+                }
             }
-            if !seals.is_empty() {
-                adopted += self.ports.chain.give_seals(chain, seals).await?;
-            }
-            if stop.is_some() {
-                return Ok((adopted, stop));
+            if let Some(head) = head {
+                let seal = self.ports.mac.mac(
+                    MacPurpose::AuditSeal,
+                    &legacy_head_input(&chain, head.position, &head.link),
+                );
+                self.ports
+                    .chain
+                    .give_seals(&chain, vec![(head.position, seal)])
+                    .await?;
+                vouched.push(chain);
             }
         }
+        Ok(vouched)
+    }
+
+    /// Checks `link` at its place in the walk: links from before seals carry none, until the
+    /// chain's legacy head, which vouches for them; every link after it is sealed.
+    fn check_in_order(
+        &self,
+        chain: &str,
+        legacy: &mut Legacy,
+        link: &ChainLink,
+        event: Option<&StoredEvent>,
+        expected: i64,
+        previous: &[u8; 32],
+    ) -> Result<(), ChainBreak> {
+        if !legacy.closed {
+            let head = link.seal.is_some_and(|seal| {
+                let vouching = legacy_head_input(chain, link.position, &link.link);
+                constant_time_eq(&seal, &self.ports.mac.mac(MacPurpose::AuditSeal, &vouching))
+            });
+            if link.seal.is_none() || head {
+                self.check_record(link, event, expected, previous)?;
+                legacy.unvouched_from = if head {
+                    None
+                } else {
+                    legacy.unvouched_from.or(Some(link.position))
+                };
+                legacy.closed = head;
+                return Ok(());
+            }
+            legacy.closed = true;
+            if let Some(from) = legacy.unvouched_from {
+                return Err(unvouched(from));
+            }
+        }
+        self.check_link(chain, link, event, expected, previous)
     }
 
     /// The seal of `link` at `position` of `chain`.
@@ -223,9 +290,7 @@ impl AuthService {
         previous: &[u8; 32],
     ) -> Result<(), ChainBreak> {
         let problem = match &link.seal {
-            None => Some(
-                "the link here carries no seal: it was sealed before seals existed (run `auth-engine audit adopt` once after upgrading) or its seal was stripped",
-            ),
+            None => Some("the link here carries no seal: its seal was stripped"),
             Some(seal)
                 if !constant_time_eq(seal, &self.seal_of(chain, link.position, &link.link)) =>
             {
@@ -286,8 +351,9 @@ impl AuthService {
 
 #[cfg(test)]
 mod tests {
-    use crate::test_kit::{Kit, fold_hash as fold, sealed_link, stored_login};
-    use auth_domain::chain::{ChainLink, GENESIS, StoredEvent};
+    use crate::test_kit::{Kit, fake_mac, fold_hash as fold, sealed_link, stored_login};
+    use auth_domain::chain::{ChainLink, GENESIS, StoredEvent, legacy_head_input};
+    use auth_ports::MacPurpose;
     use std::sync::{Arc, Mutex};
 
     fn event(seq: i64) -> StoredEvent {
@@ -392,35 +458,77 @@ mod tests {
         assert!(broken.problem.contains("no seal"), "{}", broken.problem);
     }
 
-    #[tokio::test]
-    async fn adopting_seals_the_links_before_the_first_sealed_one_and_no_stripped_link_after() {
-        // Arrange: links 1 and 2 predate seals, 3 is sealed, 4 was stripped of its seal.
+    /// Records 1–4 chained, 1–3 from before seals (3 the legacy head), 4 sealed.
+    fn upgraded_chain() -> Vec<(ChainLink, Option<StoredEvent>)> {
         let mut links = sealed_chain();
         let mut previous = links[2].0.link;
         previous = fold(&event(4).link_input(&previous));
         links.push((sealed_link("app_a", 4, 4, previous), Some(event(4))));
-        let expected: Vec<(i64, [u8; 32])> = links[..2]
-            .iter()
-            .map(|(link, _)| (link.position, link.seal.unwrap()))
-            .collect();
-        for index in [0, 1, 3] {
-            links[index].0.seal = None;
+        for (link, _) in &mut links[..2] {
+            link.seal = None;
         }
+        let head = &mut links[2].0;
+        let input = legacy_head_input("app_a", 3, &head.link);
+        head.seal = Some(fake_mac(MacPurpose::AuditSeal, &input));
+        links
+    }
+
+    #[tokio::test]
+    async fn links_from_before_seals_verify_through_their_sealed_legacy_head() {
+        let kit = kit_over(upgraded_chain(), 0);
+
+        let report = kit.service().verify_chain("app_a").await.unwrap();
+
+        assert_eq!(report.first_break, None);
+        assert_eq!(report.records, 4);
+    }
+
+    #[tokio::test]
+    async fn links_stripped_of_their_seals_are_vouched_for_by_nothing() {
+        // Arrange: every seal taken away, the legacy head's too.
+        let mut links = upgraded_chain();
+        for (link, _) in &mut links {
+            link.seal = None;
+        }
+        let kit = kit_over(links, 0);
+
+        // Act
+        let report = kit.service().verify_chain("app_a").await.unwrap();
+
+        // Assert
+        let broken = report.first_break.unwrap();
+        assert_eq!(broken.position, Some(1));
+        assert!(broken.problem.contains("stripped"), "{}", broken.problem);
+    }
+
+    #[tokio::test]
+    async fn the_run_that_adds_seals_seals_each_chains_last_link_as_its_legacy_head() {
+        // Arrange: a chain of three links, none sealed.
+        let mut links = sealed_chain();
+        for (link, _) in &mut links {
+            link.seal = None;
+        }
+        let head = links[2].0.clone();
         let mut kit = kit_over(links, 0);
+        kit.chain
+            .expect_chains()
+            .returning(|| Ok(vec!["app_a".into()]));
         let given = Arc::new(Mutex::new(Vec::new()));
         let keep = Arc::clone(&given);
         kit.chain.expect_give_seals().returning(move |_, seals| {
-            let count = seals.len() as u64;
             keep.lock().unwrap().extend(seals);
-            Ok(count)
+            Ok(1)
         });
 
         // Act
-        let (adopted, broken) = kit.service().adopt_seals("app_a").await.unwrap();
+        let vouched = kit.service().seal_legacy_heads().await.unwrap();
 
         // Assert
-        assert_eq!(adopted, 2);
-        assert_eq!(*given.lock().unwrap(), expected);
-        assert_eq!(broken.unwrap().position, Some(4));
+        let input = legacy_head_input("app_a", 3, &head.link);
+        assert_eq!(vouched, ["app_a"]);
+        assert_eq!(
+            *given.lock().unwrap(),
+            [(3, fake_mac(MacPurpose::AuditSeal, &input))]
+        );
     }
 }
