@@ -48,6 +48,13 @@ pub async fn seal_before_exit(service: &AuthService) {
 /// Vouches for the audit links written before seals existed: called by the run that applied the
 /// migration adding seals, right after it, and never again.
 pub async fn vouch_for_legacy_links(config: &Config, store: &Store) -> Result<(), String> {
+    // A new database has nothing to vouch for, and keeps no data key before its first start.
+    let chains = auth_ports::AuditChain::chains(store)
+        .await
+        .map_err(|e| format!("database: {e}"))?;
+    if chains.is_empty() {
+        return Ok(());
+    }
     let data_key = master_key::data_key(config, store).await?;
     let service = wiring::service(config, store, &data_key, issuer(config)).await?;
     let vouched = service
