@@ -256,15 +256,11 @@ async fn configure_app(config: &Config, command: AppsCommand) -> Result<(), Stri
         }
         None => None,
     };
-    let (shortest, longest) = auth_domain::app_settings::REFRESH_IDLE_RANGE;
-    if let Some(seconds) = refresh_idle_secs
-        && !(shortest.whole_seconds()..=longest.whole_seconds()).contains(&seconds)
-    {
-        return Err(format!(
-            "--refresh-idle-secs must be {} to {} seconds, got {seconds}",
-            shortest.whole_seconds(),
-            longest.whole_seconds()
-        ));
+    // The same rule the use case applies, checked before anything else is saved.
+    if let Some(seconds) = refresh_idle_secs {
+        auth_domain::app_settings::TokenOverrides::default()
+            .with_refresh_idle(Some(time::Duration::seconds(seconds)))
+            .map_err(|problem| format!("--refresh-idle-secs {}, got {seconds}", problem.0))?;
     }
     if sms_countries.is_some() || sms_per_day.is_some() || emails_per_day.is_some() {
         let policy = service
