@@ -77,6 +77,14 @@ pub trait AppStore: Send + Sync {
         settings: &auth_domain::app_settings::AppSettings,
         audit: AuditEvent,
     ) -> Result<bool, StoreError>;
+    /// Sets how long the app's refresh tokens may go unused (`None`: the engine's) and appends
+    /// `audit`, in one transaction that changes nothing else; `false` when no such app exists.
+    async fn set_refresh_idle(
+        &self,
+        app_id: &AppId,
+        idle: Option<Duration>,
+        audit: AuditEvent,
+    ) -> Result<bool, StoreError>;
     /// Sets whether the app is disabled and appends `audit`, in one transaction; `false` when no
     /// such app exists.
     async fn set_disabled(

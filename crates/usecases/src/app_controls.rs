@@ -1,13 +1,13 @@
 //! Cutting an app off: rotating its signing keys on a schedule or withdrawing the earlier ones at
-//! once after a leak (and which of them the JWKS publishes), and disabling the app altogether.
+//! once after a leak (and which of them the JWKS publishes), its sessions' idle timeout, and
+//! disabling the app altogether.
 
+use auth_domain::app_settings::TokenOverrides;
 use auth_domain::ids::UserId;
 use auth_domain::{App, AuditKind, SigningKey};
 
 use crate::apps::no_such_app;
-use crate::portal::settings_record;
 use crate::{AuthError, AuthService, Caller};
-use auth_domain::app_settings::AppSettings;
 
 /// A rotation: the new key's kid, and the kids it withdrew.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,12 +159,12 @@ impl AuthService {
         seconds: i64,
         caller: &Caller,
     ) -> Result<(), AuthError> {
-        let app = self.app_named(slug).await?;
-        let mut settings = AppSettings::of(&app);
-        settings.tokens = settings
-            .tokens
-            .with_refresh_idle(Some(time::Duration::seconds(seconds)))
+        let idle = Some(time::Duration::seconds(seconds));
+        TokenOverrides::default()
+            .with_refresh_idle(idle)
             .map_err(|e| AuthError::invalid_field("refresh-idle-secs", e.0))?;
+        let app = self.app_named(slug).await?;
+        // One column, in one statement: a developer saving the other settings meanwhile keeps them.
         let event = self
             .event(
                 Some(&app.id),
@@ -174,11 +174,11 @@ impl AuthService {
             )
             .actor("operator")
             .subject(app.id.as_str())
-            .details(settings_record(&settings));
+            .details(serde_json::json!({ "refresh_idle_secs": seconds }));
         if self
             .ports
             .apps
-            .replace_settings(&app.id, &settings, event)
+            .set_refresh_idle(&app.id, idle, event)
             .await?
         {
             Ok(())

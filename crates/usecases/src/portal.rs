@@ -69,7 +69,7 @@ fn check_overlap(overlap: Duration) -> Result<(), AuthError> {
 
 /// The `details` of an `app_settings_changed` record: the settings now in force (`null`: the
 /// engine's).
-pub(crate) fn settings_record(settings: &AppSettings) -> serde_json::Value {
+fn settings_record(settings: &AppSettings) -> serde_json::Value {
     let seconds = |value: Option<Duration>| value.map(|d| d.whole_seconds());
     serde_json::json!({
         "access_ttl_secs": seconds(settings.tokens.access_ttl),

@@ -152,6 +152,27 @@ impl AppStore for Store {
         retired.map_err(query_error)
     }
 
+    async fn set_refresh_idle(
+        &self,
+        app_id: &AppId,
+        idle: Option<time::Duration>,
+        audit: AuditEvent,
+    ) -> Result<bool, StoreError> {
+        let changed = transaction!(self, |conn| {
+            let updated = diesel::update(apps::table.find(app_id.as_str()))
+                .set(apps::refresh_idle_secs.eq(idle.map(|idle| idle.whole_seconds())))
+                .execute(conn)
+                .await?;
+            if updated == 0 {
+                return Ok(false);
+            }
+            append!(conn, audit)?;
+            Ok(true)
+        });
+        self.forget_config();
+        changed.map_err(query_error)
+    }
+
     async fn set_disabled(
         &self,
         app_id: &AppId,

@@ -528,3 +528,43 @@ async fn a_rotation_withdraws_exactly_the_keys_it_names_with_a_record_each(store
         ]
     );
 }
+
+contract!(an_idle_timeout_is_set_alone_and_leaves_the_other_settings);
+async fn an_idle_timeout_is_set_alone_and_leaves_the_other_settings(store: Store) {
+    use auth_domain::app_settings::{AppSettings, TokenOverrides};
+    let app = app(&store).await;
+    let tokens = TokenOverrides::new(Some(Duration::seconds(120)), None).unwrap();
+    let settings = AppSettings {
+        tokens,
+        ..AppSettings::default()
+    };
+    let changed = || event(&app.id, AuditKind::AppSettingsChanged, t0());
+    store
+        .replace_settings(&app.id, &settings, changed())
+        .await
+        .unwrap();
+
+    let set = store
+        .set_refresh_idle(&app.id, Some(Duration::minutes(5)), changed())
+        .await;
+    let unknown = store
+        .set_refresh_idle(&app_id(), Some(Duration::minutes(5)), changed())
+        .await;
+    let read = store.find_app(&app.id).await.unwrap().unwrap();
+
+    assert_eq!((set, unknown), (Ok(true), Ok(false)));
+    assert_eq!(read.tokens.refresh_idle, Some(Duration::minutes(5)));
+    assert_eq!(
+        read.tokens.access_ttl,
+        Some(Duration::seconds(120)),
+        "what it did not set stays"
+    );
+    assert_eq!(
+        audit_events(&store, app.id.as_str()).await,
+        [
+            "app_created",
+            "app_settings_changed",
+            "app_settings_changed"
+        ]
+    );
+}
